@@ -1,0 +1,90 @@
+package drssim
+
+import (
+	"sync"
+	"time"
+)
+
+// Clock is the simulator's source of simulated time. The model advances
+// lazily: every request (and every read of the model) first applies all
+// scheduled transitions that are due at Clock.Now(), so the state a client
+// sees is exactly the state at that simulated instant, without goroutines.
+type Clock interface {
+	Now() time.Time
+}
+
+// ScaledClock runs Scale simulated seconds per real second, starting at
+// Start (simulated) when it is created.
+type ScaledClock struct {
+	start     time.Time
+	realStart time.Time
+	scale     float64
+	realNow   func() time.Time
+}
+
+// NewScaledClock returns a clock that starts at start and runs scale times
+// faster than the wall clock.
+func NewScaledClock(start time.Time, scale float64) *ScaledClock {
+	return &ScaledClock{start: start, realStart: time.Now(), scale: scale, realNow: time.Now}
+}
+
+// Now returns the current simulated time.
+func (c *ScaledClock) Now() time.Time {
+	elapsed := c.realNow().Sub(c.realStart)
+	return c.start.Add(time.Duration(float64(elapsed) * c.scale))
+}
+
+// ManualClock is a clock that moves only when told to. Tests use it to run a
+// twenty-minute drill in microseconds.
+type ManualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewManualClock returns a ManualClock set to t.
+func NewManualClock(t time.Time) *ManualClock { return &ManualClock{t: t} }
+
+// Now returns the clock's current time.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d (negative values are ignored: time
+// never runs backwards in the simulator).
+func (c *ManualClock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		c.t = c.t.Add(d)
+	}
+	return c.t
+}
+
+// Set moves the clock to t if t is later than the current time.
+func (c *ManualClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
+}
+
+// timeFormat is how the real service formats date-times: Python-style ISO
+// 8601 with microseconds and an explicit offset, e.g.
+// 2024-09-16T04:42:46.324841+00:00 (drs-api.md 1.4).
+const timeFormat = "2006-01-02T15:04:05.000000-07:00"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+// parseTime accepts the forms clients send in filters: RFC 3339 with or
+// without fractional seconds, with Z or an offset.
+func parseTime(s string) (time.Time, error) {
+	return time.Parse(time.RFC3339Nano, s)
+}

@@ -1,0 +1,384 @@
+package drssim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// maxBodyBytes bounds request bodies; larger ones are refused.
+const maxBodyBytes = 1 << 20
+
+// controlPrefix is where the simulator's own control API lives: a prefix the
+// real service never uses.
+const controlPrefix = "/_sim/"
+
+// request is one decoded DRS call.
+type request struct {
+	op       *operation
+	account  string
+	region   string
+	input    any
+	arn      string     // tag operations: the resource ARN from the path
+	query    url.Values // tag and ListStagingAccounts query members
+	reqID    string
+	accessKy string
+}
+
+var reqCounter atomic.Uint64
+
+func newRequestID(seed int64) string {
+	n := reqCounter.Add(1)
+	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(seed), uint16(n>>48), uint16(n>>36)&0xfff, uint16(n>>24)&0xfff, n&0xffffffffffff)
+}
+
+// ServeHTTP answers DRS REST-JSON requests and, under /_sim/, the control API.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if strings.HasPrefix(r.URL.Path, controlPrefix) {
+		s.serveControl(w, r)
+		return
+	}
+	rw := &statusWriter{ResponseWriter: w}
+	rq := &request{reqID: newRequestID(s.seed)}
+	rw.Header().Set("x-amzn-RequestId", rq.reqID)
+	apiErr := s.serveDRS(rw, r, rq)
+	if apiErr != nil {
+		writeError(rw, apiErr)
+	}
+	s.requests.Add(1)
+	opName := "-"
+	if rq.op != nil {
+		opName = rq.op.name
+		s.countOp(opName)
+	}
+	errType := ""
+	if apiErr != nil {
+		errType = apiErr.Type
+	}
+	s.log.Info("drs request", "op", opName, "account", rq.account, "region", rq.region,
+		"status", rw.status(), "error", errType, "latency", time.Since(start).Round(time.Microsecond).String(),
+		"request_id", rq.reqID)
+}
+
+func (s *Sim) countOp(name string) {
+	v, ok := s.opStats.Load(name)
+	if !ok {
+		v, _ = s.opStats.LoadOrStore(name, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
+
+// OperationCounts returns how many requests each operation received.
+func (s *Sim) OperationCounts() map[string]int64 {
+	out := map[string]int64{}
+	s.opStats.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// serveDRS runs one DRS request; it writes the success response itself and
+// returns the error to answer otherwise.
+func (s *Sim) serveDRS(w *statusWriter, r *http.Request, rq *request) *apiError {
+	op, arn, apiErr := route(r)
+	if apiErr != nil {
+		return apiErr
+	}
+	rq.op, rq.arn, rq.query = op, arn, r.URL.Query()
+
+	accessKey, reg, apiErr := parseAuth(r)
+	if apiErr != nil {
+		return apiErr
+	}
+	rq.accessKy = accessKey
+	rq.account = s.accountFor(accessKey)
+	rq.region = reg
+
+	body, apiErr := readBody(w, r)
+	if apiErr != nil {
+		return apiErr
+	}
+	reg0 := s.region(rq.account, rq.region)
+
+	// Faults and throttling act before the service looks at the request.
+	act := s.faults.beforeRequest(rq.account, rq.region, op.name, s.clock.Now())
+	if act.latency > 0 {
+		t := time.NewTimer(act.latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	if act.throttle {
+		return errThrottling("Rate exceeded (injected throttling storm)")
+	}
+	if act.err != nil {
+		return act.err
+	}
+	if reg0.limiter != nil && !reg0.limiter.AllowN(s.wall(), 1) {
+		return errThrottling("Rate exceeded")
+	}
+	if !op.modelled {
+		return errNotModelled(op.name)
+	}
+	if op.newInput != nil {
+		in := op.newInput()
+		if apiErr := decodeInput(body, in); apiErr != nil {
+			return apiErr
+		}
+		rq.input = in
+	} else if len(bytes.TrimSpace(body)) > 0 && op.method != http.MethodGet && op.method != http.MethodDelete {
+		// Operations without input members must not carry a body of
+		// unknown members either.
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return errValidation(reasonCannotParse, "Request body is not valid JSON: "+jsonErrText(err))
+		}
+		for k := range m {
+			return errValidation(reasonFieldValidation, fmt.Sprintf("Unknown field %q: %s takes no input", k, op.name),
+				validationField{Name: k, Message: "unknown field"})
+		}
+	}
+
+	var out any
+	var status int
+	s.withRegion(rq.account, rq.region, func(rg *region, now time.Time) {
+		if !rg.initialized && !op.noUninit {
+			apiErr = errUninitialized()
+			return
+		}
+		out, apiErr = op.run(s, rg, now, rq)
+		status = op.status
+	})
+	if apiErr != nil {
+		return apiErr
+	}
+	if s.faults.dropResponse(rq.account, rq.region, op.name, s.clock.Now()) {
+		dropConnection(w)
+		return nil
+	}
+	writeJSON(w, status, out)
+	return nil
+}
+
+// dropConnection closes the client's connection without a response: the
+// operation took effect, the client never learns it (the lost-202 case).
+func dropConnection(w *statusWriter) {
+	w.dropped = true
+	if hj, ok := w.ResponseWriter.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Without a hijackable connection (HTTP/2, recorders) the closest
+	// thing is a gateway timeout that says nothing of the outcome.
+	writeError(w, &apiError{Type: "GatewayTimeoutException", Status: http.StatusGatewayTimeout,
+		Body: errorBody{Message: "Endpoint request timed out"}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, out any) {
+	if status == http.StatusNoContent || out == nil {
+		w.WriteHeader(status)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		writeError(w, errInternal(http.StatusInternalServerError, "failed to encode response: "+err.Error()))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// route finds the operation for method and path.
+func route(r *http.Request) (*operation, string, *apiError) {
+	raw := r.URL.EscapedPath()
+	if strings.HasPrefix(raw, "/tags/") {
+		arn, err := url.PathUnescape(strings.TrimPrefix(raw, "/tags/"))
+		if err != nil || arn == "" || strings.Contains(arn, "/tags/") {
+			return nil, "", errUnknownOperation(r.Method, r.URL.Path)
+		}
+		var op *operation
+		switch r.Method {
+		case http.MethodGet:
+			op = operationsByName["ListTagsForResource"]
+		case http.MethodPost:
+			op = operationsByName["TagResource"]
+		case http.MethodDelete:
+			op = operationsByName["UntagResource"]
+		default:
+			return nil, "", errUnknownOperation(r.Method, r.URL.Path)
+		}
+		return op, arn, nil
+	}
+	name := strings.TrimPrefix(raw, "/")
+	op := operationsByName[name]
+	if op == nil || strings.Contains(name, "/") || op.path != "" || op.method != r.Method {
+		return nil, "", errUnknownOperation(r.Method, r.URL.Path)
+	}
+	return op, "", nil
+}
+
+// parseAuth reads the access key and region from a SigV4 Authorization
+// header. Signatures are not verified: the simulator trusts its clients,
+// but refuses requests that are not signed at all, as the real service does.
+func parseAuth(r *http.Request) (accessKey, region string, e *apiError) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		if r.URL.Query().Get("X-Amz-Credential") != "" {
+			return parseCredential(r.URL.Query().Get("X-Amz-Credential"))
+		}
+		return "", "", errMissingAuth()
+	}
+	const algo = "AWS4-HMAC-SHA256 "
+	if !strings.HasPrefix(h, algo) {
+		return "", "", errBadSignature("Authorization header requires the AWS4-HMAC-SHA256 algorithm (SigV4). Sign requests with an AWS SDK or the AWS CLI.")
+	}
+	var cred string
+	for _, part := range strings.Split(strings.TrimPrefix(h, algo), ",") {
+		part = strings.TrimSpace(part)
+		if strings.HasPrefix(part, "Credential=") {
+			cred = strings.TrimPrefix(part, "Credential=")
+		}
+	}
+	if cred == "" {
+		return "", "", errBadSignature("Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter.")
+	}
+	if r.Header.Get("X-Amz-Date") == "" && r.Header.Get("Date") == "" {
+		return "", "", errBadSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	}
+	return parseCredential(cred)
+}
+
+// parseCredential splits AKID/date/region/service/aws4_request.
+func parseCredential(cred string) (string, string, *apiError) {
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[4] != "aws4_request" || parts[0] == "" {
+		return "", "", errBadSignature("Credential should be scoped to a valid region, service and date: <access key>/<yyyymmdd>/<region>/drs/aws4_request.")
+	}
+	if parts[3] != "drs" {
+		return "", "", errBadSignature(fmt.Sprintf("Credential should be scoped to correct service: 'drs', not '%s'.", parts[3]))
+	}
+	if parts[2] == "" || len(parts[2]) > 64 {
+		return "", "", errBadSignature("Credential should be scoped to a valid region. Configure a region (for example --region us-east-1 or AWS_REGION).")
+	}
+	return parts[0], parts[2], nil
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	if r.ContentLength > maxBodyBytes {
+		return nil, errTooLarge()
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge()
+		}
+		return nil, errValidation(reasonCannotParse, "Could not read the request body: "+err.Error())
+	}
+	return b, nil
+}
+
+func errTooLarge() *apiError {
+	return &apiError{Type: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge,
+		Body: errorBody{Message: fmt.Sprintf("Request body is larger than %d bytes", maxBodyBytes)}}
+}
+
+// decodeInput decodes a JSON body into in, strictly: unknown members, wrong
+// types and trailing data are ValidationExceptions that name the problem.
+func decodeInput(body []byte, in any) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				return errValidation(reasonCannotParse, fmt.Sprintf("Request body must be a JSON object, not a JSON %s", te.Value))
+			}
+			return errValidation(reasonFieldValidation,
+				fmt.Sprintf("Invalid type for field %s: expected %s, got JSON %s", field, goTypeName(te.Type.String()), te.Value),
+				validationField{Name: field, Message: "expected " + goTypeName(te.Type.String())})
+		}
+		msg := err.Error()
+		if strings.HasPrefix(msg, "json: unknown field ") {
+			f := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+			return errValidation(reasonFieldValidation, fmt.Sprintf("Unknown field %q in request", f),
+				validationField{Name: f, Message: "unknown field"})
+		}
+		return errValidation(reasonCannotParse, "Request body is not valid JSON: "+jsonErrText(err))
+	}
+	if dec.More() {
+		return errValidation(reasonCannotParse, "Request body must hold exactly one JSON object")
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return errValidation(reasonCannotParse, "Request body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func jsonErrText(err error) string { return strings.TrimPrefix(err.Error(), "json: ") }
+
+func goTypeName(t string) string {
+	switch {
+	case strings.Contains(t, "int"):
+		return "an integer"
+	case strings.Contains(t, "bool"):
+		return "a boolean"
+	case strings.Contains(t, "string") && strings.HasPrefix(t, "map"):
+		return "an object of strings"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.Contains(t, "string"):
+		return "a string"
+	}
+	return "an object"
+}
+
+// statusWriter remembers the status code for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	code    int
+	dropped bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() string {
+	if w.dropped {
+		return "dropped"
+	}
+	if w.code == 0 {
+		return "200"
+	}
+	return fmt.Sprint(w.code)
+}

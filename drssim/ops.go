@@ -1,0 +1,845 @@
+package drssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// operation is one DRS API operation as routed on the wire.
+type operation struct {
+	name     string
+	method   string
+	path     string // non-empty only for the /tags/{arn} operations
+	status   int    // success status from the model
+	modelled bool   // false: answered "not modelled by the simulator"
+	noUninit bool   // not subject to UninitializedAccountException
+	newInput func() any
+	run      func(s *Sim, r *region, now time.Time, rq *request) (any, *apiError)
+}
+
+var operationsByName = map[string]*operation{}
+
+func init() {
+	add := func(op *operation) {
+		if op.method == "" {
+			op.method = http.MethodPost
+		}
+		if op.status == 0 {
+			op.status = http.StatusOK
+		}
+		op.modelled = op.run != nil
+		operationsByName[op.name] = op
+	}
+	add(&operation{name: "InitializeService", status: http.StatusNoContent, noUninit: true, run: opInitializeService})
+	add(&operation{name: "DescribeSourceServers", newInput: func() any { return &DescribeSourceServersInput{} }, run: opDescribeSourceServers})
+	add(&operation{name: "StartRecovery", status: http.StatusAccepted, newInput: func() any { return &StartRecoveryInput{} }, run: opStartRecovery})
+	add(&operation{name: "DescribeJobs", newInput: func() any { return &DescribeJobsInput{} }, run: opDescribeJobs})
+	add(&operation{name: "DescribeJobLogItems", newInput: func() any { return &DescribeJobLogItemsInput{} }, run: opDescribeJobLogItems})
+	add(&operation{name: "DescribeRecoveryInstances", newInput: func() any { return &DescribeRecoveryInstancesInput{} }, run: opDescribeRecoveryInstances})
+	add(&operation{name: "TerminateRecoveryInstances", newInput: func() any { return &TerminateRecoveryInstancesInput{} }, run: opTerminateRecoveryInstances})
+	add(&operation{name: "DescribeRecoverySnapshots", newInput: func() any { return &DescribeRecoverySnapshotsInput{} }, run: opDescribeRecoverySnapshots})
+	add(&operation{name: "GetLaunchConfiguration", newInput: func() any { return &GetLaunchConfigurationInput{} }, run: opGetLaunchConfiguration})
+	add(&operation{name: "UpdateLaunchConfiguration", newInput: func() any { return &UpdateLaunchConfigurationInput{} }, run: opUpdateLaunchConfiguration})
+	add(&operation{name: "ListTagsForResource", method: http.MethodGet, path: "/tags/", noUninit: true, run: opListTags})
+	add(&operation{name: "TagResource", path: "/tags/", noUninit: true, newInput: func() any { return &TagResourceInput{} }, run: opTagResource})
+	add(&operation{name: "UntagResource", method: http.MethodDelete, path: "/tags/", noUninit: true, run: opUntagResource})
+	add(&operation{name: "DisconnectRecoveryInstance", newInput: func() any { return &DisconnectRecoveryInstanceInput{} }, run: opDisconnectRecoveryInstance})
+	add(&operation{name: "DeleteRecoveryInstance", newInput: func() any { return &DeleteRecoveryInstanceInput{} }, run: opDeleteRecoveryInstance})
+	add(&operation{name: "StartReplication", newInput: func() any { return &StartReplicationInput{} }, run: opStartReplication})
+	add(&operation{name: "StopReplication", newInput: func() any { return &StopReplicationInput{} }, run: opStopReplication})
+	add(&operation{name: "RetryDataReplication", newInput: func() any { return &RetryDataReplicationInput{} }, run: opRetryDataReplication})
+	add(&operation{name: "DeleteJob", status: http.StatusNoContent, newInput: func() any { return &DeleteJobInput{} }, run: opDeleteJob})
+	add(&operation{name: "ReverseReplication", newInput: func() any { return &ReverseReplicationInput{} }, run: opReverseReplication})
+	add(&operation{name: "StartFailbackLaunch", newInput: func() any { return &StartFailbackLaunchInput{} }, run: opStartFailbackLaunch})
+	// Every other operation of the model: routed, answered as not modelled.
+	for _, name := range []string{"AssociateSourceNetworkStack", "CreateExtendedSourceServer",
+		"CreateLaunchConfigurationTemplate", "CreateReplicationConfigurationTemplate", "CreateSourceNetwork",
+		"DeleteLaunchAction", "DeleteLaunchConfigurationTemplate", "DeleteReplicationConfigurationTemplate",
+		"DeleteSourceNetwork", "DeleteSourceServer", "DescribeLaunchConfigurationTemplates",
+		"DescribeReplicationConfigurationTemplates", "DescribeSourceNetworks", "DisconnectSourceServer",
+		"ExportSourceNetworkCfnTemplate", "GetFailbackReplicationConfiguration", "GetReplicationConfiguration",
+		"ListExtensibleSourceServers", "ListLaunchActions", "PutLaunchAction",
+		"StartSourceNetworkRecovery", "StartSourceNetworkReplication", "StopFailback", "StopSourceNetworkReplication",
+		"UpdateFailbackReplicationConfiguration", "UpdateLaunchConfigurationTemplate", "UpdateReplicationConfiguration",
+		"UpdateReplicationConfigurationTemplate"} {
+		add(&operation{name: name})
+	}
+	add(&operation{name: "ListStagingAccounts", method: http.MethodGet})
+}
+
+// ModelledOperations lists the operations the simulator implements.
+func ModelledOperations() []string {
+	var out []string
+	for name, op := range operationsByName {
+		if op.modelled {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func filterDigest(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func checkIDs(field string, ids []string, max int, valid func(string) bool, example string) *apiError {
+	if max > 0 && len(ids) > max {
+		return errField(field, fmt.Sprintf("at most %d items are allowed, got %d", max, len(ids)))
+	}
+	for _, id := range ids {
+		if !valid(id) {
+			return errField(field, fmt.Sprintf("%q is not a valid ID (expected the form %s)", id, example))
+		}
+	}
+	return nil
+}
+
+const (
+	exServer   = "s-0123456789abcdef0"
+	exJob      = "drsjob-0123456789abcdef0"
+	exInstance = "i-0123456789abcdef0"
+	exSnapshot = "pit-0123456789abcdef0"
+)
+
+func checkTags(tags map[string]string) *apiError {
+	if len(tags) > 50 {
+		return errField("tags", fmt.Sprintf("at most 50 tags are allowed, got %d", len(tags)))
+	}
+	for k, v := range tags {
+		if len(k) == 0 || len(k) > 128 {
+			return errField("tags", fmt.Sprintf("tag key %q must be 1 to 128 characters", k))
+		}
+		if len(v) > 256 {
+			return errField("tags", fmt.Sprintf("value of tag %q must be at most 256 characters", k))
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return errField("tags", fmt.Sprintf("tag key %q uses the reserved prefix aws:", k))
+		}
+	}
+	return nil
+}
+
+func opInitializeService(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	r.initialized = true
+	return nil, nil
+}
+
+func opDescribeSourceServers(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*DescribeSourceServersInput)
+	f := in.Filters
+	if f == nil {
+		f = &DescribeSourceServersRequestFilters{}
+	}
+	if e := checkIDs("filters.sourceServerIDs", f.SourceServerIDs, 200, validSourceServerID, exServer); e != nil {
+		return nil, e
+	}
+	if len(f.StagingAccountIDs) > 200 {
+		return nil, errField("filters.stagingAccountIDs", "at most 200 items are allowed")
+	}
+	if f.HardwareId != nil && len(*f.HardwareId) > 256 {
+		return nil, errField("filters.hardwareId", "must be at most 256 characters")
+	}
+	size, e := pageSize(in.MaxResults, 0)
+	if e != nil {
+		return nil, e
+	}
+	cursor, e := readToken("DescribeSourceServers", &in.NextToken, filterDigest(f))
+	if e != nil {
+		return nil, e
+	}
+	want := map[string]bool{}
+	for _, id := range f.SourceServerIDs {
+		want[id] = true
+	}
+	out := listOutput[SourceServer]{Items: []SourceServer{}}
+	if len(f.StagingAccountIDs) > 0 {
+		return out, nil // no server of the simulator is an extended source server
+	}
+	start := sort.SearchStrings(r.serverIDs, cursor)
+	if cursor != "" && start < len(r.serverIDs) && r.serverIDs[start] == cursor {
+		start++
+	}
+	for i := start; i < len(r.serverIDs); i++ {
+		srv := r.servers[r.serverIDs[i]]
+		if len(want) > 0 && !want[srv.id] {
+			continue
+		}
+		if f.HardwareId != nil && *f.HardwareId != "" && !strings.EqualFold(*f.HardwareId, srv.mac) {
+			continue
+		}
+		if len(out.Items) == size {
+			out.NextToken = makeToken("DescribeSourceServers", out.Items[len(out.Items)-1].SourceServerID, filterDigest(f))
+			break
+		}
+		out.Items = append(out.Items, r.renderServer(srv, now))
+	}
+	return out, nil
+}
+
+func opStartRecovery(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*StartRecoveryInput)
+	n := len(in.SourceServers)
+	if n == 0 || n > 200 {
+		return nil, errField("sourceServers", fmt.Sprintf("must list 1 to 200 source servers, got %d", n))
+	}
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
+	}
+	seen := map[string]bool{}
+	reqs := make([]launchRequest, 0, n)
+	for i, ss := range in.SourceServers {
+		if !validSourceServerID(ss.SourceServerID) {
+			return nil, errField(fmt.Sprintf("sourceServers[%d].sourceServerID", i),
+				fmt.Sprintf("%q is not a valid source server ID (expected the form %s)", ss.SourceServerID, exServer))
+		}
+		if seen[ss.SourceServerID] {
+			return nil, errField("sourceServers", fmt.Sprintf("source server %s is listed twice", ss.SourceServerID))
+		}
+		seen[ss.SourceServerID] = true
+		lr := launchRequest{serverID: ss.SourceServerID}
+		if ss.RecoverySnapshotID != nil {
+			if !validSnapshotID(*ss.RecoverySnapshotID) {
+				return nil, errField(fmt.Sprintf("sourceServers[%d].recoverySnapshotID", i),
+					fmt.Sprintf("%q is not a valid recovery snapshot ID (expected the form %s)", *ss.RecoverySnapshotID, exSnapshot))
+			}
+			lr.snapshotID = *ss.RecoverySnapshotID
+		}
+		reqs = append(reqs, lr)
+	}
+	for _, lr := range reqs {
+		if r.servers[lr.serverID] == nil {
+			return nil, errNotFound(resSourceServer, lr.serverID)
+		}
+	}
+	q := r.cfg.quotas
+	if n > q.ServersPerJob {
+		return nil, errQuota(quotaServersPerJob, resJob, fmt.Sprintf(
+			"Cannot launch %d source servers in one job: the quota is %d source servers per job", n, q.ServersPerJob))
+	}
+	for _, lr := range reqs {
+		if j := r.heldBy(lr.serverID); j != nil {
+			return nil, errConflict(resSourceServer, lr.serverID, conflictMessage)
+		}
+	}
+	if e := r.checkActiveQuotas(n); e != nil {
+		return nil, e
+	}
+	isDrill := in.IsDrill != nil && *in.IsDrill
+	init := initStartRecovery
+	if isDrill {
+		init = initStartDrill
+	}
+	j := r.createLaunchJob(now, reqs, isDrill, init, in.Tags)
+	out := r.renderJob(j)
+	return jobOutput{Job: &out}, nil
+}
+
+func (r *region) checkActiveQuotas(n int) *apiError {
+	q := r.cfg.quotas
+	if r.activeJobs+1 > q.ActiveJobs {
+		return errQuota(quotaActiveJobs, resJob, fmt.Sprintf(
+			"Cannot start a job: %d jobs are active and the quota is %d active jobs", r.activeJobs, q.ActiveJobs))
+	}
+	if r.activeSrvrs+n > q.ServersInActiveJobs {
+		return errQuota(quotaServersInActiveJob, resSourceServer, fmt.Sprintf(
+			"Cannot add %d source servers to active jobs: %d are already in active jobs and the quota is %d",
+			n, r.activeSrvrs, q.ServersInActiveJobs))
+	}
+	return nil
+}
+
+func opDescribeJobs(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*DescribeJobsInput)
+	f := in.Filters
+	if f == nil {
+		f = &DescribeJobsRequestFilters{}
+	}
+	if e := checkIDs("filters.jobIDs", f.JobIDs, 1000, validJobID, exJob); e != nil {
+		return nil, e
+	}
+	var from, to time.Time
+	var err error
+	if f.FromDate != "" {
+		if from, err = parseTime(f.FromDate); err != nil {
+			return nil, errField("filters.fromDate", fmt.Sprintf("%q is not an ISO 8601 date-time such as 2026-11-25T09:00:00Z", f.FromDate))
+		}
+	}
+	if f.ToDate != "" {
+		if to, err = parseTime(f.ToDate); err != nil {
+			return nil, errField("filters.toDate", fmt.Sprintf("%q is not an ISO 8601 date-time such as 2026-11-25T09:00:00Z", f.ToDate))
+		}
+	}
+	size, e := pageSize(in.MaxResults, 0)
+	if e != nil {
+		return nil, e
+	}
+	cursor, e := readToken("DescribeJobs", &in.NextToken, filterDigest(f))
+	if e != nil {
+		return nil, e
+	}
+	start := len(r.jobList) - 1
+	if cursor != "" {
+		c, err := strconv.Atoi(cursor)
+		if err != nil || c < 0 || c > len(r.jobList) {
+			return nil, errValidation(reasonCannotParse, "Invalid nextToken")
+		}
+		start = c - 1
+	}
+	want := map[string]bool{}
+	for _, id := range f.JobIDs {
+		want[id] = true
+	}
+	out := listOutput[Job]{Items: []Job{}}
+	for i := start; i >= 0; i-- {
+		j := r.jobList[i]
+		if j.deleted || (len(want) > 0 && !want[j.id]) {
+			continue
+		}
+		if (!from.IsZero() && j.created.Before(from)) || (!to.IsZero() && j.created.After(to)) {
+			continue
+		}
+		if len(out.Items) == size {
+			out.NextToken = makeToken("DescribeJobs", strconv.Itoa(i+1), filterDigest(f))
+			break
+		}
+		out.Items = append(out.Items, r.renderJob(j))
+	}
+	return out, nil
+}
+
+func opDescribeJobLogItems(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*DescribeJobLogItemsInput)
+	if in.JobID == "" {
+		return nil, errField("jobID", "is required")
+	}
+	if !validJobID(in.JobID) {
+		return nil, errField("jobID", fmt.Sprintf("%q is not a valid job ID (expected the form %s)", in.JobID, exJob))
+	}
+	j := r.jobs[in.JobID]
+	if j == nil || j.deleted {
+		return nil, errField("jobID", fmt.Sprintf("job %s does not exist in account %s region %s", in.JobID, r.account, r.name))
+	}
+	size, e := pageSize(in.MaxResults, 0)
+	if e != nil {
+		return nil, e
+	}
+	cursor, e := readToken("DescribeJobLogItems", &in.NextToken, in.JobID)
+	if e != nil {
+		return nil, e
+	}
+	off := 0
+	if cursor != "" {
+		if off, _ = strconv.Atoi(cursor); off < 0 || off > len(j.log) {
+			return nil, errValidation(reasonCannotParse, "Invalid nextToken")
+		}
+	}
+	out := listOutput[JobLog]{Items: []JobLog{}}
+	end := off + size
+	if end > len(j.log) {
+		end = len(j.log)
+	}
+	for _, li := range j.log[off:end] {
+		out.Items = append(out.Items, JobLog{LogDateTime: formatTime(li.at), Event: li.event, EventData: li.data})
+	}
+	if end < len(j.log) {
+		out.NextToken = makeToken("DescribeJobLogItems", strconv.Itoa(end), in.JobID)
+	}
+	return out, nil
+}
+
+func opDescribeRecoveryInstances(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*DescribeRecoveryInstancesInput)
+	f := in.Filters
+	if f == nil {
+		f = &DescribeRecoveryInstancesRequestFilters{}
+	}
+	if e := checkIDs("filters.recoveryInstanceIDs", f.RecoveryInstanceIDs, 200, validRecoveryInstanceID, exInstance); e != nil {
+		return nil, e
+	}
+	if e := checkIDs("filters.sourceServerIDs", f.SourceServerIDs, 0, validSourceServerID, exServer); e != nil {
+		return nil, e
+	}
+	size, e := pageSize(in.MaxResults, 0)
+	if e != nil {
+		return nil, e
+	}
+	cursor, e := readToken("DescribeRecoveryInstances", &in.NextToken, filterDigest(f))
+	if e != nil {
+		return nil, e
+	}
+	wantI, wantS := map[string]bool{}, map[string]bool{}
+	for _, id := range f.RecoveryInstanceIDs {
+		wantI[id] = true
+	}
+	for _, id := range f.SourceServerIDs {
+		wantS[id] = true
+	}
+	out := listOutput[RecoveryInstance]{Items: []RecoveryInstance{}}
+	for _, id := range r.liveInstanceIDs() {
+		if cursor != "" && id <= cursor {
+			continue
+		}
+		in := r.instances[id]
+		if (len(wantI) > 0 && !wantI[id]) || (len(wantS) > 0 && !wantS[in.sourceServer]) {
+			continue
+		}
+		if len(out.Items) == size {
+			out.NextToken = makeToken("DescribeRecoveryInstances", out.Items[len(out.Items)-1].RecoveryInstanceID, filterDigest(f))
+			break
+		}
+		out.Items = append(out.Items, r.renderInstance(in, now))
+	}
+	return out, nil
+}
+
+// liveInstance returns a recovery instance known to DRS, or NotFound.
+func (r *region) liveInstance(id string) (*instance, *apiError) {
+	in := r.instances[id]
+	if in == nil || in.deleted {
+		return nil, errNotFound(resRecoveryInstance, id)
+	}
+	return in, nil
+}
+
+// instanceBusy returns a Conflict if the instance or its source server is in
+// an active job.
+func (r *region) instanceBusy(in *instance) *apiError {
+	if j := r.instHold[in.id]; j != nil {
+		return errConflict(resRecoveryInstance, in.id, fmt.Sprintf(
+			"Recovery instance %s is currently being processed by job %s", in.id, j.id))
+	}
+	if j := r.heldBy(in.sourceServer); j != nil {
+		return errConflict(resRecoveryInstance, in.id, fmt.Sprintf(
+			"The source server %s of recovery instance %s is currently being processed by job %s", in.sourceServer, in.id, j.id))
+	}
+	return nil
+}
+
+func (r *region) instancesForJob(field string, ids []string) ([]*instance, *apiError) {
+	if len(ids) == 0 || len(ids) > 200 {
+		return nil, errField(field, fmt.Sprintf("must list 1 to 200 recovery instances, got %d", len(ids)))
+	}
+	if e := checkIDs(field, ids, 200, validRecoveryInstanceID, exInstance); e != nil {
+		return nil, e
+	}
+	seen := map[string]bool{}
+	var out []*instance
+	for _, id := range ids {
+		if seen[id] {
+			return nil, errField(field, fmt.Sprintf("recovery instance %s is listed twice", id))
+		}
+		seen[id] = true
+		in, e := r.liveInstance(id)
+		if e != nil {
+			return nil, e
+		}
+		out = append(out, in)
+	}
+	for _, in := range out {
+		if e := r.instanceBusy(in); e != nil {
+			return nil, e
+		}
+	}
+	return out, nil
+}
+
+func opTerminateRecoveryInstances(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*TerminateRecoveryInstancesInput)
+	if _, e := r.instancesForJob("recoveryInstanceIDs", in.RecoveryInstanceIDs); e != nil {
+		return nil, e
+	}
+	if e := r.checkActiveQuotas(len(in.RecoveryInstanceIDs)); e != nil {
+		return nil, e
+	}
+	j := r.createTerminateJob(now, in.RecoveryInstanceIDs)
+	out := r.renderJob(j)
+	return jobOutput{Job: &out}, nil
+}
+
+func opDescribeRecoverySnapshots(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*DescribeRecoverySnapshotsInput)
+	if !validSourceServerID(in.SourceServerID) {
+		return nil, errField("sourceServerID", fmt.Sprintf("%q is not a valid source server ID (expected the form %s)", in.SourceServerID, exServer))
+	}
+	srv := r.servers[in.SourceServerID]
+	if srv == nil {
+		return nil, errField("sourceServerID", fmt.Sprintf("source server %s does not exist in account %s region %s", in.SourceServerID, r.account, r.name))
+	}
+	order := "ASC"
+	if in.Order != nil {
+		if !snapshotOrders[*in.Order] {
+			return nil, errField("order", fmt.Sprintf("%q must be ASC or DESC", *in.Order))
+		}
+		order = *in.Order
+	}
+	var from, to time.Time
+	var err error
+	if in.Filters != nil && in.Filters.FromDateTime != "" {
+		if from, err = parseTime(in.Filters.FromDateTime); err != nil {
+			return nil, errField("filters.fromDateTime", "must be an ISO 8601 date-time such as 2026-11-25T09:00:00Z")
+		}
+	}
+	if in.Filters != nil && in.Filters.ToDateTime != "" {
+		if to, err = parseTime(in.Filters.ToDateTime); err != nil {
+			return nil, errField("filters.toDateTime", "must be an ISO 8601 date-time such as 2026-11-25T09:00:00Z")
+		}
+	}
+	size, e := pageSize(in.MaxResults, 0)
+	if e != nil {
+		return nil, e
+	}
+	digest := filterDigest([]any{in.SourceServerID, in.Filters, order})
+	cursor, e := readToken("DescribeRecoverySnapshots", &in.NextToken, digest)
+	if e != nil {
+		return nil, e
+	}
+	var after int64
+	if cursor != "" {
+		if after, err = strconv.ParseInt(cursor, 10, 64); err != nil {
+			return nil, errValidation(reasonCannotParse, "Invalid nextToken")
+		}
+	}
+	snaps := r.policySnapshots(srv, now)
+	if order == "DESC" {
+		for i, j := 0, len(snaps)-1; i < j; i, j = i+1, j-1 {
+			snaps[i], snaps[j] = snaps[j], snaps[i]
+		}
+	}
+	out := listOutput[RecoverySnapshot]{Items: []RecoverySnapshot{}}
+	for _, sn := range snaps {
+		k := sn.expected.UnixNano()
+		if cursor != "" && ((order == "ASC" && k <= after) || (order == "DESC" && k >= after)) {
+			continue
+		}
+		if (!from.IsZero() && sn.expected.Before(from)) || (!to.IsZero() && sn.expected.After(to)) {
+			continue
+		}
+		if len(out.Items) == size {
+			last := out.Items[len(out.Items)-1]
+			t, _ := parseTime(last.ExpectedTimestamp)
+			out.NextToken = makeToken("DescribeRecoverySnapshots", strconv.FormatInt(t.UnixNano(), 10), digest)
+			break
+		}
+		out.Items = append(out.Items, renderSnapshot(sn))
+	}
+	return out, nil
+}
+
+// existingServer validates a source server ID and returns the server or NotFound.
+func (r *region) existingServer(id string) (*server, *apiError) {
+	if !validSourceServerID(id) {
+		return nil, errField("sourceServerID", fmt.Sprintf("%q is not a valid source server ID (expected the form %s)", id, exServer))
+	}
+	srv := r.servers[id]
+	if srv == nil {
+		return nil, errNotFound(resSourceServer, id)
+	}
+	return srv, nil
+}
+
+func opGetLaunchConfiguration(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	srv, e := r.existingServer(rq.input.(*GetLaunchConfigurationInput).SourceServerID)
+	if e != nil {
+		return nil, e
+	}
+	return r.renderLaunchConfig(srv), nil
+}
+
+func opUpdateLaunchConfiguration(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*UpdateLaunchConfigurationInput)
+	srv, e := r.existingServer(in.SourceServerID)
+	if e != nil {
+		return nil, e
+	}
+	if in.Name != nil && len(*in.Name) > 128 {
+		return nil, errField("name", "must be at most 128 characters")
+	}
+	if in.LaunchDisposition != nil && !launchDispositions[*in.LaunchDisposition] {
+		return nil, errField("launchDisposition", fmt.Sprintf("%q must be STARTED or STOPPED", *in.LaunchDisposition))
+	}
+	if in.TargetInstanceTypeRightSizingMethod != nil && !rightSizingMethods[*in.TargetInstanceTypeRightSizingMethod] {
+		return nil, errField("targetInstanceTypeRightSizingMethod", fmt.Sprintf("%q must be NONE, BASIC or IN_AWS", *in.TargetInstanceTypeRightSizingMethod))
+	}
+	if p := in.LaunchIntoInstanceProperties; p != nil && p.LaunchIntoEC2InstanceID != "" && !validEC2InstanceID(p.LaunchIntoEC2InstanceID) {
+		return nil, errField("launchIntoInstanceProperties.launchIntoEC2InstanceID", fmt.Sprintf("%q is not an EC2 instance ID", p.LaunchIntoEC2InstanceID))
+	}
+	if j := r.heldBy(srv.id); j != nil && j.typ == jobTypeLaunch {
+		return nil, errConflict(resSourceServer, srv.id, fmt.Sprintf(
+			"Source server %s is being launched by job %s; update its launch configuration when the job completes", srv.id, j.id))
+	}
+	c := &srv.launchCfg
+	if in.Name != nil {
+		c.name = *in.Name
+	}
+	if in.LaunchDisposition != nil {
+		c.disposition = *in.LaunchDisposition
+	}
+	if in.TargetInstanceTypeRightSizingMethod != nil {
+		c.rightSizing = *in.TargetInstanceTypeRightSizingMethod
+	}
+	if in.CopyPrivateIp != nil {
+		c.copyPrivateIP = *in.CopyPrivateIp
+	}
+	if in.CopyTags != nil {
+		c.copyTags = *in.CopyTags
+	}
+	if in.Licensing != nil && in.Licensing.OsByol != nil {
+		c.osByol = *in.Licensing.OsByol
+	}
+	if in.PostLaunchEnabled != nil {
+		c.postLaunchEnabled = *in.PostLaunchEnabled
+	}
+	if in.LaunchIntoInstanceProperties != nil {
+		c.launchIntoID = in.LaunchIntoInstanceProperties.LaunchIntoEC2InstanceID
+	}
+	return r.renderLaunchConfig(srv), nil
+}
+
+// taggable resolves an ARN of this account and region to its tag map.
+func (r *region) taggable(arn string) (map[string]string, *apiError) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "drs" || len(arn) < 20 || len(arn) > 2048 {
+		return nil, errField("resourceArn", fmt.Sprintf("%q is not a DRS ARN such as arn:aws:drs:us-east-1:111122223333:source-server/%s", arn, exServer))
+	}
+	kind, id, ok := strings.Cut(parts[5], "/")
+	if !ok {
+		return nil, errField("resourceArn", fmt.Sprintf("%q does not name a resource type and ID", arn))
+	}
+	notFound := &apiError{Type: "ResourceNotFoundException", Status: http.StatusNotFound,
+		Body: errorBody{Message: fmt.Sprintf("Resource %s not found", arn), Code: "RESOURCE_NOT_FOUND", ResourceID: arn, ResourceType: strings.ToUpper(strings.ReplaceAll(kind, "-", "_"))}}
+	if parts[3] != r.name || parts[4] != r.account {
+		return nil, notFound
+	}
+	switch kind {
+	case "source-server":
+		if srv := r.servers[id]; srv != nil {
+			return srv.tags, nil
+		}
+	case "recovery-instance":
+		if in := r.instances[id]; in != nil && !in.deleted {
+			if in.tags == nil {
+				in.tags = map[string]string{}
+			}
+			return in.tags, nil
+		}
+	case "job":
+		if j := r.jobs[id]; j != nil && !j.deleted {
+			return j.tags, nil
+		}
+	case "replication-configuration-template", "launch-configuration-template", "source-network":
+	default:
+		return nil, errField("resourceArn", fmt.Sprintf("resource type %q is not taggable in DRS", kind))
+	}
+	return nil, notFound
+}
+
+func opListTags(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	tags, e := r.taggable(rq.arn)
+	if e != nil {
+		return nil, e
+	}
+	return tagsOutput{Tags: copyTags(tags)}, nil
+}
+
+func opTagResource(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*TagResourceInput)
+	tags, e := r.taggable(rq.arn)
+	if e != nil {
+		return nil, e
+	}
+	if len(in.Tags) == 0 {
+		return nil, errField("tags", "is required: give at least one tag")
+	}
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
+	}
+	n := len(tags)
+	for k := range in.Tags {
+		if _, ok := tags[k]; !ok {
+			n++
+		}
+	}
+	if n > 50 {
+		return nil, errField("tags", fmt.Sprintf("a resource can have at most 50 tags; this would make %d", n))
+	}
+	for k, v := range in.Tags {
+		tags[k] = v
+	}
+	return nil, nil
+}
+
+func opUntagResource(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	tags, e := r.taggable(rq.arn)
+	if e != nil {
+		return nil, e
+	}
+	keys := rq.query["tagKeys"]
+	if len(keys) == 0 {
+		return nil, errField("tagKeys", "is required: give at least one tag key")
+	}
+	for _, k := range keys {
+		delete(tags, k)
+	}
+	return nil, nil
+}
+
+func opDisconnectRecoveryInstance(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in, e := r.liveInstance(rq.input.(*DisconnectRecoveryInstanceInput).RecoveryInstanceID)
+	if e != nil {
+		return nil, e
+	}
+	if e := r.instanceBusy(in); e != nil {
+		return nil, e
+	}
+	in.disconnected = true
+	return nil, nil
+}
+
+func opDeleteRecoveryInstance(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in, e := r.liveInstance(rq.input.(*DeleteRecoveryInstanceInput).RecoveryInstanceID)
+	if e != nil {
+		return nil, e
+	}
+	if !in.disconnected {
+		return nil, errConflict(resRecoveryInstance, in.id, fmt.Sprintf(
+			"Recovery instance %s must be disconnected (DisconnectRecoveryInstance) before it can be deleted", in.id))
+	}
+	if e := r.instanceBusy(in); e != nil {
+		return nil, e
+	}
+	// The record leaves DRS; the EC2 instance itself keeps running.
+	state := in.ec2State
+	r.terminateInstance(in, now)
+	in.ec2State = state
+	in.terminatedAt = time.Time{}
+	return nil, nil
+}
+
+func opStartReplication(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	srv, e := r.existingServer(rq.input.(*StartReplicationInput).SourceServerID)
+	if e != nil {
+		return nil, e
+	}
+	if srv.state != replStopped {
+		return nil, errConflict(resSourceServer, srv.id, fmt.Sprintf(
+			"Replication of source server %s can only be started when it is STOPPED; it is %s", srv.id, srv.state))
+	}
+	r.resync(srv, now)
+	return sourceServerOutput{SourceServer: ptr(r.renderServer(srv, now))}, nil
+}
+
+// resync puts a server back through a rescan to CONTINUOUS.
+func (r *region) resync(srv *server, now time.Time) {
+	srv.state = replRescan
+	srv.stalledSince = time.Time{}
+	srv.replError = ""
+	srv.lastSeenAt = time.Time{}
+	srv.lag = 10 * time.Minute
+	if srv.firstByteAt.IsZero() {
+		srv.firstByteAt = now
+	}
+	r.schedule(now.Add(15*time.Minute), func(at time.Time) {
+		if srv.state == replRescan {
+			srv.state = replContinuous
+			srv.lag = 0
+		}
+	})
+}
+
+func opStopReplication(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	srv, e := r.existingServer(rq.input.(*StopReplicationInput).SourceServerID)
+	if e != nil {
+		return nil, e
+	}
+	if j := r.heldBy(srv.id); j != nil {
+		return nil, errConflict(resSourceServer, srv.id, fmt.Sprintf("Source server %s is being processed by job %s", srv.id, j.id))
+	}
+	srv.state = replStopped
+	srv.lag = 0
+	srv.stalledSince = time.Time{}
+	srv.replError = ""
+	srv.firstByteAt = time.Time{} // its snapshots are deleted
+	delete(r.onDemand, srv.id)
+	return sourceServerOutput{SourceServer: ptr(r.renderServer(srv, now))}, nil
+}
+
+func opRetryDataReplication(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	srv, e := r.existingServer(rq.input.(*RetryDataReplicationInput).SourceServerID)
+	if e != nil {
+		return nil, e
+	}
+	switch srv.state {
+	case replStalled, replDisconnected, replStopped:
+	default:
+		return nil, errValidation(reasonOther, fmt.Sprintf(
+			"Replication of source server %s can be retried only when it is STALLED, DISCONNECTED or STOPPED; it is %s", srv.id, srv.state))
+	}
+	r.resync(srv, now)
+	return r.renderServer(srv, now), nil
+}
+
+func opDeleteJob(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	id := rq.input.(*DeleteJobInput).JobID
+	if !validJobID(id) {
+		return nil, errField("jobID", fmt.Sprintf("%q is not a valid job ID (expected the form %s)", id, exJob))
+	}
+	j := r.jobs[id]
+	if j == nil || j.deleted {
+		return nil, errNotFound(resJob, id)
+	}
+	if j.status != jobStatusCompleted {
+		return nil, errConflict(resJob, id, fmt.Sprintf("Job %s is %s; only completed jobs can be deleted", id, j.status))
+	}
+	j.deleted = true
+	return nil, nil
+}
+
+func opReverseReplication(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in, e := r.liveInstance(rq.input.(*ReverseReplicationInput).RecoveryInstanceID)
+	if e != nil {
+		return nil, e
+	}
+	if e := r.instanceBusy(in); e != nil {
+		return nil, e
+	}
+	if in.originEnv != "AWS" {
+		return nil, errValidation(reasonOther, fmt.Sprintf(
+			"Recovery instance %s was recovered from an on-premises source server; reverse replication is only for EC2-origin (in-AWS) recovery. Fail back with the DRS Failback Client and StartFailbackLaunch.", in.id))
+	}
+	if in.reversedArn == "" {
+		in.reversedArn = r.arn("source-server", r.hexID("s-", 17))
+	}
+	return reverseReplicationOutput{ReversedDirectionSourceServerArn: in.reversedArn}, nil
+}
+
+func opStartFailbackLaunch(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
+	in := rq.input.(*StartFailbackLaunchInput)
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
+	}
+	insts, e := r.instancesForJob("recoveryInstanceIDs", in.RecoveryInstanceIDs)
+	if e != nil {
+		return nil, e
+	}
+	for _, x := range insts {
+		if x.failbackState != failbackReadyForLaunch {
+			return nil, errConflict(resRecoveryInstance, x.id, fmt.Sprintf(
+				"Recovery instance %s is not ready for failback launch (failback state %s); its failback replication must reach FAILBACK_READY_FOR_LAUNCH first", x.id, x.failbackState))
+		}
+	}
+	if e := r.checkActiveQuotas(len(insts)); e != nil {
+		return nil, e
+	}
+	j := r.createFailbackJob(now, insts, in.Tags)
+	out := r.renderJob(j)
+	return jobOutput{Job: &out}, nil
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,228 @@
+package drssim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Rendering turns model entities into wire shapes at a given simulated time.
+
+// isoDuration formats d as an ISO-8601 duration the way DRS does: P0D when
+// caught up, otherwise like PT16H20M38.697305S or P2DT3H.
+func isoDuration(d time.Duration) string {
+	if d <= 0 {
+		return "P0D"
+	}
+	var b strings.Builder
+	b.WriteString("P")
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	if days > 0 {
+		fmt.Fprintf(&b, "%dD", days)
+	}
+	if d == 0 {
+		return b.String()
+	}
+	b.WriteString("T")
+	h := d / time.Hour
+	d -= h * time.Hour
+	m := d / time.Minute
+	d -= m * time.Minute
+	if h > 0 {
+		fmt.Fprintf(&b, "%dH", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&b, "%dM", m)
+	}
+	if d > 0 {
+		s := fmt.Sprintf("%.6f", d.Seconds())
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+		fmt.Fprintf(&b, "%sS", s)
+	}
+	return b.String()
+}
+
+var initiationSteps = []string{"WAIT", "CREATE_SECURITY_GROUP", "LAUNCH_REPLICATION_SERVER", "BOOT_REPLICATION_SERVER",
+	"AUTHENTICATE_WITH_SERVICE", "DOWNLOAD_REPLICATION_SOFTWARE", "CREATE_STAGING_DISKS", "ATTACH_STAGING_DISKS",
+	"PAIR_REPLICATION_SERVER_WITH_AGENT", "CONNECT_AGENT_TO_REPLICATION_SERVER", "START_DATA_TRANSFER"}
+
+func (r *region) renderServer(s *server, now time.Time) SourceServer {
+	out := SourceServer{
+		SourceServerID:        s.id,
+		Arn:                   r.arn("source-server", s.id),
+		Tags:                  copyTags(s.tags),
+		RecoveryInstanceId:    s.recoveryInstanceID,
+		LastLaunchResult:      s.lastLaunchResult,
+		ReplicationDirection:  "FAILOVER",
+		AgentVersion:          "4.7.1.1234.567.8901",
+		StagingArea:           &StagingArea{Status: "NOT_EXTENDED"},
+		SourceCloudProperties: &SourceCloudProperties{},
+	}
+	// Replication.
+	lag := s.lag
+	if !s.stalledSince.IsZero() {
+		lag = now.Sub(s.stalledSince) + s.lag
+	}
+	dri := &DataReplicationInfo{
+		DataReplicationState:    s.state,
+		StagingAvailabilityZone: r.name + "a",
+	}
+	steps := make([]DataReplicationInitiationStep, len(initiationSteps))
+	for i, n := range initiationSteps {
+		st := "SUCCEEDED"
+		if s.state == replInitiating {
+			st = "IN_PROGRESS"
+			if i > 3 {
+				st = "NOT_STARTED"
+			}
+		}
+		steps[i] = DataReplicationInitiationStep{Name: n, Status: st}
+	}
+	dri.DataReplicationInitiation = &DataReplicationInitiation{StartDateTime: formatTime(s.addedAt), Steps: steps}
+	switch s.state {
+	case replContinuous, replBacklog, replStalled, replRescan, replPaused:
+		dri.LagDuration = isoDuration(lag)
+	}
+	if s.state == replBacklog || s.state == replInitialSync {
+		dri.EtaDateTime = formatTime(now.Add(lag/2 + 5*time.Minute))
+	}
+	if s.replError != "" {
+		dri.DataReplicationError = &DataReplicationError{Error: s.replError,
+			RawError: "replication is not progressing: " + strings.ToLower(strings.ReplaceAll(s.replError, "_", " "))}
+	}
+	for _, d := range s.disks {
+		rd := DataReplicationInfoReplicatedDisk{DeviceName: d.device, TotalStorageBytes: d.bytes, ReplicatedStorageBytes: d.bytes, VolumeStatus: "REGULAR"}
+		switch s.state {
+		case replInitiating:
+			rd.ReplicatedStorageBytes = 0
+		case replInitialSync:
+			rd.ReplicatedStorageBytes = d.bytes / 3
+		case replBacklog:
+			rd.BackloggedStorageBytes = d.bytes / 200
+		case replDisconnected:
+			rd.TotalStorageBytes, rd.ReplicatedStorageBytes = 0, 0
+		}
+		dri.ReplicatedDisks = append(dri.ReplicatedDisks, rd)
+	}
+	out.DataReplicationInfo = dri
+	// Life cycle.
+	lastSeen := now
+	if !s.lastSeenAt.IsZero() {
+		lastSeen = s.lastSeenAt
+	}
+	lc := &LifeCycle{
+		AddedToServiceDateTime:    formatTime(s.addedAt),
+		LastSeenByServiceDateTime: formatTime(lastSeen),
+	}
+	if !s.firstByteAt.IsZero() {
+		lc.FirstByteDateTime = formatTime(s.firstByteAt)
+		lc.ElapsedReplicationDuration = isoDuration(now.Sub(s.firstByteAt))
+	}
+	if ll := s.lastLaunch; ll != nil {
+		lc.LastLaunch = &LifeCycleLastLaunch{
+			Initiated: &LifeCycleLastLaunchInitiated{ApiCallDateTime: formatTime(ll.apiCall), JobID: ll.jobID, Type: ll.typ},
+			Status:    ll.status,
+		}
+	}
+	out.LifeCycle = lc
+	// Source properties.
+	sp := &SourceProperties{
+		LastUpdatedDateTime:     formatTime(s.addedAt.Add(time.Hour)),
+		RecommendedInstanceType: s.instanceType,
+		IdentificationHints:     &IdentificationHints{Fqdn: s.fqdn, Hostname: s.hostname},
+		NetworkInterfaces:       []NetworkInterface{{MacAddress: s.mac, Ips: s.ips, IsPrimary: true}},
+		RamBytes:                s.ramBytes,
+		Os:                      &OS{FullString: s.osString},
+	}
+	for _, d := range s.disks {
+		sp.Disks = append(sp.Disks, Disk{DeviceName: d.device, Bytes: d.bytes})
+	}
+	sp.Cpus = []CPU{{Cores: s.cpus, ModelName: "Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz"}}
+	out.SourceProperties = sp
+	return out
+}
+
+func (r *region) renderJob(j *job) Job {
+	out := Job{
+		JobID:            j.id,
+		Arn:              r.arn("job", j.id),
+		Type:             j.typ,
+		InitiatedBy:      j.initiatedBy,
+		CreationDateTime: formatTime(j.created),
+		EndDateTime:      formatTime(j.ended),
+		Status:           j.status,
+		Tags:             copyTags(j.tags),
+	}
+	out.ParticipatingServers = make([]ParticipatingServer, len(j.servers))
+	for i, ps := range j.servers {
+		out.ParticipatingServers[i] = ParticipatingServer{
+			SourceServerID:     ps.sourceServerID,
+			RecoveryInstanceID: ps.recoveryInstanceID,
+			LaunchStatus:       ps.launchStatus,
+		}
+	}
+	return out
+}
+
+func (r *region) renderInstance(in *instance, now time.Time) RecoveryInstance {
+	out := RecoveryInstance{
+		Ec2InstanceID:               in.id,
+		Ec2InstanceState:            in.ec2State,
+		JobID:                       in.jobID,
+		RecoveryInstanceID:          in.id,
+		SourceServerID:              in.sourceServer,
+		Arn:                         r.arn("recovery-instance", in.id),
+		Tags:                        copyTags(in.tags),
+		PointInTimeSnapshotDateTime: formatTime(in.pitTime),
+		IsDrill:                     in.isDrill,
+		OriginEnvironment:           in.originEnv,
+		OriginAvailabilityZone:      r.name + "a",
+		AgentVersion:                "4.7.1.1234.567.8901",
+		Failback:                    &RecoveryInstanceFailback{State: in.failbackState},
+	}
+	state := "NOT_STARTED"
+	if in.disconnected {
+		state = replDisconnected
+	}
+	out.DataReplicationInfo = &RecoveryInstanceDataReplicationInfo{DataReplicationState: state}
+	if s := r.servers[in.sourceServer]; s != nil {
+		props := &RecoveryInstanceProperties{
+			LastUpdatedDateTime: formatTime(in.launchedAt),
+			IdentificationHints: &IdentificationHints{Hostname: s.hostname, AwsInstanceID: in.id},
+			RamBytes:            s.ramBytes,
+			Os:                  &OS{FullString: s.osString},
+			Cpus:                []CPU{{Cores: s.cpus, ModelName: "Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz"}},
+		}
+		for i, d := range s.disks {
+			props.Disks = append(props.Disks, RecoveryInstanceDisk{InternalDeviceName: d.device, Bytes: d.bytes,
+				EbsVolumeID: fmt.Sprintf("vol-%s%d", in.id[2:17], i%10)[:21]})
+		}
+		out.RecoveryInstanceProperties = props
+	}
+	return out
+}
+
+func renderSnapshot(s *snapshot) RecoverySnapshot {
+	return RecoverySnapshot{SnapshotID: s.id, SourceServerID: s.server, ExpectedTimestamp: formatTime(s.expected),
+		Timestamp: formatTime(s.taken), EbsSnapshots: s.ebs}
+}
+
+func (r *region) renderLaunchConfig(s *server) LaunchConfiguration {
+	c := s.launchCfg
+	out := LaunchConfiguration{
+		SourceServerID:                      s.id,
+		Name:                                c.name,
+		Ec2LaunchTemplateID:                 c.templateID,
+		LaunchDisposition:                   c.disposition,
+		TargetInstanceTypeRightSizingMethod: c.rightSizing,
+		CopyPrivateIp:                       c.copyPrivateIP,
+		CopyTags:                            c.copyTags,
+		Licensing:                           &Licensing{OsByol: c.osByol},
+		PostLaunchEnabled:                   c.postLaunchEnabled,
+	}
+	if c.launchIntoID != "" {
+		out.LaunchIntoInstanceProperties = &LaunchIntoInstanceProperties{LaunchIntoEC2InstanceID: c.launchIntoID}
+	}
+	return out
+}
