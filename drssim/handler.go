@@ -49,7 +49,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
 	rq := &request{reqID: newRequestID(s.seed)}
 	rw.Header().Set("x-amzn-RequestId", rq.reqID)
-	apiErr := s.serveDRS(rw, r, rq)
+	apiErr := s.serveDRSSafely(rw, r, rq)
 	if apiErr != nil {
 		writeError(rw, apiErr)
 	}
@@ -84,6 +84,25 @@ func (s *Sim) OperationCounts() map[string]int64 {
 		return true
 	})
 	return out
+}
+
+// serveDRSSafely turns a panic in the model into an InternalServerException
+// for this request instead of a dropped connection: a simulator bug must
+// look like a service fault to the client, and the simulator keeps serving.
+func (s *Sim) serveDRSSafely(w *statusWriter, r *http.Request, rq *request) (apiErr *apiError) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("drssim panic", "op", rq.op, "panic", fmt.Sprint(p))
+			apiErr = errInternal(http.StatusInternalServerError, fmt.Sprintf("drssim internal error: %v", p))
+			if w.code != 0 {
+				apiErr = nil // the response has started; nothing more to send
+			}
+		}
+	}()
+	return s.serveDRS(w, r, rq)
 }
 
 // serveDRS runs one DRS request; it writes the success response itself and

@@ -196,7 +196,7 @@ func (r *region) renderInstance(in *instance, now time.Time) RecoveryInstance {
 		}
 		for i, d := range s.disks {
 			props.Disks = append(props.Disks, RecoveryInstanceDisk{InternalDeviceName: d.device, Bytes: d.bytes,
-				EbsVolumeID: fmt.Sprintf("vol-%s%d", in.id[2:17], i%10)[:21]})
+				EbsVolumeID: fmt.Sprintf("vol-%017x", snapshotHash(in.id, in.launchedAt)+uint64(i))[:21]})
 		}
 		out.RecoveryInstanceProperties = props
 	}

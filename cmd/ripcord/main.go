@@ -62,6 +62,7 @@ talk to, so everything can be tried without an AWS account.`,
 	}
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
+		newDemoCmd(),
 		newSimCmd(),
 	)
 	return root
