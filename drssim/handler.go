@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -281,6 +282,9 @@ func parseAuth(r *http.Request) (accessKey, region string, e *apiError) {
 	return parseCredential(cred)
 }
 
+// regionRe accepts real region names and made-up ones such as sim-local-1.
+var regionRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
 // parseCredential splits AKID/date/region/service/aws4_request.
 func parseCredential(cred string) (string, string, *apiError) {
 	parts := strings.Split(cred, "/")
@@ -290,7 +294,7 @@ func parseCredential(cred string) (string, string, *apiError) {
 	if parts[3] != "drs" {
 		return "", "", errBadSignature(fmt.Sprintf("Credential should be scoped to correct service: 'drs', not '%s'.", parts[3]))
 	}
-	if parts[2] == "" || len(parts[2]) > 64 {
+	if !regionRe.MatchString(parts[2]) {
 		return "", "", errBadSignature("Credential should be scoped to a valid region. Configure a region (for example --region us-east-1 or AWS_REGION).")
 	}
 	return parts[0], parts[2], nil
