@@ -148,7 +148,7 @@ func copyTags(m map[string]string) map[string]string {
 // seedJob creates a job that is already running when the scenario starts.
 func (r *region) seedJob(js JobSpec, start time.Time) error {
 	created := start.Add(-js.CreatedAgo.D())
-	j := &job{id: js.ID, typ: js.Type, initiatedBy: js.InitiatedBy, created: created, tags: map[string]string{}}
+	j := &job{id: js.ID, typ: js.Type, initiatedBy: js.InitiatedBy, created: created, tags: map[string]string{}, foreign: "scenario"}
 	status := js.Status
 	if status == "" {
 		status = jobStatusStarted

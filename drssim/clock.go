@@ -80,7 +80,36 @@ func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(timeFormat)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(timeFormat)
+	}
+	// The layout by hand: rendering a page of servers formats hundreds of
+	// times, and this is several times faster than Format.
+	hour, min, sec := t.Clock()
+	var b [len(timeFormat)]byte
+	put := func(i, v, width int) {
+		for j := i + width - 1; j >= i; j-- {
+			b[j] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, year, 4)
+	b[4] = '-'
+	put(5, int(month), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	b[10] = 'T'
+	put(11, hour, 2)
+	b[13] = ':'
+	put(14, min, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	b[19] = '.'
+	put(20, t.Nanosecond()/1000, 6) // truncated, as Format does
+	copy(b[26:], "+00:00")
+	return string(b[:])
 }
 
 // parseTime accepts the forms clients send in filters: RFC 3339 with or

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -50,15 +51,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
 	rq := &request{reqID: newRequestID(s.seed)}
 	rw.Header().Set("x-amzn-RequestId", rq.reqID)
+	// Requests are counted as they arrive (the operation once it is routed),
+	// before any response: a client that sees a dropped connection may read
+	// OperationCounts at once.
+	s.requests.Add(1)
 	apiErr := s.serveDRSSafely(rw, r, rq)
 	if apiErr != nil {
 		writeError(rw, apiErr)
 	}
-	s.requests.Add(1)
 	opName := "-"
 	if rq.op != nil {
 		opName = rq.op.name
-		s.countOp(opName)
 	}
 	errType := ""
 	if apiErr != nil {
@@ -114,6 +117,7 @@ func (s *Sim) serveDRS(w *statusWriter, r *http.Request, rq *request) *apiError 
 		return apiErr
 	}
 	rq.op, rq.arn, rq.query = op, arn, r.URL.Query()
+	s.countOp(op.name)
 
 	accessKey, reg, apiErr := parseAuth(r)
 	if apiErr != nil {
@@ -212,7 +216,16 @@ func writeJSON(w http.ResponseWriter, status int, out any) {
 		w.WriteHeader(status)
 		return
 	}
-	b, err := json.Marshal(out)
+	var b []byte
+	var err error
+	if m, ok := out.(json.Marshaler); ok {
+		// The output shapes' MarshalJSON return json.Marshal's compact,
+		// HTML-escaped output; json.Marshal(out) would copy and re-validate
+		// all of it (a 50-server page is about 100 KB).
+		b, err = m.MarshalJSON()
+	} else {
+		b, err = json.Marshal(out)
+	}
 	if err != nil {
 		writeError(w, errInternal(http.StatusInternalServerError, "failed to encode response: "+err.Error()))
 		return
@@ -353,6 +366,55 @@ func decodeInput(body []byte, in any) *apiError {
 	var extra json.RawMessage
 	if err := dec.Decode(&extra); err != io.EOF {
 		return errValidation(reasonCannotParse, "Request body must hold exactly one JSON object")
+	}
+	// encoding/json matches member names case-insensitively; DRS does not:
+	// "jobIds" or "sourceServerId" is an unknown member, not jobIDs.
+	var generic any
+	if json.Unmarshal(body, &generic) == nil {
+		return exactMemberNames(generic, reflect.TypeOf(in))
+	}
+	return nil
+}
+
+// exactMemberNames finds a member of v (decoded JSON) that matches a field
+// of t only case-insensitively and reports it as an unknown field.
+func exactMemberNames(v any, t reflect.Type) *apiError {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, _ := v.(map[string]any)
+		for k, sub := range m {
+			var field *reflect.StructField
+			for i := 0; i < t.NumField(); i++ {
+				if f := t.Field(i); strings.Split(f.Tag.Get("json"), ",")[0] == k {
+					field = &f
+				}
+			}
+			if field == nil {
+				return errValidation(reasonFieldValidation, fmt.Sprintf("Unknown field %q in request (member names are case-sensitive)", k),
+					validationField{Name: k, Message: "unknown field"})
+			}
+			if e := exactMemberNames(sub, field.Type); e != nil {
+				return e
+			}
+		}
+	case reflect.Slice, reflect.Map:
+		switch x := v.(type) {
+		case []any:
+			for _, sub := range x {
+				if e := exactMemberNames(sub, t.Elem()); e != nil {
+					return e
+				}
+			}
+		case map[string]any:
+			for _, sub := range x {
+				if e := exactMemberNames(sub, t.Elem()); e != nil {
+					return e
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -153,10 +153,11 @@ func (r *region) snapshotStage(j *job, ps *jobServer, at time.Time) {
 			return
 		}
 		dataAt := srv.dataTime(t)
-		r.onDemand[srv.id] = append(r.onDemand[srv.id], &snapshot{
-			id: r.hexID("pit-", 17), server: srv.id, expected: dataAt, taken: dataAt,
-			ebs: []string{r.hexID("snap-", 17)},
-		})
+		snap := &snapshot{id: r.hexID("pit-", 17), server: srv.id, expected: dataAt, taken: dataAt}
+		for range srv.disks { // one EBS snapshot per disk, as for PIT snapshots
+			snap.ebs = append(snap.ebs, r.hexID("snap-", 17))
+		}
+		r.onDemand[srv.id] = append(r.onDemand[srv.id], snap)
 		r.logJob(j, t, evSnapshotEnd, &JobLogEventData{SourceServerID: srv.id})
 		r.conversionStage(j, ps, t, dataAt)
 	})

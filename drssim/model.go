@@ -2,7 +2,6 @@ package drssim
 
 import (
 	"container/heap"
-	"fmt"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -107,7 +106,7 @@ type job struct {
 	servers     []*jobServer
 	log         []logItem
 	deleted     bool
-	foreign     string // non-empty: created by a fault rule (its ID)
+	foreign     string // non-empty: created by the scenario or a fault rule, not by a client
 	isDrill     bool
 }
 
@@ -208,7 +207,7 @@ func (r *region) nextEventAt() (time.Time, bool) {
 }
 
 func (r *region) arn(kind, id string) string {
-	return fmt.Sprintf("arn:aws:drs:%s:%s:%s/%s", r.name, r.account, kind, id)
+	return "arn:aws:drs:" + r.name + ":" + r.account + ":" + kind + "/" + id
 }
 
 const hexDigits = "0123456789abcdef"

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,32 +151,40 @@ func opDescribeSourceServers(s *Sim, r *region, now time.Time, rq *request) (any
 	if e != nil {
 		return nil, e
 	}
-	cursor, e := readToken("DescribeSourceServers", &in.NextToken, filterDigest(f))
+	digest := filterDigest(f)
+	cursor, e := readToken("DescribeSourceServers", &in.NextToken, digest)
 	if e != nil {
 		return nil, e
-	}
-	want := map[string]bool{}
-	for _, id := range f.SourceServerIDs {
-		want[id] = true
 	}
 	out := listOutput[SourceServer]{Items: []SourceServer{}}
 	if len(f.StagingAccountIDs) > 0 {
 		return out, nil // no server of the simulator is an extended source server
 	}
-	start := sort.SearchStrings(r.serverIDs, cursor)
-	if cursor != "" && start < len(r.serverIDs) && r.serverIDs[start] == cursor {
+	// The candidates in ID order: every server, or only the wanted ones
+	// that exist (looked up, not found by scanning every server).
+	ids := r.serverIDs
+	if len(f.SourceServerIDs) > 0 {
+		ids = make([]string, 0, len(f.SourceServerIDs))
+		for _, id := range f.SourceServerIDs {
+			if r.servers[id] != nil {
+				ids = append(ids, id)
+			}
+		}
+		sort.Strings(ids)
+		ids = slices.Compact(ids)
+	}
+	start := sort.SearchStrings(ids, cursor)
+	if cursor != "" && start < len(ids) && ids[start] == cursor {
 		start++
 	}
-	for i := start; i < len(r.serverIDs); i++ {
-		srv := r.servers[r.serverIDs[i]]
-		if len(want) > 0 && !want[srv.id] {
-			continue
-		}
+	out.Items = make([]SourceServer, 0, min(size, len(ids)-start))
+	for _, id := range ids[start:] {
+		srv := r.servers[id]
 		if f.HardwareId != nil && *f.HardwareId != "" && !strings.EqualFold(*f.HardwareId, srv.mac) {
 			continue
 		}
 		if len(out.Items) == size {
-			out.NextToken = makeToken("DescribeSourceServers", out.Items[len(out.Items)-1].SourceServerID, filterDigest(f))
+			out.NextToken = makeToken("DescribeSourceServers", out.Items[len(out.Items)-1].SourceServerID, digest)
 			break
 		}
 		out.Items = append(out.Items, r.renderServer(srv, now))

@@ -2,6 +2,7 @@ package drssim
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -9,38 +10,50 @@ import (
 // Rendering turns model entities into wire shapes at a given simulated time.
 
 // isoDuration formats d as an ISO-8601 duration the way DRS does: P0D when
-// caught up, otherwise like PT16H20M38.697305S or P2DT3H.
+// caught up, otherwise like PT16H20M38.697305S or P2DT3H. Seconds have at
+// most six decimals: d is rounded to the microsecond first (so a remainder
+// under half a microsecond never yields an empty "S" field).
 func isoDuration(d time.Duration) string {
+	d = d.Round(time.Microsecond)
 	if d <= 0 {
 		return "P0D"
 	}
-	var b strings.Builder
-	b.WriteString("P")
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	if days > 0 {
-		fmt.Fprintf(&b, "%dD", days)
+	b := make([]byte, 0, 32)
+	b = append(b, 'P')
+	if days := d / (24 * time.Hour); days > 0 {
+		b = append(strconv.AppendInt(b, int64(days), 10), 'D')
+		d -= days * 24 * time.Hour
 	}
 	if d == 0 {
-		return b.String()
+		return string(b)
 	}
-	b.WriteString("T")
-	h := d / time.Hour
-	d -= h * time.Hour
-	m := d / time.Minute
-	d -= m * time.Minute
-	if h > 0 {
-		fmt.Fprintf(&b, "%dH", h)
+	b = append(b, 'T')
+	if h := d / time.Hour; h > 0 {
+		b = append(strconv.AppendInt(b, int64(h), 10), 'H')
+		d -= h * time.Hour
 	}
-	if m > 0 {
-		fmt.Fprintf(&b, "%dM", m)
+	if m := d / time.Minute; m > 0 {
+		b = append(strconv.AppendInt(b, int64(m), 10), 'M')
+		d -= m * time.Minute
 	}
 	if d > 0 {
-		s := fmt.Sprintf("%.6f", d.Seconds())
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-		fmt.Fprintf(&b, "%sS", s)
+		us := int64(d / time.Microsecond)
+		b = strconv.AppendInt(b, us/1e6, 10)
+		if frac := us % 1e6; frac != 0 {
+			var digits [6]byte
+			for i := 5; i >= 0; i-- {
+				digits[i] = byte('0' + frac%10)
+				frac /= 10
+			}
+			n := 6
+			for digits[n-1] == '0' {
+				n--
+			}
+			b = append(append(b, '.'), digits[:n]...)
+		}
+		b = append(b, 'S')
 	}
-	return b.String()
+	return string(b)
 }
 
 var initiationSteps = []string{"WAIT", "CREATE_SECURITY_GROUP", "LAUNCH_REPLICATION_SERVER", "BOOT_REPLICATION_SERVER",

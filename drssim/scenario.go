@@ -314,6 +314,7 @@ func (sc *Scenario) Validate() error {
 		seenRegion[k] = true
 		servers := map[string]bool{}
 		instances := map[string]bool{}
+		instServer := map[string]string{} // recovery instance -> its source server
 		for j, s := range rs.Servers {
 			w := fmt.Sprintf("%s.servers[%d]", where, j)
 			if !validSourceServerID(s.ID) {
@@ -343,6 +344,7 @@ func (sc *Scenario) Validate() error {
 					add("%s: duplicate recovery instance id %s", w, in.ID)
 				}
 				instances[in.ID] = true
+				instServer[in.ID] = s.ID
 			}
 		}
 		held := map[string]string{}
@@ -369,7 +371,13 @@ func (sc *Scenario) Validate() error {
 			for _, id := range js.RecoveryInstances {
 				if !instances[id] {
 					add("%s: recovery instance %s is not defined under any server of this region", w, id)
+					continue
 				}
+				// A TERMINATE job holds the instance's source server.
+				if other, ok := held[instServer[id]]; ok && other != js.ID {
+					add("%s: recovery instance %s: its server %s is already held by job %s; DRS allows one active job per server", w, id, instServer[id], other)
+				}
+				held[instServer[id]] = js.ID
 			}
 			for _, id := range js.Servers {
 				if !servers[id] {

@@ -1,6 +1,7 @@
 package drssim
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 )
@@ -43,6 +44,30 @@ type JobView struct {
 	IsDrill bool             `json:"isDrill,omitempty"`
 	Servers []ServerTimeline `json:"servers"`
 	Log     []JobLog         `json:"log"`
+}
+
+// MarshalJSON writes the job's wire fields followed by the model's own.
+// Without it Job's MarshalJSON would be promoted to JobView and silently
+// drop everything the model adds (timings, servers, log).
+func (v JobView) MarshalJSON() ([]byte, error) {
+	job, err := json.Marshal(v.Job)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(struct {
+		Started time.Time        `json:"started,omitzero"`
+		Created time.Time        `json:"created"`
+		Ended   time.Time        `json:"ended,omitzero"`
+		Deleted bool             `json:"deleted,omitempty"`
+		Foreign bool             `json:"foreign,omitempty"`
+		IsDrill bool             `json:"isDrill,omitempty"`
+		Servers []ServerTimeline `json:"servers"`
+		Log     []JobLog         `json:"log"`
+	}{v.Started, v.Created, v.Ended, v.Deleted, v.Foreign, v.IsDrill, v.Servers, v.Log})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(job[:len(job)-1], ','), extra[1:]...), nil
 }
 
 // ServerTimeline is one participating server of a job.
