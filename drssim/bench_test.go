@@ -42,8 +42,9 @@ import (
 // BenchmarkScaleMixedWire sends the same request mix as plain signed-shape
 // HTTP requests and only skims the responses: it measures what the
 // simulator itself can serve. Both also run their client load against a
-// trivial handler (the loopback baseline) and report the ratio, which is
-// steadier than absolute figures on a noisy machine.
+// trivial handler (the loopback baseline) and report the ratio, and both
+// report the process's CPU time per request, which, unlike req/s, hardly
+// depends on what else the machine is running.
 
 // benchStart is the simulated time the benchmarks begin at.
 var benchStart = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -406,7 +407,9 @@ func newScaleSim(tb testing.TB) (*Sim, *ManualClock) {
 // vs-base (req/s / base-req/s), jobs and refused (StartRecovery outcomes),
 // cpu-us/req (CPU time of the whole process, clients included, per request
 // served; Linux only) and cap-req/s (GOMAXPROCS CPU-seconds per second
-// divided by cpu-us/req: the rate if the process had every core to itself).
+// divided by cpu-us/req: the rate if the process had every core to itself)
+// and base-cpu-us/req (the same for the baseline). On a busy machine the
+// CPU figures are the ones to compare between runs.
 func BenchmarkScaleMixed(b *testing.B) { benchScaleMixed(b, false) }
 
 // BenchmarkScaleMixedWire is BenchmarkScaleMixed with wire-level clients
@@ -431,20 +434,20 @@ func benchScaleMixed(b *testing.B, wire bool) {
 	tr.MaxIdleConns = 4 * conns
 	tr.MaxIdleConnsPerHost = 2 * conns
 	defer tr.CloseIdleConnections()
+	sdkHTTP := &http.Client{Transport: benchBodyTransport{tr}}
 	var simClient, baseClient benchClient = sdkClient{}, sdkClient{base: true}
 	if wire {
-		hc := &http.Client{Transport: tr}
-		simClient, baseClient = wireClient{hc: hc, url: srv.URL, sim: true}, wireClient{hc: hc, url: base.URL}
+		wireHTTP := &http.Client{Transport: tr}
+		simClient, baseClient = wireClient{hc: wireHTTP, url: srv.URL, sim: true}, wireClient{hc: wireHTTP, url: base.URL}
 	}
-	hc := &http.Client{Transport: benchBodyTransport{tr}}
 
 	var regions []*benchRegion
 	for _, key := range benchScaleKeys {
 		account := sim.accountFor(key)
 		for _, name := range benchScaleRegions {
 			r := &benchRegion{key: key, name: name,
-				sim:  newBenchSDKClient(hc, srv.URL, key, name),
-				base: newBenchSDKClient(hc, base.URL, key, name),
+				sim:  newBenchSDKClient(sdkHTTP, srv.URL, key, name),
+				base: newBenchSDKClient(sdkHTTP, base.URL, key, name),
 			}
 			for _, rv := range sim.State(StateFilter{Account: account, Region: name}).Regions {
 				for _, s := range rv.Servers {
@@ -490,7 +493,9 @@ func benchScaleMixed(b *testing.B, wire bool) {
 	// The same load from the same clients over the same connection pool,
 	// against {}.
 	var baseCounts benchCounts
+	baseCPU0, _ := benchProcessCPU()
 	baseElapsed := benchBaseline(ctx, baseClient, regions, b.N, conns, &baseCounts)
+	baseCPU1, _ := benchProcessCPU()
 	if n := baseCounts.unexpected.Load(); n > 0 {
 		b.Fatalf("baseline: %d unexpected errors; first: %v", n, baseCounts.firstError.Load())
 	}
@@ -508,6 +513,9 @@ func benchScaleMixed(b *testing.B, wire bool) {
 		perReq := (cpu1 - cpu0) / time.Duration(served)
 		b.ReportMetric(float64(perReq)/float64(time.Microsecond), "cpu-us/req")
 		b.ReportMetric(float64(runtime.GOMAXPROCS(0))*float64(time.Second)/float64(perReq), "cap-req/s")
+		if n := baseServed.Load(); n > 0 && baseCPU1 > baseCPU0 {
+			b.ReportMetric(float64((baseCPU1-baseCPU0)/time.Duration(n))/float64(time.Microsecond), "base-cpu-us/req")
+		}
 	}
 }
 

@@ -219,6 +219,11 @@ func (r *region) finishHeldJob(j *job, at time.Time) {
 			}
 			r.logJob(j, at, evCleanupEnd, &JobLogEventData{SourceServerID: ps.sourceServerID, TargetInstanceID: ps.recoveryInstanceID})
 			ps.launchStatus = launchStatusTerminated
+			if in := r.instances[ps.recoveryInstanceID]; in != nil {
+				if srv := r.servers[ps.sourceServerID]; srv != nil && srv.lastLaunch != nil && srv.lastLaunch.jobID == in.jobID {
+					srv.lastLaunch.status = launchStatusTerminated
+				}
+			}
 			continue
 		}
 		r.logJob(j, at, evLaunchFailed, &JobLogEventData{SourceServerID: ps.sourceServerID,

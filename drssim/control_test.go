@@ -57,7 +57,7 @@ type behMessage struct {
 }
 
 func TestControlHealth(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	var h struct {
 		Status string `json:"status"`
 		Now    string `json:"now"`
@@ -85,12 +85,12 @@ func TestControlHealth(t *testing.T) {
 // TestControlState: GET /_sim/state decodes into StateView, equals the
 // model, and filters by account and region.
 func TestControlState(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	// Address two more DRSs through the SDK: each account and region is its own.
-	if _, err := behClient(e, "AKIDTESTDEFAULT", "us-west-2").DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{}); err != nil {
+	if _, err := e.clientFor("AKIDTESTDEFAULT", "us-west-2").DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := behClient(e, e.sim.AccessKeyFor("999988887777"), behRegion).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
+	if _, err := e.clientFor(e.sim.AccessKeyFor("999988887777"), behRegion).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -149,7 +149,7 @@ func TestControlState(t *testing.T) {
 // TestControlFaults: add, list (with hits), refuse invalid rules with a
 // message naming the problem, and delete.
 func TestControlFaults(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	invalid := []struct {
 		name, body, want string
 	}{
@@ -201,7 +201,7 @@ func TestControlFaults(t *testing.T) {
 		t.Fatalf("faults %+v", l)
 	}
 	for i := 1; i <= 2; i++ {
-		_, err := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
+		_, err := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
 		behCode(t, err, "ServiceUnavailableException")
 		if h := list()[0].Hits; h != i {
 			t.Errorf("after %d failed calls hits %d", i, h)
@@ -214,7 +214,7 @@ func TestControlFaults(t *testing.T) {
 	if l := list(); len(l) != 0 {
 		t.Errorf("after delete: %+v", l)
 	}
-	if _, err := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
+	if _, err := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
 		t.Errorf("DescribeJobs after the rule was deleted: %v", err)
 	}
 	var m behMessage
@@ -248,7 +248,7 @@ func TestControlFaults(t *testing.T) {
 // TestControlClockAdvance: the manual clock moves over HTTP and the model
 // follows; a scaled clock refuses with 409.
 func TestControlClockAdvance(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	var out struct {
 		Now string `json:"now"`
 	}

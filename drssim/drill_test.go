@@ -3,8 +3,6 @@ package drssim
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"slices"
@@ -38,41 +36,7 @@ func behThreeTier(t *testing.T) *Scenario {
 	return sc
 }
 
-// behEnv is newTestEnv whose default client carries behSafeBody.
-func behEnv(t *testing.T, sc *Scenario) *testEnv {
-	t.Helper()
-	e := newTestEnv(t, sc)
-	e.client = behClient(e, "AKIDTESTDEFAULT", behRegion)
-	return e
-}
-
-// behClient is e.clientFor with behSafeBody.
-func behClient(e *testEnv, accessKey, region string, optFns ...func(*drs.Options)) *drs.Client {
-	return e.clientFor(accessKey, region, append([]func(*drs.Options){behSafeBody}, optFns...)...)
-}
-
-// behSafeBody works around a client-side race between smithy-go and
-// net/http that has nothing to do with the simulator. smithy-go wraps the
-// request body in a reader whose WriteTo returns io.EOF (an error) once
-// the SDK has closed it, and the SDK closes it as soon as the response
-// arrives. net/http's write loop, after sending Content-Length bytes,
-// copies the rest of the body (expecting nothing) through that WriteTo; if
-// the server has already answered (it has the whole body), the copy fails
-// with io.EOF, the transport closes the connection and the response body
-// read fails with "use of closed network connection". Hiding WriteTo makes
-// the copy use Read, which reports a clean EOF.
-func behSafeBody(o *drs.Options) { o.HTTPClient = behSafeBodyClient{o.HTTPClient} }
-
-type behSafeBodyClient struct{ next drs.HTTPClient }
-
-func (c behSafeBodyClient) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = struct{ io.ReadCloser }{r.Body}
-	}
-	return c.next.Do(r)
-}
-
-// behEnvSeed is behEnv with a chosen seed.
+// behEnvSeed is newTestEnv with a chosen seed.
 func behEnvSeed(t *testing.T, sc *Scenario, seed int64) *testEnv {
 	t.Helper()
 	if sc.Throttle.Rate == 0 {
@@ -86,7 +50,7 @@ func behEnvSeed(t *testing.T, sc *Scenario, seed int64) *testEnv {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	e := &testEnv{t: t, sim: sim, clock: clock, srv: srv}
-	e.client = behClient(e, "AKIDTESTDEFAULT", behRegion)
+	e.client = e.clientFor("AKIDTESTDEFAULT", behRegion)
 	return e
 }
 
@@ -474,7 +438,7 @@ func TestThreeTierDrill(t *testing.T) {
 	// Windows factor is visible in every run.
 	sc.Durations.Conversion = DurRange{Duration(2 * time.Minute), Duration(3 * time.Minute)}
 	sc.Durations.WindowsFactor = 3
-	e := behEnv(t, sc)
+	e := newTestEnv(t, sc)
 	c := ctx(t)
 	all := []string{db1, db2, app1, app2, web1, web2}
 
@@ -639,7 +603,7 @@ func TestDrillTimelineRepeatable(t *testing.T) {
 // TestRecoveryLaunch: isDrill false makes a START_RECOVERY job and
 // non-drill instances.
 func TestRecoveryLaunch(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	behWaitSeed(t, e)
 	out, err := e.client.StartRecovery(ctx(t), &drs.StartRecoveryInput{SourceServers: behSrc(web1, web2)}) // isDrill omitted
 	if err != nil {
@@ -672,7 +636,7 @@ func TestRecoveryLaunch(t *testing.T) {
 // TestDrillReplacesPreviousDrill: a second drill terminates the first drill's
 // instance inside the new job, before taking its snapshot.
 func TestDrillReplacesPreviousDrill(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	behWaitSeed(t, e)
 	first := behStart(t, e, true, db1)
 	behWaitJob(t, e, aws.ToString(first.JobID))
@@ -735,7 +699,7 @@ func TestDrillReplacesPreviousDrill(t *testing.T) {
 // and recoveries; only drill instances are replaced, and the server always
 // points at its newest instance.
 func TestRecoveryInstanceNeverReplaced(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	behWaitSeed(t, e)
 	steps := []struct {
 		name     string
@@ -797,7 +761,7 @@ func TestRecoveryInstanceNeverReplaced(t *testing.T) {
 func TestKeepDrillInstances(t *testing.T) {
 	sc := behThreeTier(t)
 	sc.KeepDrillInstances = true
-	e := behEnv(t, sc)
+	e := newTestEnv(t, sc)
 	behWaitSeed(t, e)
 	var ids []string
 	for i := 0; i < 2; i++ {

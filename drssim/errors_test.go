@@ -184,7 +184,7 @@ func TestErrorsDecodedAsTheSDKDecodesThem(t *testing.T) {
 				if _, err := e.sim.AddFault(Fault{Kind: FaultThrottleStorm, Count: 1}); err != nil {
 					e.t.Fatal(err)
 				}
-				_, err := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries).DescribeSourceServers(ctx(e.t), &drs.DescribeSourceServersInput{})
+				_, err := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries).DescribeSourceServers(ctx(e.t), &drs.DescribeSourceServersInput{})
 				return err
 			},
 			status: http.StatusTooManyRequests, code: "ThrottlingException",
@@ -204,7 +204,7 @@ func TestErrorsDecodedAsTheSDKDecodesThem(t *testing.T) {
 				if _, err := e.sim.AddFault(Fault{Kind: FaultErrorRate, Operation: "DescribeJobs", Fraction: 1}); err != nil {
 					e.t.Fatal(err)
 				}
-				_, err := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries).DescribeJobs(ctx(e.t), &drs.DescribeJobsInput{})
+				_, err := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries).DescribeJobs(ctx(e.t), &drs.DescribeJobsInput{})
 				return err
 			},
 			status: http.StatusInternalServerError, code: "InternalServerException",
@@ -227,7 +227,7 @@ func TestErrorsDecodedAsTheSDKDecodesThem(t *testing.T) {
 				if _, err := e.sim.AddFault(Fault{Kind: FaultErrorRate, Operation: "DescribeJobs", Fraction: 1, Status: 503}); err != nil {
 					e.t.Fatal(err)
 				}
-				_, err := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries).DescribeJobs(ctx(e.t), &drs.DescribeJobsInput{})
+				_, err := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries).DescribeJobs(ctx(e.t), &drs.DescribeJobsInput{})
 				return err
 			},
 			status: http.StatusServiceUnavailable, code: "ServiceUnavailableException",
@@ -282,7 +282,7 @@ func TestErrorsDecodedAsTheSDKDecodesThem(t *testing.T) {
 			if tc.scenario != nil {
 				sc = tc.scenario(t)
 			}
-			e := ptEnv(t, sc)
+			e := newTestEnv(t, sc)
 			err := tc.call(e)
 			if err == nil {
 				t.Fatal("no error")
@@ -318,7 +318,7 @@ func wireWantGeneric(t *testing.T, err error) {
 // TestConflictOnOverlappingLaunches: two StartRecovery calls that share a
 // server; the second is refused as a whole and creates nothing.
 func TestConflictOnOverlappingLaunches(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	wireWaitSeeded(e)
 	first, err := e.client.StartRecovery(ctx(t), wireLaunch(true, db1, db2))
 	if err != nil {
@@ -365,12 +365,12 @@ func TestConflictOnOverlappingLaunches(t *testing.T) {
 // TestConflictWhileTerminateJobRuns: three-tier's seeded TERMINATE job holds
 // every server; launches conflict until it completes, and not a moment longer.
 func TestConflictWhileTerminateJobRuns(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	jv := e.jobView(wireSeededJob)
 	if jv.Type != jobTypeTerminate || jv.Status != jobStatusStarted {
 		t.Fatalf("seeded job: %s %s", jv.Type, jv.Status)
 	}
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 	for _, id := range []string{db1, db2, app1, app2, web1, web2} {
 		_, err := c.StartRecovery(ctx(t), wireLaunch(false, id))
 		var ce *types.ConflictException

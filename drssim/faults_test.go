@@ -76,7 +76,7 @@ func behISODuration(t *testing.T, s string) time.Duration {
 
 // TestFaultHoldServers: a foreign job holds servers for the rule's duration.
 func TestFaultHoldServers(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	if _, err := e.sim.AddFault(Fault{Kind: FaultHoldServers, Servers: []string{db1}, For: Duration(time.Minute)}); err == nil {
 		t.Error("hold of a server the seeded job holds was accepted")
 	}
@@ -141,7 +141,7 @@ func TestFaultFailServer(t *testing.T) {
 				name = st.stage + "/always"
 			}
 			t.Run(name, func(t *testing.T) {
-				e := behEnv(t, nil)
+				e := newTestEnv(t, nil)
 				behWaitSeed(t, e)
 				f := Fault{Kind: FaultFailServer, Stage: st.stage, Servers: []string{db1}, Always: always}
 				if !always {
@@ -227,7 +227,7 @@ func TestFaultFailServer(t *testing.T) {
 // TestFaultErrorRate: injected 503s are retried by the SDK; the third
 // attempt succeeds.
 func TestFaultErrorRate(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	const op = "DescribeSourceServers"
 	fid := behAddFault(t, e, Fault{Kind: FaultErrorRate, Operation: op, Fraction: 1, Status: 503, Count: 2})
 	before := behOpCount(e, op)
@@ -254,14 +254,14 @@ func TestFaultErrorRate(t *testing.T) {
 	}
 	// Without retries the client sees the 503.
 	behAddFault(t, e, Fault{Kind: FaultErrorRate, Operation: op, Fraction: 1, Status: 503, Count: 1})
-	_, err = behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
+	_, err = e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
 	behCode(t, err, "ServiceUnavailableException")
 	var re *awshttp.ResponseError
 	if !errors.As(err, &re) || re.HTTPStatusCode() != 503 {
 		t.Errorf("want an HTTP 503, got %v", err)
 	}
 	// Other operations are not affected.
-	if _, err := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
+	if _, err := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
 		t.Errorf("DescribeJobs hit by a DescribeSourceServers rule: %v", err)
 	}
 }
@@ -269,7 +269,7 @@ func TestFaultErrorRate(t *testing.T) {
 // TestFaultLatency: the call still succeeds and the rule counts it. (Wall
 // time is not asserted.)
 func TestFaultLatency(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	fid := behAddFault(t, e, Fault{Kind: FaultLatency, Operation: "DescribeJobs", Latency: Duration(time.Millisecond)})
 	for i := 1; i <= 2; i++ {
 		if _, err := e.client.DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
@@ -297,10 +297,10 @@ func TestFaultDropResponse(t *testing.T) {
 			name = "sdk retries"
 		}
 		t.Run(name, func(t *testing.T) {
-			e := behEnv(t, nil)
+			e := newTestEnv(t, nil)
 			behWaitSeed(t, e)
 			fid := behAddFault(t, e, Fault{Kind: FaultDropResponse}) // StartRecovery, once
-			client := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries)
+			client := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries)
 			if retries {
 				client = e.client
 			}
@@ -367,15 +367,15 @@ func (c behNoRetryAfter) Do(r *http.Request) (*http.Response, error) {
 
 // TestFaultThrottleStorm: three requests are throttled, then calls succeed.
 func TestFaultThrottleStorm(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	fid := behAddFault(t, e, Fault{Kind: FaultThrottleStorm, Count: 3})
-	_, err := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
+	_, err := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
 	var te *types.ThrottlingException
 	if !errors.As(err, &te) {
 		t.Fatalf("want ThrottlingException, got %v", err)
 	}
 	var hinted atomic.Int32
-	patient := behClient(e, "AKIDTESTDEFAULT", behRegion, func(o *drs.Options) {
+	patient := e.clientFor("AKIDTESTDEFAULT", behRegion, func(o *drs.Options) {
 		o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 5)
 		o.HTTPClient = behNoRetryAfter{next: o.HTTPClient, seen: &hinted}
 	})
@@ -392,7 +392,7 @@ func TestFaultThrottleStorm(t *testing.T) {
 	if n := hinted.Load(); n != 2 {
 		t.Errorf("%d throttled responses carried X-Amz-Retry-After, want 2", n)
 	}
-	if _, err := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
+	if _, err := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
 		t.Errorf("after the storm: %v", err)
 	}
 }
@@ -401,7 +401,7 @@ func TestFaultThrottleStorm(t *testing.T) {
 // a growing lag until the rule's time is up; RetryDataReplication puts a
 // stalled server back into replication.
 func TestFaultStallReplication(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	added := e.clock.Now()
 	behAddFault(t, e, Fault{Kind: FaultStallReplication, Servers: []string{web1}, For: Duration(30 * time.Minute)})
 	var lags []time.Duration
@@ -462,12 +462,12 @@ func TestRemoveFault(t *testing.T) {
 	}{
 		{"error-rate", Fault{Kind: FaultErrorRate, Operation: "DescribeJobs", Fraction: 1},
 			func(t *testing.T, e *testEnv) bool {
-				_, err := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
+				_, err := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
 				return err != nil
 			}},
 		{"throttle-storm", Fault{Kind: FaultThrottleStorm, For: Duration(time.Hour)},
 			func(t *testing.T, e *testEnv) bool {
-				_, err := behClient(e, "AKIDTESTDEFAULT", behRegion, noRetries).DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
+				_, err := e.clientFor("AKIDTESTDEFAULT", behRegion, noRetries).DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
 				var te *types.ThrottlingException
 				return errors.As(err, &te)
 			}},
@@ -484,7 +484,7 @@ func TestRemoveFault(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := behEnv(t, nil)
+			e := newTestEnv(t, nil)
 			behWaitSeed(t, e)
 			id := behAddFault(t, e, tc.fault)
 			if !tc.active(t, e) {
@@ -538,8 +538,8 @@ func TestScenarioFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := behEnv(t, sc)
-	client := behClient(e, e.sim.AccessKeyFor("444455556666"), "eu-west-1")
+	e := newTestEnv(t, sc)
+	client := e.clientFor(e.sim.AccessKeyFor("444455556666"), "eu-west-1")
 	faults := e.sim.Faults()
 	if len(faults) != 3 {
 		t.Fatalf("%d active faults, want 3", len(faults))
@@ -549,7 +549,7 @@ func TestScenarioFaults(t *testing.T) {
 			t.Errorf("fault %s added at %s, want the start %s", f.Kind, f.Added, formatTime(testStart))
 		}
 	}
-	_, err = behClient(e, e.sim.AccessKeyFor("444455556666"), "eu-west-1", noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
+	_, err = e.clientFor(e.sim.AccessKeyFor("444455556666"), "eu-west-1", noRetries).DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
 	var ie *types.InternalServerException
 	if !errors.As(err, &ie) {
 		t.Errorf("first DescribeJobs: want InternalServerException, got %v", err)

@@ -112,7 +112,7 @@ func (r wireResult) wantError(t *testing.T, status int, errType string, wantInMe
 }
 
 func TestHostileRequests(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	before := e.sim.State(StateFilter{})
 	countsBefore := e.sim.OperationCounts()
 	const validStart = `{"sourceServers":[{"sourceServerID":"s-3c1730a9e0771ea14"}],"isDrill":true}`
@@ -273,7 +273,7 @@ func TestHostileRequests(t *testing.T) {
 // TestHostileRequestsDoNotLaunch sends requests that name a real server but
 // are malformed; none may create a job.
 func TestHostileRequestsDoNotLaunch(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	wireWaitSeeded(e)
 	bodies := []string{
 		`{"sourceServers":[{"sourceServerID":"s-3c1730a9e0771ea14"}],"isDrill":true,"unknown":1}`,

@@ -45,7 +45,7 @@ var behLaunchTemplate = regexp.MustCompile(`^lt-[0-9a-f]{17}$`)
 // TestLaunchConfigurationDefaults: every server starts with the documented
 // defaults (drs-api.md 5.8).
 func TestLaunchConfigurationDefaults(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	hosts := map[string]string{db1: "orders-db-1", app2: "orders-app-2", web2: "orders-web-2"}
 	templates := map[string]bool{}
 	for sid, host := range hosts {
@@ -70,7 +70,7 @@ func TestLaunchConfigurationDefaults(t *testing.T) {
 // TestUpdateLaunchConfigurationPartial: an update changes only the members
 // it names and returns the whole configuration.
 func TestUpdateLaunchConfigurationPartial(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	orig := behGetLC(t, e, app1)
 	steps := []struct {
 		name   string
@@ -117,7 +117,7 @@ func TestUpdateLaunchConfigurationPartial(t *testing.T) {
 // TestLaunchDispositionAndCopyTags: STOPPED launches a stopped (but
 // LAUNCHED) instance; copyTags copies the server's tags to it.
 func TestLaunchDispositionAndCopyTags(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	if _, err := e.client.UpdateLaunchConfiguration(ctx(t), &drs.UpdateLaunchConfigurationInput{SourceServerID: aws.String(web1),
 		LaunchDisposition: types.LaunchDispositionStopped, CopyTags: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestLaunchDispositionAndCopyTags(t *testing.T) {
 // TestUpdateLaunchConfigurationRefused: invalid enums are ValidationExceptions
 // naming the field; an update while the server is being launched conflicts.
 func TestUpdateLaunchConfigurationRefused(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	invalid := []struct {
 		field string
 		in    drs.UpdateLaunchConfigurationInput
@@ -221,7 +221,7 @@ func TestUpdateLaunchConfigurationRefused(t *testing.T) {
 // TestStopStartReplication: a round trip through STOPPED, and the conflicts
 // around it.
 func TestStopStartReplication(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	c := ctx(t)
 	_, err := e.client.StopReplication(c, &drs.StopReplicationInput{SourceServerID: aws.String(web1)})
 	behConflict(t, err) // the seeded job holds it
@@ -279,7 +279,7 @@ func TestStopStartReplication(t *testing.T) {
 // cannot be reverse-replicated, and an instance whose failback replication
 // is not ready cannot be failed back.
 func TestReverseReplicationAndFailbackRefused(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	inst := behDrilled(t, e, app1)[app1]
 	_, err := e.client.ReverseReplication(ctx(t), &drs.ReverseReplicationInput{RecoveryInstanceID: aws.String(inst)})
 	var ve *types.ValidationException

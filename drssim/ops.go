@@ -152,7 +152,7 @@ func opDescribeSourceServers(s *Sim, r *region, now time.Time, rq *request) (any
 		return nil, e
 	}
 	digest := filterDigest(f)
-	cursor, e := readToken("DescribeSourceServers", &in.NextToken, digest)
+	cursor, e := r.readToken("DescribeSourceServers", &in.NextToken, digest)
 	if e != nil {
 		return nil, e
 	}
@@ -184,7 +184,7 @@ func opDescribeSourceServers(s *Sim, r *region, now time.Time, rq *request) (any
 			continue
 		}
 		if len(out.Items) == size {
-			out.NextToken = makeToken("DescribeSourceServers", out.Items[len(out.Items)-1].SourceServerID, digest)
+			out.NextToken = r.makeToken("DescribeSourceServers", out.Items[len(out.Items)-1].SourceServerID, digest)
 			break
 		}
 		out.Items = append(out.Items, r.renderServer(srv, now))
@@ -289,7 +289,7 @@ func opDescribeJobs(s *Sim, r *region, now time.Time, rq *request) (any, *apiErr
 	if e != nil {
 		return nil, e
 	}
-	cursor, e := readToken("DescribeJobs", &in.NextToken, filterDigest(f))
+	cursor, e := r.readToken("DescribeJobs", &in.NextToken, filterDigest(f))
 	if e != nil {
 		return nil, e
 	}
@@ -315,7 +315,7 @@ func opDescribeJobs(s *Sim, r *region, now time.Time, rq *request) (any, *apiErr
 			continue
 		}
 		if len(out.Items) == size {
-			out.NextToken = makeToken("DescribeJobs", strconv.Itoa(i+1), filterDigest(f))
+			out.NextToken = r.makeToken("DescribeJobs", strconv.Itoa(i+1), filterDigest(f))
 			break
 		}
 		out.Items = append(out.Items, r.renderJob(j))
@@ -339,7 +339,7 @@ func opDescribeJobLogItems(s *Sim, r *region, now time.Time, rq *request) (any, 
 	if e != nil {
 		return nil, e
 	}
-	cursor, e := readToken("DescribeJobLogItems", &in.NextToken, in.JobID)
+	cursor, e := r.readToken("DescribeJobLogItems", &in.NextToken, in.JobID)
 	if e != nil {
 		return nil, e
 	}
@@ -358,7 +358,7 @@ func opDescribeJobLogItems(s *Sim, r *region, now time.Time, rq *request) (any, 
 		out.Items = append(out.Items, JobLog{LogDateTime: formatTime(li.at), Event: li.event, EventData: li.data})
 	}
 	if end < len(j.log) {
-		out.NextToken = makeToken("DescribeJobLogItems", strconv.Itoa(end), in.JobID)
+		out.NextToken = r.makeToken("DescribeJobLogItems", strconv.Itoa(end), in.JobID)
 	}
 	return out, nil
 }
@@ -379,7 +379,7 @@ func opDescribeRecoveryInstances(s *Sim, r *region, now time.Time, rq *request) 
 	if e != nil {
 		return nil, e
 	}
-	cursor, e := readToken("DescribeRecoveryInstances", &in.NextToken, filterDigest(f))
+	cursor, e := r.readToken("DescribeRecoveryInstances", &in.NextToken, filterDigest(f))
 	if e != nil {
 		return nil, e
 	}
@@ -400,7 +400,7 @@ func opDescribeRecoveryInstances(s *Sim, r *region, now time.Time, rq *request) 
 			continue
 		}
 		if len(out.Items) == size {
-			out.NextToken = makeToken("DescribeRecoveryInstances", out.Items[len(out.Items)-1].RecoveryInstanceID, filterDigest(f))
+			out.NextToken = r.makeToken("DescribeRecoveryInstances", out.Items[len(out.Items)-1].RecoveryInstanceID, filterDigest(f))
 			break
 		}
 		out.Items = append(out.Items, r.renderInstance(in, now))
@@ -505,15 +505,9 @@ func opDescribeRecoverySnapshots(s *Sim, r *region, now time.Time, rq *request) 
 		return nil, e
 	}
 	digest := filterDigest([]any{in.SourceServerID, in.Filters, order})
-	cursor, e := readToken("DescribeRecoverySnapshots", &in.NextToken, digest)
+	cursor, e := r.readToken("DescribeRecoverySnapshots", &in.NextToken, digest)
 	if e != nil {
 		return nil, e
-	}
-	var after int64
-	if cursor != "" {
-		if after, err = strconv.ParseInt(cursor, 10, 64); err != nil {
-			return nil, errValidation(reasonCannotParse, "Invalid nextToken")
-		}
 	}
 	snaps := r.policySnapshots(srv, now)
 	if order == "DESC" {
@@ -522,20 +516,20 @@ func opDescribeRecoverySnapshots(s *Sim, r *region, now time.Time, rq *request) 
 		}
 	}
 	out := listOutput[RecoverySnapshot]{Items: []RecoverySnapshot{}}
+	var last string
 	for _, sn := range snaps {
-		k := sn.expected.UnixNano()
-		if cursor != "" && ((order == "ASC" && k <= after) || (order == "DESC" && k >= after)) {
+		k := snapshotKey(sn)
+		if cursor != "" && ((order == "ASC" && k <= cursor) || (order == "DESC" && k >= cursor)) {
 			continue
 		}
 		if (!from.IsZero() && sn.expected.Before(from)) || (!to.IsZero() && sn.expected.After(to)) {
 			continue
 		}
 		if len(out.Items) == size {
-			last := out.Items[len(out.Items)-1]
-			t, _ := parseTime(last.ExpectedTimestamp)
-			out.NextToken = makeToken("DescribeRecoverySnapshots", strconv.FormatInt(t.UnixNano(), 10), digest)
+			out.NextToken = r.makeToken("DescribeRecoverySnapshots", last, digest)
 			break
 		}
+		last = k
 		out.Items = append(out.Items, renderSnapshot(sn))
 	}
 	return out, nil

@@ -37,7 +37,7 @@ func wireServerIDs(t *testing.T, e *testEnv) []string {
 }
 
 func TestDescribeSourceServersPaginator(t *testing.T) {
-	e := ptEnv(t, wireManyServers(457, Quotas{}))
+	e := newTestEnv(t, wireManyServers(457, Quotas{}))
 	want := wireServerIDs(t, e)
 	if len(want) != 457 {
 		t.Fatalf("scenario has %d servers, want 457", len(want))
@@ -150,7 +150,7 @@ func wireWalkJobs(t *testing.T, c *drs.Client, in *drs.DescribeJobsInput, size i
 }
 
 func TestDescribeJobsPaginatorNewestFirst(t *testing.T) {
-	e := ptEnv(t, wireManyServers(80, Quotas{ActiveJobs: 1000, ServersInActiveJobs: 1000}))
+	e := newTestEnv(t, wireManyServers(80, Quotas{ActiveJobs: 1000, ServersInActiveJobs: 1000}))
 	servers := wireServerIDs(t, e)
 	created := wireStartJobs(t, e, servers[:60])
 	// Two more in the same simulated instant: ties keep creation order.
@@ -235,7 +235,7 @@ func TestDescribeJobsPaginatorNewestFirst(t *testing.T) {
 }
 
 func TestDescribeJobLogItemsPaginator(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	wireWaitSeeded(e)
 	id := wireRunDrill(e, e.client, db1, db2, app1, web1)
 	want := e.jobView(id).Log
@@ -281,7 +281,7 @@ func TestDescribeJobLogItemsPaginator(t *testing.T) {
 }
 
 func TestDescribeRecoveryInstancesPaginator(t *testing.T) {
-	e := ptEnv(t, wireManyServers(40, Quotas{}))
+	e := newTestEnv(t, wireManyServers(40, Quotas{}))
 	servers := wireServerIDs(t, e)
 	wireRunDrill(e, e.client, servers[:33]...)
 	var want []string
@@ -348,8 +348,8 @@ func wireContains(list []string, s string) bool {
 }
 
 func TestBadPaginationInput(t *testing.T) {
-	e := ptEnv(t, wireManyServers(120, Quotas{}))
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	e := newTestEnv(t, wireManyServers(120, Quotas{}))
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 	servers := wireServerIDs(t, e)
 	srvPage, err := c.DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{MaxResults: aws.Int32(10)})
 	if err != nil || srvPage.NextToken == nil {

@@ -26,44 +26,6 @@ import (
 // routes, and how it scopes accounts and regions. They go through the real
 // SDK; the raw response is observed with a smithy Deserialize middleware.
 
-// ptEnv is newTestEnv whose default client is a ptClient.
-func ptEnv(t *testing.T, sc *Scenario) *testEnv {
-	t.Helper()
-	e := newTestEnv(t, sc)
-	e.client = ptClient(e, "AKIDTESTDEFAULT", "us-east-1")
-	return e
-}
-
-// ptClient is e.clientFor with wireSteady applied first.
-func ptClient(e *testEnv, accessKey, region string, optFns ...func(*drs.Options)) *drs.Client {
-	return e.clientFor(accessKey, region, append([]func(*drs.Options){wireSteady}, optFns...)...)
-}
-
-// wireSteady makes a client hand net/http an in-memory copy of each request
-// body. smithy-go closes the request body as soon as the response headers
-// arrive (transport/http.ClientHandler); against a loopback server that
-// answers within microseconds this races with net/http's write loop, and
-// the transport then closes the connection while the SDK is still reading
-// the response body: "failed to decode response body, read tcp ...: use of
-// closed network connection" on a 200 (aws/aws-sdk-go-v2#2737). Under -race
-// about one call in ten failed that way with retries off. The bytes on the
-// wire are unchanged.
-func wireSteady(o *drs.Options) { o.HTTPClient = wireSteadyClient{next: o.HTTPClient} }
-
-type wireSteadyClient struct{ next drs.HTTPClient }
-
-func (c wireSteadyClient) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	return c.next.Do(r)
-}
-
 // wireExchange is one request and its raw response as the SDK saw them.
 type wireExchange struct {
 	Method      string
@@ -168,9 +130,9 @@ func wireRegion(t *testing.T, e *testEnv, account, region string) RegionView {
 }
 
 func TestSuccessStatusCodes(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	rec := &wireRecorder{}
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", rec.option)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", rec.option)
 	wireWaitSeeded(e)
 	// A completed drill leaves a recovery instance for DisconnectRecoveryInstance.
 	drillJob := wireRunDrill(e, c, db1)
@@ -260,9 +222,9 @@ func TestSuccessStatusCodes(t *testing.T) {
 }
 
 func TestRequestIDReachesTheSDK(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	rec := &wireRecorder{}
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", rec.option)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", rec.option)
 	out, err := c.DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -290,9 +252,9 @@ func TestRequestIDReachesTheSDK(t *testing.T) {
 var wireTimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$`)
 
 func TestDateTimeFormat(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	rec := &wireRecorder{}
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", rec.option)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", rec.option)
 	wireWaitSeeded(e)
 	e.clock.Set(time.Date(2026, 11, 25, 9, 5, 0, 123456789, time.UTC))
 	out, err := c.StartRecovery(ctx(t), &drs.StartRecoveryInput{IsDrill: aws.Bool(true),
@@ -341,9 +303,9 @@ func TestDateTimeFormat(t *testing.T) {
 }
 
 func TestTagRoundTripThroughSDK(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	rec := &wireRecorder{}
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", rec.option)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", rec.option)
 	wireWaitSeeded(e)
 	jobID := wireRunDrill(e, c, app2)
 	ris, err := c.DescribeRecoveryInstances(ctx(t), &drs.DescribeRecoveryInstancesInput{
@@ -452,8 +414,8 @@ func wireSameTags(a, b map[string]string) bool {
 }
 
 func TestRegionFromSigningScope(t *testing.T) {
-	e := ptEnv(t, nil)
-	west := ptClient(e, "AKIDTESTDEFAULT", "us-west-2")
+	e := newTestEnv(t, nil)
+	west := e.clientFor("AKIDTESTDEFAULT", "us-west-2")
 	srvs, err := west.DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -515,7 +477,7 @@ func TestAccountIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := ptEnv(t, sc)
+	e := newTestEnv(t, sc)
 	cases := []struct {
 		key, account string
 		servers      []string
@@ -528,7 +490,7 @@ func TestAccountIsolation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
-			c := ptClient(e, tc.key, "us-east-1")
+			c := e.clientFor(tc.key, "us-east-1")
 			out, err := c.DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
 			if err != nil {
 				t.Fatal(err)
@@ -545,8 +507,8 @@ func TestAccountIsolation(t *testing.T) {
 			}
 		})
 	}
-	prod := ptClient(e, "AKIDPRODUCTION", "us-east-1")
-	recov := ptClient(e, "AKIDRECOVERY", "us-east-1")
+	prod := e.clientFor("AKIDPRODUCTION", "us-east-1")
+	recov := e.clientFor("AKIDRECOVERY", "us-east-1")
 	out, err := prod.StartRecovery(ctx(t), &drs.StartRecoveryInput{IsDrill: aws.Bool(true),
 		SourceServers: []types.StartRecoveryRequestSourceServer{{SourceServerID: aws.String("s-1111111111111111a")}}})
 	if err != nil {
@@ -579,7 +541,7 @@ func TestAccountIsolation(t *testing.T) {
 }
 
 func TestUnmodelledOperations(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	c := e.client
 	cases := []struct {
 		op    string
@@ -630,7 +592,7 @@ func TestUnmodelledOperations(t *testing.T) {
 }
 
 func TestUnknownPath(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	for _, p := range []string{"/NoSuchOperation", "/", "/describejobs", "/DescribeJobs/extra", "/tags"} {
 		t.Run(p, func(t *testing.T) {
 			res := wireRaw(t, e, http.MethodPost, p, []byte("{}"), nil)
@@ -644,8 +606,8 @@ func TestUninitializedRegion(t *testing.T) {
 		{Region: "us-east-1", Servers: []ServerSpec{{ID: "s-00000000000000001"}}},
 		{Region: "eu-west-1", Uninitialized: true, Servers: []ServerSpec{{ID: "s-00000000000000002"}}},
 	}}
-	e := ptEnv(t, sc)
-	eu := ptClient(e, "AKIDTESTDEFAULT", "eu-west-1", noRetries)
+	e := newTestEnv(t, sc)
+	eu := e.clientFor("AKIDTESTDEFAULT", "eu-west-1", noRetries)
 	const srv = "s-00000000000000002"
 	uninit := func(what string, err error) {
 		t.Helper()

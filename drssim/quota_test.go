@@ -62,9 +62,9 @@ func wireWaitIdle(t *testing.T, e *testEnv) {
 }
 
 func TestServersPerStartRecovery(t *testing.T) {
-	e := ptEnv(t, wireManyServers(450, Quotas{}))
+	e := newTestEnv(t, wireManyServers(450, Quotas{}))
 	servers := wireServerIDs(t, e)
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 	cases := []struct {
 		n      int
 		code   string // ErrorCode, "" for success
@@ -114,9 +114,9 @@ func TestServersPerStartRecovery(t *testing.T) {
 }
 
 func TestActiveJobQuota(t *testing.T) {
-	e := ptEnv(t, wireManyServers(30, Quotas{}))
+	e := newTestEnv(t, wireManyServers(30, Quotas{}))
 	servers := wireServerIDs(t, e)
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 	for i := 0; i < 20; i++ {
 		if _, err := c.StartRecovery(ctx(t), wireLaunch(true, servers[i])); err != nil {
 			t.Fatalf("job %d: %v", i+1, err)
@@ -139,9 +139,9 @@ func TestActiveJobQuota(t *testing.T) {
 }
 
 func TestActiveJobQuotaCountsTerminateJobs(t *testing.T) {
-	e := ptEnv(t, wireManyServers(30, Quotas{ActiveJobs: 3}))
+	e := newTestEnv(t, wireManyServers(30, Quotas{ActiveJobs: 3}))
 	servers := wireServerIDs(t, e)
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 	wireRunDrill(e, c, servers[0], servers[1])
 	var insts []string
 	for _, in := range wireRegion(t, e, wireAccount, "us-east-1").Instances {
@@ -165,9 +165,9 @@ func TestActiveJobQuotaCountsTerminateJobs(t *testing.T) {
 }
 
 func TestServersInActiveJobsQuota(t *testing.T) {
-	e := ptEnv(t, wireManyServers(620, Quotas{}))
+	e := newTestEnv(t, wireManyServers(620, Quotas{}))
 	servers := wireServerIDs(t, e)
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 	for i := 0; i < 5; i++ {
 		if _, err := c.StartRecovery(ctx(t), wireLaunch(true, servers[i*100:(i+1)*100]...)); err != nil {
 			t.Fatalf("job %d of 100 servers: %v", i+1, err)
@@ -188,9 +188,9 @@ func TestServersInActiveJobsQuota(t *testing.T) {
 
 func TestQuotasFromScenario(t *testing.T) {
 	sc := wireManyServers(40, Quotas{ServersPerJob: 5, ActiveJobs: 3, ServersInActiveJobs: 12})
-	e := ptEnv(t, sc)
+	e := newTestEnv(t, sc)
 	servers := wireServerIDs(t, e)
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 
 	_, err := c.StartRecovery(ctx(t), wireLaunch(true, servers[0:6]...))
 	wireQuota(t, err, "L-B827C881", "Cannot launch 6", "quota is 5")
@@ -228,8 +228,8 @@ regions:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2 := ptEnv(t, y)
-	_, err = ptClient(e2, "AKIDTESTDEFAULT", "us-east-1", noRetries).StartRecovery(ctx(t),
+	e2 := newTestEnv(t, y)
+	_, err = e2.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries).StartRecovery(ctx(t),
 		wireLaunch(true, "s-0000000000000000a", "s-0000000000000000b", "s-0000000000000000c"))
 	wireQuota(t, err, "L-B827C881", "quota is 2")
 }
@@ -238,11 +238,11 @@ regions:
 func TestQuotaIsPerRegion(t *testing.T) {
 	sc := &Scenario{DefaultAccount: wireAccount, Quotas: Quotas{ActiveJobs: 1},
 		Generate: &GenerateSpec{Servers: 8, Accounts: []string{wireAccount, "444455556666"}, Regions: []string{"us-east-1", "us-west-2"}}}
-	e := ptEnv(t, sc)
+	e := newTestEnv(t, sc)
 	for _, acct := range []string{wireAccount, "444455556666"} {
 		for _, reg := range []string{"us-east-1", "us-west-2"} {
 			rv := wireRegion(t, e, acct, reg)
-			c := ptClient(e, "AKIDSIM"+acct, reg, noRetries)
+			c := e.clientFor("AKIDSIM"+acct, reg, noRetries)
 			if _, err := c.StartRecovery(ctx(t), wireLaunch(true, rv.Servers[0].SourceServerID)); err != nil {
 				t.Fatalf("%s/%s first job: %v", acct, reg, err)
 			}

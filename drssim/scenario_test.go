@@ -54,7 +54,7 @@ func TestScaleScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := behEnv(t, sc)
+	e := newTestEnv(t, sc)
 	v := e.sim.State(StateFilter{})
 	if len(v.Regions) != 6 {
 		t.Fatalf("%d regions, want 3 accounts x 2 regions", len(v.Regions))
@@ -94,7 +94,7 @@ func TestScaleScenario(t *testing.T) {
 	}
 
 	// Account B in us-west-2, through its scenario access key and the SDK.
-	client := behClient(e, "AKIDSCALEACCOUNTB", "us-west-2")
+	client := e.clientFor("AKIDSCALEACCOUNTB", "us-west-2")
 	p := drs.NewDescribeSourceServersPaginator(client, &drs.DescribeSourceServersInput{},
 		func(o *drs.DescribeSourceServersPaginatorOptions) { o.Limit = 200 })
 	var listed []types.SourceServer

@@ -57,9 +57,21 @@ func (r *region) policySnapshots(srv *server, now time.Time) []*snapshot {
 			out = append(out, snap)
 		}
 	}
-	out = append(out, r.onDemand[srv.id]...)
-	sort.Slice(out, func(i, j int) bool { return out[i].expected.Before(out[j].expected) })
+	// On-demand snapshots are kept as long as the longest policy rule.
+	keep := pitPolicy[len(pitPolicy)-1].keep
+	for _, sn := range r.onDemand[srv.id] {
+		if !sn.expected.Before(now.Add(-keep)) {
+			out = append(out, sn)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return snapshotKey(out[i]) < snapshotKey(out[j]) })
 	return out
+}
+
+// snapshotKey orders snapshots by expected time, then ID; it is also the
+// pagination cursor, so two snapshots of the same instant are never skipped.
+func snapshotKey(s *snapshot) string {
+	return fmt.Sprintf("%020d/%s", s.expected.UnixNano(), s.id)
 }
 
 func (r *region) findSnapshot(srv *server, id string, now time.Time) *snapshot {

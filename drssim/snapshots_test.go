@@ -55,7 +55,7 @@ var behPitID = regexp.MustCompile(`^pit-[0-9a-f]{17}$`)
 // TestDescribeRecoverySnapshots: the PIT snapshots in both orders, with date
 // filters, through the paginator, with stable IDs.
 func TestDescribeRecoverySnapshots(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	asc := behSnapshots(t, e, db1, types.RecoverySnapshotsOrderAsc, nil, 7)
 	// Default PIT policy: every 10 minutes for an hour, hourly for a day,
 	// daily for a week.
@@ -150,7 +150,7 @@ func TestDescribeRecoverySnapshots(t *testing.T) {
 // USING_PREVIOUS_SNAPSHOT instead of taking a snapshot, and its instance
 // has the snapshot's data time.
 func TestLaunchFromSnapshot(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	behWaitSeed(t, e)
 	snaps := behSnapshots(t, e, db1, types.RecoverySnapshotsOrderDesc, nil, 0)
 	var pick types.RecoverySnapshot
@@ -203,7 +203,7 @@ func TestLaunchFromSnapshot(t *testing.T) {
 // TestLaunchFromUnknownSnapshot: a well-formed but unknown snapshot ID fails
 // that server inside the job; the other server launches.
 func TestLaunchFromUnknownSnapshot(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	behWaitSeed(t, e)
 	const unknown = "pit-0123456789abcdef0"
 	out, err := e.client.StartRecovery(ctx(t), &drs.StartRecoveryInput{IsDrill: aws.Bool(true), SourceServers: []types.StartRecoveryRequestSourceServer{
@@ -240,7 +240,7 @@ func TestLaunchFromUnknownSnapshot(t *testing.T) {
 // TestOnDemandSnapshotListed: the snapshot a launch takes is listed
 // afterwards, with the launched instance's data time.
 func TestOnDemandSnapshotListed(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	behWaitSeed(t, e)
 	before := map[string]bool{}
 	for _, id := range behSnapIDs(behSnapshots(t, e, db2, types.RecoverySnapshotsOrderAsc, nil, 0)) {

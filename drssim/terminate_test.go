@@ -53,7 +53,7 @@ func behRawStatus(t *testing.T, md middleware.Metadata) int {
 // TestTerminateRecoveryInstances follows a TERMINATE job from the call to
 // the instance's removal.
 func TestTerminateRecoveryInstances(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	inst := behDrilled(t, e, db1, db2)
 	a, b := inst[db1], inst[db2]
 
@@ -150,7 +150,7 @@ func TestTerminateConflicts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := behEnv(t, nil)
+			e := newTestEnv(t, nil)
 			id := tc.setup(t, e)
 			before := len(behModel(t, e).Jobs)
 			_, err := e.client.TerminateRecoveryInstances(ctx(t), &drs.TerminateRecoveryInstancesInput{RecoveryInstanceIDs: []string{id}})
@@ -173,7 +173,7 @@ func TestTerminateConflicts(t *testing.T) {
 // list, so the SDK surfaces it as a generic API error), and the whole call
 // is rejected even when other IDs are valid.
 func TestTerminateUnknownInstance(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	inst := behDrilled(t, e, db1)
 	before := len(behModel(t, e).Jobs)
 	for _, ids := range [][]string{{"i-0123456789abcdef0"}, {inst[db1], "i-0123456789abcdef0"}} {
@@ -191,7 +191,7 @@ func TestTerminateUnknownInstance(t *testing.T) {
 // TestTerminateJobHoldsServer: while the TERMINATE job runs, its server
 // cannot be launched; afterwards it can.
 func TestTerminateJobHoldsServer(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	inst := behDrilled(t, e, app2)
 	id := aws.ToString(behTerminate(t, e, inst[app2]).JobID)
 	seen := map[types.JobStatus]int{}
@@ -217,7 +217,7 @@ func TestTerminateJobHoldsServer(t *testing.T) {
 // TestDisconnectThenDeleteRecoveryInstance: Delete needs Disconnect first;
 // Delete removes the record from DRS while the EC2 instance keeps running.
 func TestDisconnectThenDeleteRecoveryInstance(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	inst := behDrilled(t, e, web2)
 	a := inst[web2]
 	c := ctx(t)
@@ -264,7 +264,7 @@ func TestDisconnectThenDeleteRecoveryInstance(t *testing.T) {
 // TestDeleteJob: an active job cannot be deleted; a completed one can, and
 // then DescribeJobs no longer lists it.
 func TestDeleteJob(t *testing.T) {
-	e := behEnv(t, nil)
+	e := newTestEnv(t, nil)
 	c := ctx(t)
 	_, err := e.client.DeleteJob(c, &drs.DeleteJobInput{JobID: aws.String(behSeededJob)})
 	ce := behConflict(t, err)

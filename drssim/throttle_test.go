@@ -49,7 +49,7 @@ func wireWallEnv(t *testing.T, sc *Scenario, wall *wireWall) *testEnv {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	e := &testEnv{t: t, sim: sim, clock: clock, srv: srv}
-	e.client = ptClient(e, "AKIDTESTDEFAULT", "us-east-1")
+	e.client = e.clientFor("AKIDTESTDEFAULT", "us-east-1")
 	return e
 }
 
@@ -82,8 +82,8 @@ func (s *wireRetryAfterStrip) Do(req *http.Request) (*http.Response, error) {
 // attempts) whose backoff calls delay instead of sleeping.
 func wireRetrying(e *testEnv, region string, delay func(attempt int)) (*drs.Client, *wireRetryAfterStrip) {
 	strip := &wireRetryAfterStrip{}
-	c := ptClient(e, "AKIDTESTDEFAULT", region, func(o *drs.Options) {
-		strip.next = o.HTTPClient // wireSteady's client
+	c := e.clientFor("AKIDTESTDEFAULT", region, func(o *drs.Options) {
+		strip.next = o.HTTPClient
 		o.HTTPClient = strip
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.RateLimiter = ratelimit.None
@@ -115,7 +115,7 @@ func wireThrottled(t *testing.T, what string, err error) {
 func TestThrottleTokenBucket(t *testing.T) {
 	wall := &wireWall{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	e := wireWallEnv(t, wireThrottleScenario(t), wall)
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
 	call := func() error {
 		_, err := c.DescribeSourceServers(ctx(t), &drs.DescribeSourceServersInput{})
 		return err
@@ -148,11 +148,11 @@ func TestThrottleTokenBucket(t *testing.T) {
 	}
 	wireThrottled(t, "beyond the burst after a long pause", call())
 	// Every account and region has its own bucket.
-	west := ptClient(e, "AKIDTESTDEFAULT", "us-west-2", noRetries)
+	west := e.clientFor("AKIDTESTDEFAULT", "us-west-2", noRetries)
 	if _, err := west.DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
 		t.Fatalf("us-west-2 while us-east-1 is throttled: %v", err)
 	}
-	other := ptClient(e, "AKIDSIM444455556666", "us-east-1", noRetries)
+	other := e.clientFor("AKIDSIM444455556666", "us-east-1", noRetries)
 	if _, err := other.DescribeJobs(ctx(t), &drs.DescribeJobsInput{}); err != nil {
 		t.Fatalf("another account while 111122223333 is throttled: %v", err)
 	}
@@ -218,9 +218,9 @@ func TestSDKRetriesThrottling(t *testing.T) {
 }
 
 func TestThrottleStorm(t *testing.T) {
-	e := ptEnv(t, nil)
+	e := newTestEnv(t, nil)
 	rec := &wireRecorder{}
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries, rec.option)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries, rec.option)
 	id, err := e.sim.AddFault(Fault{Kind: FaultThrottleStorm, Count: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -285,9 +285,9 @@ func TestThrottleStorm(t *testing.T) {
 }
 
 func TestThrottleStormScopes(t *testing.T) {
-	e := ptEnv(t, nil)
-	c := ptClient(e, "AKIDTESTDEFAULT", "us-east-1", noRetries)
-	west := ptClient(e, "AKIDTESTDEFAULT", "us-west-2", noRetries)
+	e := newTestEnv(t, nil)
+	c := e.clientFor("AKIDTESTDEFAULT", "us-east-1", noRetries)
+	west := e.clientFor("AKIDTESTDEFAULT", "us-west-2", noRetries)
 
 	// For a simulated duration.
 	if _, err := e.sim.AddFault(Fault{Kind: FaultThrottleStorm, For: Duration(time.Minute)}); err != nil {

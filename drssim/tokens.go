@@ -21,13 +21,17 @@ func tokenSum(s string) string {
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
-func makeToken(op, cursor, filters string) string {
+// makeToken seals a cursor for op; the token is valid only in this account
+// and region, with the same filters.
+func (r *region) makeToken(op, cursor, filters string) string {
+	filters = r.account + "/" + r.name + "/" + filters
 	body := op + "\x00" + cursor + "\x00" + tokenSum(filters)
 	return base64.RawURLEncoding.EncodeToString([]byte(body + "\x00" + tokenSum(body)))
 }
 
 // readToken returns the cursor of a token ("" for no token).
-func readToken(op string, tok *string, filters string) (string, *apiError) {
+func (r *region) readToken(op string, tok *string, filters string) (string, *apiError) {
+	filters = r.account + "/" + r.name + "/" + filters
 	if tok == nil || *tok == "" {
 		return "", nil
 	}
