@@ -190,9 +190,7 @@ func (r *region) seedJob(js JobSpec, start time.Time) error {
 
 // startHeldJob moves a held (seeded or fault) job to STARTED.
 func (r *region) startHeldJob(j *job, at time.Time) {
-	j.status = jobStatusStarted
-	j.started = at
-	r.logJob(j, at, evJobStart, nil)
+	r.startJob(j, at)
 	for _, ps := range j.servers {
 		ps.launchStatus = launchStatusInProgress
 		ps.startedAt = at
@@ -214,16 +212,7 @@ func (r *region) finishHeldJob(j *job, at time.Time) {
 	for _, ps := range j.servers {
 		ps.finishedAt = at
 		if j.typ == jobTypeTerminate {
-			if in := r.instances[ps.recoveryInstanceID]; in != nil && !in.deleted {
-				r.terminateInstance(in, at)
-			}
-			r.logJob(j, at, evCleanupEnd, &JobLogEventData{SourceServerID: ps.sourceServerID, TargetInstanceID: ps.recoveryInstanceID})
-			ps.launchStatus = launchStatusTerminated
-			if in := r.instances[ps.recoveryInstanceID]; in != nil {
-				if srv := r.servers[ps.sourceServerID]; srv != nil && srv.lastLaunch != nil && srv.lastLaunch.jobID == in.jobID {
-					srv.lastLaunch.status = launchStatusTerminated
-				}
-			}
+			r.finishTermination(j, ps, at)
 			continue
 		}
 		r.logJob(j, at, evLaunchFailed, &JobLogEventData{SourceServerID: ps.sourceServerID,

@@ -3,7 +3,6 @@ package drssim
 import (
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -39,19 +38,7 @@ func behThreeTier(t *testing.T) *Scenario {
 // behEnvSeed is newTestEnv with a chosen seed.
 func behEnvSeed(t *testing.T, sc *Scenario, seed int64) *testEnv {
 	t.Helper()
-	if sc.Throttle.Rate == 0 {
-		sc.Throttle.Rate = -1
-	}
-	clock := NewManualClock(testStart)
-	sim, err := New(Options{Scenario: sc, Clock: clock, Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	e := &testEnv{t: t, sim: sim, clock: clock, srv: srv}
-	e.client = e.clientFor("AKIDTESTDEFAULT", behRegion)
-	return e
+	return newTestEnv(t, sc, func(o *Options) { o.Seed = seed })
 }
 
 func behSrc(ids ...string) []types.StartRecoveryRequestSourceServer {

@@ -28,9 +28,10 @@ type testEnv struct {
 	client *drs.Client // default account, us-east-1
 }
 
-// newTestEnv starts a simulator for sc (nil: three-tier). Throttling is off
-// unless the scenario sets it, so tests see it only where they ask for it.
-func newTestEnv(t *testing.T, sc *Scenario) *testEnv {
+// newTestEnv starts a simulator for sc (nil: three-tier), seed 1, with opts
+// applied. Throttling is off unless the scenario sets it, so tests see it
+// only where they ask for it.
+func newTestEnv(t *testing.T, sc *Scenario, opts ...func(*Options)) *testEnv {
 	t.Helper()
 	if sc == nil {
 		var err error
@@ -42,7 +43,11 @@ func newTestEnv(t *testing.T, sc *Scenario) *testEnv {
 		sc.Throttle.Rate = -1
 	}
 	clock := NewManualClock(testStart)
-	sim, err := New(Options{Scenario: sc, Clock: clock, Seed: 1})
+	o := Options{Scenario: sc, Clock: clock, Seed: 1}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	sim, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

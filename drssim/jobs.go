@@ -38,9 +38,7 @@ func (r *region) createLaunchJob(now time.Time, reqs []launchRequest, isDrill bo
 }
 
 func (r *region) startLaunchJob(j *job, at time.Time) {
-	j.status = jobStatusStarted
-	j.started = at
-	r.logJob(j, at, evJobStart, nil)
+	r.startJob(j, at)
 	for _, ps := range j.servers {
 		ps := ps
 		// Servers start their pipelines a moment apart, as the service
@@ -238,9 +236,7 @@ func (r *region) createTerminateJob(now time.Time, ids []string) *job {
 	}
 	r.registerJob(j)
 	r.schedule(now.Add(r.draw(r.cfg.durations.Pending)), func(at time.Time) {
-		j.status = jobStatusStarted
-		j.started = at
-		r.logJob(j, at, evJobStart, nil)
+		r.startJob(j, at)
 		for _, ps := range j.servers {
 			ps := ps
 			in := r.instances[ps.recoveryInstanceID]
@@ -249,13 +245,7 @@ func (r *region) createTerminateJob(now time.Time, ids []string) *job {
 			in.ec2State = ec2ShuttingDown
 			r.logJob(j, at, evCleanupStart, &JobLogEventData{SourceServerID: ps.sourceServerID, TargetInstanceID: in.id})
 			r.schedule(at.Add(r.draw(r.cfg.durations.Terminate)), func(t time.Time) {
-				r.terminateInstance(in, t)
-				r.logJob(j, t, evCleanupEnd, &JobLogEventData{SourceServerID: ps.sourceServerID, TargetInstanceID: in.id})
-				ps.finishedAt = t
-				ps.launchStatus = launchStatusTerminated
-				if srv := r.servers[ps.sourceServerID]; srv != nil && srv.lastLaunch != nil && srv.lastLaunch.jobID == in.jobID {
-					srv.lastLaunch.status = launchStatusTerminated
-				}
+				r.finishTermination(j, ps, t)
 				r.maybeComplete(j, t)
 			})
 		}
@@ -275,9 +265,7 @@ func (r *region) createFailbackJob(now time.Time, insts []*instance, tags map[st
 	}
 	r.registerJob(j)
 	r.schedule(now.Add(r.draw(r.cfg.durations.Pending)), func(at time.Time) {
-		j.status = jobStatusStarted
-		j.started = at
-		r.logJob(j, at, evJobStart, nil)
+		r.startJob(j, at)
 		for _, ps := range j.servers {
 			ps := ps
 			ps.startedAt = at
@@ -296,4 +284,30 @@ func (r *region) createFailbackJob(now time.Time, insts []*instance, tags map[st
 		}
 	})
 	return j
+}
+
+// startJob moves a job to STARTED and logs JOB_START.
+func (r *region) startJob(j *job, at time.Time) {
+	j.status = jobStatusStarted
+	j.started = at
+	r.logJob(j, at, evJobStart, nil)
+}
+
+// finishTermination ends one instance of a TERMINATE job: the instance is
+// terminated and leaves DRS, and the server's last launch, if it was the
+// one that created the instance, reads TERMINATED.
+func (r *region) finishTermination(j *job, ps *jobServer, at time.Time) {
+	in := r.instances[ps.recoveryInstanceID]
+	if in != nil && !in.deleted {
+		r.terminateInstance(in, at)
+	}
+	r.logJob(j, at, evCleanupEnd, &JobLogEventData{SourceServerID: ps.sourceServerID, TargetInstanceID: ps.recoveryInstanceID})
+	ps.finishedAt = at
+	ps.launchStatus = launchStatusTerminated
+	if in == nil {
+		return
+	}
+	if srv := r.servers[ps.sourceServerID]; srv != nil && srv.lastLaunch != nil && srv.lastLaunch.jobID == in.jobID {
+		srv.lastLaunch.status = launchStatusTerminated
+	}
 }

@@ -3,7 +3,6 @@ package drssim
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -41,16 +40,7 @@ func (w *wireWall) Advance(d time.Duration) {
 // scenario's throttle settings left as they are.
 func wireWallEnv(t *testing.T, sc *Scenario, wall *wireWall) *testEnv {
 	t.Helper()
-	clock := NewManualClock(testStart)
-	sim, err := New(Options{Scenario: sc, Clock: clock, Seed: 1, WallClock: wall.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	e := &testEnv{t: t, sim: sim, clock: clock, srv: srv}
-	e.client = e.clientFor("AKIDTESTDEFAULT", "us-east-1")
-	return e
+	return newTestEnv(t, sc, func(o *Options) { o.WallClock = wall.Now })
 }
 
 // wireRetryAfterStrip is an HTTP client that records and removes
