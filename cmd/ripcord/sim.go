@@ -40,6 +40,7 @@ type simConfig struct {
 	TimeScale float64 // simulated seconds per real second; > 0
 	Seed      int64   // seed for simulated durations and failures
 	LogFormat string  // auto, text or json
+	Servers   int     // overrides the number of generated servers (scale); 0 keeps the scenario's
 }
 
 // defaultSimConfig returns the documented defaults of `ripcord sim`.
@@ -65,6 +66,9 @@ func (c simConfig) Validate() error {
 	}
 	if !(c.TimeScale > 0) || math.IsInf(c.TimeScale, 0) {
 		errs = append(errs, errInvalid("invalid --time-scale %g: must be greater than 0 (simulated seconds per real second, e.g. 60)", c.TimeScale))
+	}
+	if c.Servers < 0 || c.Servers > 100000 {
+		errs = append(errs, errInvalid("invalid --servers %d: must be between 1 and 100000 (0 keeps the scenario's count)", c.Servers))
 	}
 	if !validLogFormat(c.LogFormat) {
 		errs = append(errs, errInvalid("invalid --log-format %q: must be auto, text or json", c.LogFormat))
@@ -114,6 +118,7 @@ exits with status 0.`,
 	f.StringVar(&cfg.Scenario, "scenario", cfg.Scenario, fmt.Sprintf("built-in scenario (%s) or path of a YAML scenario file", strings.Join(drssim.ScenarioNames(), ", ")))
 	f.Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "simulated seconds per real second")
 	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for simulated durations and failures (same seed, same run)")
+	f.IntVar(&cfg.Servers, "servers", cfg.Servers, "number of generated servers, for scenarios that generate them (scale); 0 keeps the scenario's")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "request log format on stderr: auto (text on a terminal, else json), text or json")
 	return cmd
 }
@@ -128,6 +133,16 @@ func newSim(cfg simConfig, logger *slog.Logger) (*drssim.Sim, error) {
 			Message: fmt.Sprintf("invalid --scenario %q: %v", cfg.Scenario, err),
 			Hint:    fmt.Sprintf("use a built-in scenario (%s) or the path of a YAML scenario file", strings.Join(drssim.ScenarioNames(), ", ")),
 		}
+	}
+	if cfg.Servers > 0 {
+		if scenario.Generate == nil {
+			return nil, &ripcord.Error{
+				Code:    ripcord.EINVALID,
+				Message: fmt.Sprintf("--servers %d: scenario %q does not generate servers", cfg.Servers, cfg.Scenario),
+				Hint:    "use --servers with the scale scenario, or a scenario with a generate: block",
+			}
+		}
+		scenario.Generate.Servers = cfg.Servers
 	}
 	sim, err := drssim.New(drssim.Options{
 		Scenario:  scenario,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/drssim"
 )
 
 // TestServeSim runs the simulator on a free port, checks that the banner
@@ -158,6 +159,10 @@ func TestSimCmdRejectsBadFlags(t *testing.T) {
 		{args: []string{"sim", "--time-scale", "0"}, want: "invalid --time-scale 0: must be greater than 0 (simulated seconds per real second, e.g. 60)"},
 		{args: []string{"sim", "--time-scale", "fast"}, want: `invalid argument "fast" for "--time-scale"`},
 		{args: []string{"sim", "--no-such-flag"}, want: "unknown flag: --no-such-flag"},
+		{args: []string{"sim", "--servers", "-3"}, want: "invalid --servers -3: must be between 1 and 100000"},
+		{args: []string{"sim", "--servers", "10"}, want: `--servers 10: scenario "three-tier" does not generate servers`},
+		{args: []string{"sim", "--scenario", "no-such-scenario"}, want: `invalid --scenario "no-such-scenario"`},
+		{args: []string{"demo", "--time-scale", "-1"}, want: "invalid --time-scale -1: must be greater than 0"},
 		{args: []string{"sim", "extra"}, want: `unknown command "extra"`},
 	}
 	for _, tt := range tests {
@@ -218,5 +223,24 @@ func TestNewLoggerFormat(t *testing.T) {
 		if got := json.Valid(bytes.TrimSpace(buf.Bytes())); got != tt.wantJSON {
 			t.Errorf("newLogger(%q) wrote %q; JSON = %v, want %v", tt.format, buf.String(), got, tt.wantJSON)
 		}
+	}
+}
+
+// TestNewSimServersOverride checks that --servers sizes the scale scenario.
+func TestNewSimServersOverride(t *testing.T) {
+	cfg := defaultSimConfig()
+	cfg.Scenario = "scale"
+	cfg.Servers = 30
+	sim, err := newSim(cfg, newLogger(io.Discard, "json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	n := 0
+	for _, r := range sim.State(drssim.StateFilter{}).Regions {
+		n += len(r.Servers)
+	}
+	if n != 30 {
+		t.Fatalf("scale with --servers 30 has %d servers", n)
 	}
 }
