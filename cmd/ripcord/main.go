@@ -63,7 +63,9 @@ talk to, so everything can be tried without an AWS account.`,
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newDemoCmd(),
+		newSchemaCmd(),
 		newSimCmd(),
+		newValidateCmd(),
 	)
 	return root
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/plan"
+)
+
+// maxPlanFileSize bounds what is read from a plan file. A plan of 3000
+// servers listed one by one is about 100 KiB.
+const maxPlanFileSize = 8 << 20
+
+// stdinName is how errors name a plan file read from standard input.
+const stdinName = "stdin"
+
+// validateConfig is the configuration of `ripcord validate`.
+type validateConfig struct {
+	File string // path of the plan file; "-" reads standard input
+}
+
+// Validate checks the flags.
+func (c validateConfig) Validate() error {
+	if c.File == "" {
+		return errInvalid("missing -f: name the plan file to check, e.g. ripcord validate -f plans.yaml (- reads standard input)")
+	}
+	return nil
+}
+
+// newValidateCmd returns the `ripcord validate` command.
+func newValidateCmd() *cobra.Command {
+	var cfg validateConfig
+	cmd := &cobra.Command{
+		Use:   "validate -f FILE",
+		Short: "Check a plan file and report every problem with its position",
+		Long: `validate reads a plan file (targets, protection groups and recovery plans;
+see docs/plans.md) and checks it without calling AWS: keys, values, names,
+references between steps, groups and targets, dependency cycles, and servers
+launched twice. It prints a summary when the file is valid. Otherwise it
+prints every problem on standard error, one per line as FILE:LINE:COLUMN:
+what is wrong; how to fix it, and exits with status 2.`,
+		Example: "  ripcord validate -f examples/three-tier.yaml",
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			return runValidate(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
+		},
+	}
+	cmd.Flags().StringVarP(&cfg.File, "file", "f", "", "the plan file to check (- for standard input)")
+	return cmd
+}
+
+// runValidate checks the plan file and reports on out, or on errOut with an
+// EINVALID error when the file is not valid.
+func runValidate(stdin io.Reader, out, errOut io.Writer, cfg validateConfig) error {
+	f, name, err := loadPlanFile(stdin, cfg.File)
+	var list plan.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Fprintln(errOut, e)
+		}
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: fmt.Sprintf("%s is not valid: %s", name, count(len(list), "error")),
+			Hint:    "fix each problem above, then run ripcord validate again"}
+	} else if err != nil {
+		return err
+	}
+	names := make([]string, len(f.Plans))
+	steps := 0
+	for i, p := range f.Plans {
+		names[i] = p.Name
+		steps += len(p.Steps)
+	}
+	_, err = fmt.Fprintf(out, "%s: OK: %s (%s), %s\n", name, count(len(f.Plans), "plan"), strings.Join(names, ", "), count(steps, "step"))
+	return err
+}
+
+// loadPlanFile reads and decodes the plan file at path ("-": standard
+// input) and returns it with the name its errors use. A file that does not
+// decode gives a plan.ErrorList.
+func loadPlanFile(stdin io.Reader, path string) (*ripcord.PlanFile, string, error) {
+	name := path
+	r := stdin
+	if path == "-" {
+		name = stdinName
+	} else {
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, name, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("cannot read the plan file: %v", err),
+				Hint: "check the path given to -f"}
+		}
+		defer file.Close()
+		r = file
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxPlanFileSize+1))
+	if err != nil {
+		return nil, name, fmt.Errorf("read plan file %s: %w", name, err)
+	}
+	if len(data) > maxPlanFileSize {
+		return nil, name, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("plan file %s is larger than %d MiB", name, maxPlanFileSize>>20),
+			Hint: "a plan file holds targets, groups and plans; select servers with tags rather than listing thousands of IDs"}
+	}
+	f, err := plan.Decode(name, data)
+	return f, name, err
+}
+
+// count writes n and noun, in the plural unless n is 1: "1 plan", "3 steps".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

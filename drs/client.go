@@ -1,0 +1,348 @@
+// Package drs is ripcord's adapter to AWS Elastic Disaster Recovery: it
+// implements [ripcord.DRS] on aws-sdk-go-v2 for one target (an account and
+// region), against the real service or the simulator. The AWS SDK stays in
+// here: the engine sees only ripcord.DRS and plain types. The package owns
+// the decisions that keep
+// launches exactly-once and the account unthrottled: which calls the SDK
+// may retry (reads) and which it must not (StartRecovery and
+// TerminateRecoveryInstances, which have no idempotency token), a
+// per-target rate limiter that slows down when DRS throttles, batching and
+// pagination, and the translation of SDK errors into *ripcord.DRSError
+// values that name the resource and say what to do.
+package drs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	awsdrs "github.com/aws/aws-sdk-go-v2/service/drs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// Defaults for Config.
+const (
+	DefaultRateLimit = 5                // requests per second per target
+	DefaultTimeout   = 60 * time.Second // per HTTP request
+)
+
+// readAttempts is how many times the SDK tries a read (Describe*) before
+// giving up. Reads change nothing in DRS, so repeating one is always safe,
+// and the SDK's standard retryer already knows DRS's transient failures
+// (5xx, ThrottlingException, reset connections and timeouts) and backs off
+// with full jitter. Three attempts (the SDK's default) ride out a blip;
+// longer outages are the engine's business, whose loops come back anyway.
+// The retryer's client-side retry quota stays on: in a long outage it stops
+// the retries, so the engine's next poll, not a storm of SDK retries, is
+// what asks DRS again.
+const readAttempts = 3
+
+// Config is how to reach DRS in one target. The zero value of each field
+// takes the default noted beside it.
+type Config struct {
+	// Region of the target; empty takes the region of the profile or the
+	// environment (AWS_REGION).
+	Region string
+	// Endpoint overrides DRS's endpoint (the simulator: http://…). Empty
+	// uses AWS_ENDPOINT_URL_DRS or AWS_ENDPOINT_URL when set, else AWS.
+	Endpoint string
+	// RoleARN, when set, is assumed (with ExternalID when that is set) on
+	// top of the standard credentials; every permission error names it.
+	RoleARN    string
+	ExternalID string
+	// Profile is the shared config profile (--profile); empty: the default
+	// profile or AWS_PROFILE.
+	Profile string
+	// RateLimit is the most requests per second this Client sends to DRS
+	// (default 5). Burst is how many may go at once (default: one
+	// second's worth).
+	RateLimit float64
+	Burst     int
+	// Timeout bounds one HTTP request, answer included (default 60s). It
+	// does not apply to an HTTPClient given here.
+	Timeout time.Duration
+	// HTTPClient replaces the SDK's HTTP client (and then AWS_CA_BUNDLE
+	// does not apply). The Client wraps it in its guards either way.
+	HTTPClient aws.HTTPClient
+	// Credentials replaces the standard credential chain (tests,
+	// embedding). A RoleARN is still assumed on top of them.
+	Credentials aws.CredentialsProvider
+	// RetryBackoff replaces the SDK's backoff between read attempts (full
+	// jitter, exponential, capped at 20s). Tests use one that does not wait.
+	RetryBackoff retry.BackoffDelayer
+}
+
+// Validate checks the fields that can be checked without AWS. New calls
+// it.
+func (cfg Config) Validate() error {
+	switch {
+	case cfg.RateLimit < 0:
+		return invalidConfig(fmt.Sprintf("rate limit %v is negative", cfg.RateLimit), "give requests per second, e.g. 5")
+	case cfg.Burst < 0:
+		return invalidConfig(fmt.Sprintf("burst %d is negative", cfg.Burst), "give how many requests may go at once, e.g. 5")
+	case cfg.Timeout < 0:
+		return invalidConfig(fmt.Sprintf("timeout %s is negative", cfg.Timeout), "give a duration such as 60s")
+	case cfg.ExternalID != "" && cfg.RoleARN == "":
+		return invalidConfig("an external ID is set but no role ARN",
+			"the external ID is sent when assuming the target's role: set the role ARN, or remove the external ID")
+	case cfg.RoleARN != "" && !roleARN(cfg.RoleARN):
+		return invalidConfig(fmt.Sprintf("role ARN %q is not an IAM role ARN", cfg.RoleARN),
+			"use the form arn:aws:iam::123456789012:role/NAME")
+	}
+	return nil
+}
+
+func invalidConfig(msg, hint string) error {
+	return &ripcord.Error{Code: ripcord.EINVALID, Message: "drs config: " + msg, Hint: hint}
+}
+
+// roleARN reports whether s looks like arn:PARTITION:iam::ACCOUNT:role/NAME.
+func roleARN(s string) bool {
+	f := strings.SplitN(s, ":", 6)
+	return len(f) == 6 && f[0] == "arn" && f[1] != "" && f[2] == "iam" && len(f[4]) == 12 &&
+		strings.HasPrefix(f[5], "role/") && len(f[5]) > len("role/")
+}
+
+// Client is DRS in one target. It is safe for concurrent use; the engine
+// shares one per target, so that the rate limit and the counts are per
+// target.
+type Client struct {
+	api     *awsdrs.Client
+	cfg     Config
+	region  string
+	limiter *limiter
+
+	mu    sync.Mutex
+	calls map[string]int64
+}
+
+var _ ripcord.DRS = (*Client)(nil)
+
+// New returns a Client for the target cfg describes. It loads the standard
+// AWS configuration (environment, shared files, --profile), assumes
+// cfg.RoleARN when set, and contacts nothing: credentials are fetched on
+// the first call.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = defaultBurst(cfg.RateLimit)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	// The loader gets the SDK's own client, to which it can apply
+	// AWS_CA_BUNDLE; a client given in cfg replaces it afterwards, as is.
+	var opts []func(*config.LoadOptions) error
+	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.Timeout)))
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		e := ripcord.Errorf(ripcord.EINVALID, "drs: loading the AWS configuration: %v", err)
+		e.Hint = "check the profile name and the files under ~/.aws (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)"
+		return nil, e
+	}
+	if awsCfg.Region == "" {
+		e := ripcord.Errorf(ripcord.EINVALID, "drs: no region")
+		e.Hint = "set the target's region (or --region, AWS_REGION, or region in the profile)"
+		return nil, e
+	}
+	if cfg.HTTPClient != nil {
+		awsCfg.HTTPClient = cfg.HTTPClient
+	}
+	httpClient := bodyGuard{awsCfg.HTTPClient}
+	awsCfg.HTTPClient = httpClient
+	if cfg.RoleARN != "" {
+		// STS gets the base credentials and the SDK's own retries:
+		// AssumeRole changes nothing, so repeating it is safe.
+		assume := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "ripcord"
+			if cfg.ExternalID != "" {
+				o.ExternalID = aws.String(cfg.ExternalID)
+			}
+		})
+		awsCfg.Credentials = aws.NewCredentialsCache(assume)
+	}
+	if awsCfg.Credentials != nil {
+		awsCfg.Credentials = credentialGuard{awsCfg.Credentials}
+	}
+
+	c := &Client{cfg: cfg, region: awsCfg.Region, limiter: newLimiter(cfg.RateLimit, cfg.Burst), calls: map[string]int64{}}
+	c.api = awsdrs.NewFromConfig(awsCfg, func(o *awsdrs.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		// DRS's own requests are marked as sent by sendMarker, so that an
+		// error can tell "never left" from "left, answer lost".
+		o.HTTPClient = sendMarker{httpClient}
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = readAttempts
+			if cfg.RetryBackoff != nil {
+				so.Backoff = cfg.RetryBackoff
+			}
+		})
+		// Our policy, not AWS_MAX_ATTEMPTS or max_attempts in a profile,
+		// decides how often a call is attempted.
+		o.RetryMaxAttempts = 0
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Finalize.Insert(attemptGate{c}, "Retry", middleware.After)
+		})
+	})
+	return c, nil
+}
+
+// noRetries is the per-operation option for StartRecovery and
+// TerminateRecoveryInstances: exactly one attempt. Neither has an
+// idempotency token, and the SDK retries 5xx answers, timeouts and reset
+// connections: after a lost answer, an automatic retry either creates a
+// second job for the same servers or fails with ConflictException against
+// our own first job, and either way we would not know which job is ours.
+// So the call is made once, and an unclear outcome (IsUnclear) goes back to
+// the engine, which lists the jobs created since and adopts the one whose
+// servers are the batch before it tries again (design.md 4.1).
+func noRetries(o *awsdrs.Options) {
+	o.Retryer = aws.NopRetryer{}
+	o.RetryMaxAttempts = 0
+}
+
+// Rate is the rate (requests per second) the Client now allows itself: the
+// configured RateLimit, or less while DRS is throttling.
+func (c *Client) Rate() float64 { return c.limiter.rate() }
+
+// Region is the region the Client calls.
+func (c *Client) Region() string { return c.region }
+
+// Calls returns how many requests the Client has sent to DRS, by operation
+// (DescribeJobs, StartRecovery, ...). SDK retries count: each is a request
+// DRS answers and counts against its rate.
+func (c *Client) Calls() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.calls)
+}
+
+func (c *Client) count(op string) {
+	c.mu.Lock()
+	c.calls[op]++
+	c.mu.Unlock()
+}
+
+// attemptGate runs once per attempt, after the SDK's retry loop and before
+// signing: it waits for the rate limiter, counts the request, and adjusts
+// the limiter to DRS's answer.
+type attemptGate struct{ c *Client }
+
+func (attemptGate) ID() string { return "ripcord.AttemptGate" }
+
+func (g attemptGate) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	middleware.FinalizeOutput, middleware.Metadata, error,
+) {
+	if err := g.c.limiter.wait(ctx); err != nil {
+		// Not sent. A canceled error, so that the SDK does not retry it.
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, &aws.RequestCanceledError{Err: err}
+	}
+	g.c.count(awsmiddleware.GetOperationName(ctx))
+	out, md, err := next.HandleFinalize(ctx, in)
+	switch {
+	case err == nil:
+		g.c.limiter.succeeded()
+	case isThrottle(err):
+		g.c.limiter.throttled()
+	}
+	return out, md, err
+}
+
+// callState follows one call through the SDK: whether a request of it was
+// handed to the HTTP transport.
+type callState struct{ sent atomic.Bool }
+
+type callStateKey struct{}
+
+func withCallState(ctx context.Context) (context.Context, *callState) {
+	st := &callState{}
+	return context.WithValue(ctx, callStateKey{}, st), st
+}
+
+// sendMarker records on the call's state that a request went to the
+// transport.
+type sendMarker struct{ next aws.HTTPClient }
+
+func (m sendMarker) Do(r *http.Request) (*http.Response, error) {
+	if st, ok := r.Context().Value(callStateKey{}).(*callState); ok {
+		st.sent.Store(true)
+	}
+	return m.next.Do(r)
+}
+
+// bodyGuard works around a client-side race between smithy-go and net/http
+// (aws-sdk-go-v2#2737). smithy-go wraps the request body in a reader whose
+// WriteTo returns io.EOF, an error, once the SDK has closed it, and the SDK
+// closes it as soon as the response arrives. net/http's write loop, after
+// sending Content-Length bytes, copies the rest of the body (expecting
+// nothing) through that WriteTo; if the server has already answered, the
+// copy fails, the transport closes the connection and reading the response
+// fails with "use of closed network connection". For StartRecovery that
+// turns a clear answer into an unclear one. Hiding WriteTo makes the copy
+// use Read, which reports a clean EOF.
+type bodyGuard struct{ next aws.HTTPClient }
+
+func (g bodyGuard) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return g.next.Do(r)
+}
+
+// credentialGuard marks errors from the credential chain (including
+// AssumeRole), so that they are reported as a credentials problem and not
+// as DRS's.
+type credentialGuard struct{ next aws.CredentialsProvider }
+
+func (g credentialGuard) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	cr, err := g.next.Retrieve(ctx)
+	if err != nil {
+		return cr, &credentialError{err}
+	}
+	return cr, nil
+}
+
+type credentialError struct{ err error }
+
+func (e *credentialError) Error() string { return "getting credentials: " + e.err.Error() }
+func (e *credentialError) Unwrap() error { return e.err }
+
+// isThrottle reports whether err is DRS (or AWS's front door) throttling.
+func isThrottle(err error) bool {
+	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() {
+		return true
+	}
+	status, _ := responseOf(err)
+	return status == http.StatusTooManyRequests
+}

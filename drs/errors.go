@@ -1,0 +1,374 @@
+package drs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/drs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// DRS error types the engine acts on, as ErrorCode() spells them. Branch
+// on these strings, not on the SDK's typed errors: the SDK returns a typed
+// error only for the types the model lists for that operation, so for
+// example a ResourceNotFoundException from StartRecovery arrives as a
+// generic API error (drs-api.md 1.5).
+const (
+	errConflict      = "ConflictException"
+	errQuota         = "ServiceQuotaExceededException"
+	errNotFound      = "ResourceNotFoundException"
+	errAccessDenied  = "AccessDeniedException"
+	errValidation    = "ValidationException"
+	errUninitialized = "UninitializedAccountException"
+)
+
+// Service Quotas codes of DRS's job limits (drs-api.md 4).
+const (
+	quotaServersPerJob       = "L-B827C881"
+	quotaActiveJobs          = "L-D88FAC3A"
+	quotaServersInActiveJobs = "L-05AFA8C6"
+)
+
+var quotaNames = map[string]string{
+	quotaServersPerJob:       "source servers per job",
+	quotaActiveJobs:          "active jobs",
+	quotaServersInActiveJobs: "source servers in active jobs",
+}
+
+// Error types of AWS's front door and of STS that mean the credentials or
+// the role are wrong.
+var credentialErrorTypes = map[string]bool{
+	"UnrecognizedClientException":         true,
+	"InvalidClientTokenId":                true,
+	"InvalidSignatureException":           true,
+	"SignatureDoesNotMatch":               true,
+	"IncompleteSignatureException":        true,
+	"MissingAuthenticationTokenException": true,
+	"ExpiredTokenException":               true,
+	"ExpiredToken":                        true,
+}
+
+// mutating lists the operations that change DRS. Their outcome can be
+// unclear; a read's cannot matter.
+var mutating = map[string]bool{"StartRecovery": true, "TerminateRecoveryInstances": true}
+
+// IsConflict reports whether DRS refused the call because a resource is in
+// another active job (ConflictException). Nothing was created; the call
+// may succeed once that job has ended.
+func IsConflict(err error) bool { return errType(err) == errConflict }
+
+// IsQuota reports whether DRS refused the call because a quota would be
+// exceeded (ServiceQuotaExceededException). QuotaCode on the
+// *ripcord.DRSError says which.
+func IsQuota(err error) bool { return errType(err) == errQuota }
+
+// IsThrottling reports whether DRS refused the call because of its request
+// rate (after the SDK's retries for a read; at once for StartRecovery and
+// TerminateRecoveryInstances). The Client has already slowed down; the call
+// is safe to repeat.
+func IsThrottling(err error) bool {
+	var de *ripcord.DRSError
+	return errors.As(err, &de) && isThrottleType(de)
+}
+
+// IsNotFound reports whether DRS said a named resource does not exist.
+func IsNotFound(err error) bool { return errType(err) == errNotFound }
+
+// IsAccessDenied reports whether the call was refused for want of
+// permissions or valid credentials (including a role that could not be
+// assumed).
+func IsAccessDenied(err error) bool {
+	var de *ripcord.DRSError
+	if !errors.As(err, &de) {
+		return false
+	}
+	if errors.As(de.Cause, new(*credentialError)) {
+		return de.Err.Code == ripcord.EINVALID
+	}
+	return de.Type == errAccessDenied || de.Type == "AccessDenied" || credentialErrorTypes[de.Type]
+}
+
+// IsUnclear reports whether a call that changes DRS (StartRecovery,
+// TerminateRecoveryInstances) may or may not have taken effect: the request
+// was sent and what came back was no clear refusal (a timeout, a lost or
+// reset connection, a 5xx answer, an answer that could not be read, or the
+// caller's context ending while waiting). The caller must find out (list the
+// jobs created since the request, see MatchBatch) before trying again.
+func IsUnclear(err error) bool {
+	var de *ripcord.DRSError
+	return errors.As(err, &de) && de.Unclear
+}
+
+func errType(err error) string {
+	var de *ripcord.DRSError
+	if errors.As(err, &de) {
+		return de.Type
+	}
+	return ""
+}
+
+// translate turns an error of the SDK from operation op into a
+// *ripcord.DRSError. subjects are the IDs the request named, used when DRS
+// does not say which one it means.
+func (c *Client) translate(op string, err error, st *callState, subjects []string) error {
+	de := &ripcord.DRSError{Op: op, Cause: err}
+	de.Status, de.RequestID = responseOf(err)
+	var ae smithy.APIError
+	var ce *credentialError
+	switch {
+	case errors.As(err, &ce):
+		// Checked first: a failed AssumeRole carries STS's APIError and
+		// answer, which are not DRS's.
+		de.Status, de.RequestID = 0, ""
+		if errors.As(ce.err, &ae) {
+			de.Type = ae.ErrorCode()
+		}
+		de.Err = c.credentialFailure(op, ce)
+		return de // nothing was sent
+	case errors.As(err, &ae):
+		de.Type = ae.ErrorCode()
+		resourceFields(err, de)
+		de.Err = c.apiFailure(de, ae.ErrorMessage(), subjects)
+	default:
+		de.Err = c.transportFailure(op, err)
+	}
+	if mutating[op] && st != nil && st.sent.Load() && !refused(de) && !neverSent(err) {
+		de.Unclear = true
+		de.Err.Code = ripcord.EUNAVAILABLE
+		de.Err.Hint = fmt.Sprintf("the request reached DRS but no clear answer came back, so %s may or may not have taken effect: "+
+			"look for the job it would have created (jobs created since the request, with exactly these servers) before calling it again", op)
+	}
+	return de
+}
+
+// responseOf returns the HTTP status and request ID of the answer err
+// carries, or zeros when no answer arrived.
+func responseOf(err error) (int, string) {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.ResponseError == nil || re.Response == nil || re.Response.Response == nil {
+		return 0, ""
+	}
+	return re.Response.StatusCode, re.RequestID
+}
+
+// refused reports whether DRS answered with a 4xx: it looked at the request
+// and turned it down, so nothing changed.
+func refused(de *ripcord.DRSError) bool { return de.Status >= 400 && de.Status < 500 }
+
+// neverSent reports whether err shows the request never left: the
+// connection could not be made.
+func neverSent(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func resourceFields(err error, de *ripcord.DRSError) {
+	var conflict *types.ConflictException
+	var notFound *types.ResourceNotFoundException
+	var quota *types.ServiceQuotaExceededException
+	switch {
+	case errors.As(err, &conflict):
+		de.ResourceID, de.ResourceType = aws.ToString(conflict.ResourceId), aws.ToString(conflict.ResourceType)
+	case errors.As(err, &notFound):
+		de.ResourceID, de.ResourceType = aws.ToString(notFound.ResourceId), aws.ToString(notFound.ResourceType)
+	case errors.As(err, &quota):
+		de.ResourceID, de.ResourceType = aws.ToString(quota.ResourceId), aws.ToString(quota.ResourceType)
+		de.QuotaCode = aws.ToString(quota.QuotaCode)
+	}
+}
+
+// where names the target in messages: the region, and the account when the
+// role ARN tells it.
+func (c *Client) where() string {
+	if f := strings.SplitN(c.cfg.RoleARN, ":", 6); len(f) == 6 {
+		return "account " + f[4] + " " + c.region
+	}
+	return c.region
+}
+
+// identity says whose permissions are used, for hints.
+func (c *Client) identity() string {
+	switch {
+	case c.cfg.RoleARN != "":
+		return "role " + c.cfg.RoleARN
+	case c.cfg.Profile != "":
+		return "the credentials of profile " + c.cfg.Profile
+	}
+	return "the credentials in use (environment, shared files or instance role)"
+}
+
+func (c *Client) credentialFailure(op string, ce *credentialError) *ripcord.Error {
+	// STS or the instance metadata service not answering is not a wrong
+	// role: the same call may work later.
+	status, _ := responseOf(ce.err)
+	var send *smithyhttp.RequestSendError
+	if status >= 500 || errors.As(ce.err, &send) || errors.Is(ce.err, context.Canceled) || errors.Is(ce.err, context.DeadlineExceeded) {
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: fmt.Sprintf("drs %s in %s: getting credentials failed: %v", op, c.where(), ce.err),
+			Hint:    "the credential service (STS, or the instance's metadata service) did not answer; the call is safe to repeat"}
+	}
+	if c.cfg.RoleARN != "" {
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: fmt.Sprintf("drs %s in %s: cannot assume role %s: %v", op, c.where(), c.cfg.RoleARN, ce.err),
+			Hint: "check the role ARN (a typo shows up as AccessDenied), that the role's trust policy allows the " +
+				"credentials ripcord runs with, and that the external ID matches the one in the trust policy"}
+	}
+	return &ripcord.Error{Code: ripcord.EINVALID,
+		Message: fmt.Sprintf("drs %s in %s: no usable AWS credentials: %v", op, c.where(), ce.err),
+		Hint:    "set credentials the standard way (AWS_PROFILE or --profile, environment variables, or an instance role)"}
+}
+
+func (c *Client) apiFailure(de *ripcord.DRSError, msg string, subjects []string) *ripcord.Error {
+	prefix := fmt.Sprintf("drs %s in %s: ", de.Op, c.where())
+	said := de.Type
+	if msg != "" {
+		said += ": " + msg
+	}
+	switch {
+	case de.Type == errConflict:
+		what := c.resource(de, subjects)
+		return &ripcord.Error{Code: ripcord.ECONFLICT,
+			Message: prefix + what + " is held by another active DRS job (" + said + ")",
+			Hint: "DRS runs one job per server at a time, whatever its type or who started it (the console, a TERMINATE job): " +
+				"wait until the job holding " + what + " is no longer PENDING or STARTED, then try again"}
+	case de.Type == errQuota:
+		name := quotaNames[de.QuotaCode]
+		if name == "" {
+			name = "a DRS quota"
+		}
+		code := de.QuotaCode
+		if code == "" {
+			code = "unknown quota code"
+		}
+		e := &ripcord.Error{Code: ripcord.ECONFLICT,
+			Message: fmt.Sprintf("%squota %s (%s) would be exceeded (%s)", prefix, code, name, said),
+			Hint: fmt.Sprintf("wait for active jobs in %s to finish, or ask AWS for more in Service Quotas (quota code %s) "+
+				"and raise the target's limit to match", c.where(), code)}
+		if de.QuotaCode == quotaServersPerJob {
+			e.Code = ripcord.EINVALID
+			e.Hint = "launch fewer source servers per job (DRS's default is 100, quota code " + quotaServersPerJob +
+				"): the target's servers-per-job limit must not exceed the account's quota"
+		}
+		return e
+	case isThrottleType(de):
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: prefix + "throttled by DRS (" + said + ")",
+			Hint: fmt.Sprintf("ripcord slowed its requests to %s to %.2g/s and will try again; if this persists, "+
+				"lower the target's rate limit (now %g/s) or look for other clients calling DRS in this account",
+				c.where(), c.Rate(), c.cfg.RateLimit)}
+	case de.Type == errAccessDenied || de.Type == "AccessDenied":
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: prefix + "access denied (" + said + ")",
+			Hint: fmt.Sprintf("check that %s allows drs:%s in %s; for a role, check its trust policy and external ID too",
+				c.identity(), de.Op, c.where())}
+	case credentialErrorTypes[de.Type]:
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: prefix + "AWS did not accept the credentials (" + said + ")",
+			Hint:    fmt.Sprintf("check %s: they may be wrong, expired, or for another partition", c.identity())}
+	case de.Type == errNotFound:
+		return &ripcord.Error{Code: ripcord.ENOTFOUND,
+			Message: prefix + c.resource(de, subjects) + " not found (" + said + ")",
+			Hint:    "check the ID and that it belongs to " + c.where()}
+	case de.Type == errValidation:
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: prefix + "DRS rejected the request (" + said + ")",
+			Hint:    "check the IDs and values in the request; if they look right, this is a ripcord bug worth reporting"}
+	case de.Type == errUninitialized:
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: prefix + "DRS is not initialized (" + said + ")",
+			Hint:    "initialize Elastic Disaster Recovery in " + c.where() + " (the DRS console's first page, or InitializeService)"}
+	case de.Status >= 500:
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: fmt.Sprintf("%sDRS failed (HTTP %d, %s)", prefix, de.Status, said),
+			Hint:    "a fault on AWS's side; reads were retried by the SDK, and the call is safe to repeat later"}
+	}
+	return &ripcord.Error{Code: ripcord.EINTERNAL,
+		Message: fmt.Sprintf("%sunexpected answer from DRS (HTTP %d, %s)", prefix, de.Status, said)}
+}
+
+func isThrottleType(de *ripcord.DRSError) bool {
+	_, ok := retry.DefaultThrottleErrorCodes[de.Type]
+	return ok || de.Status == http.StatusTooManyRequests
+}
+
+func (c *Client) transportFailure(op string, err error) *ripcord.Error {
+	prefix := fmt.Sprintf("drs %s in %s: ", op, c.where())
+	var send *smithyhttp.RequestSendError
+	var deser *smithy.DeserializationError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, new(*aws.RequestCanceledError)), errors.As(err, new(*smithy.CanceledError)):
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: prefix + "gave up waiting: " + innermost(err).Error()}
+	case errors.As(err, &send):
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: prefix + "no answer from DRS: " + send.Err.Error(),
+			Hint:    "check the network path to the DRS endpoint of " + c.where()}
+	case errors.As(err, &deser):
+		return &ripcord.Error{Code: ripcord.EINTERNAL,
+			Message: prefix + "DRS's answer could not be read: " + deser.Error()}
+	}
+	return &ripcord.Error{Code: ripcord.EINTERNAL, Message: prefix + err.Error()}
+}
+
+// innermost returns the deepest error of a single-Unwrap chain.
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+// resource names what an error is about: DRS's resourceId when it gave
+// one, else the IDs of the request.
+func (c *Client) resource(de *ripcord.DRSError, subjects []string) string {
+	kind := resourceKind(de.ResourceType, de.Op)
+	if de.ResourceID != "" {
+		return kind + " " + de.ResourceID
+	}
+	switch len(subjects) {
+	case 0:
+		return "a " + kind
+	case 1:
+		return kind + " " + subjects[0]
+	}
+	const show = 5
+	if len(subjects) <= show {
+		return "one of the " + kind + "s " + strings.Join(subjects, ", ")
+	}
+	return fmt.Sprintf("one of the %ss %s and %d more", kind, strings.Join(subjects[:show], ", "), len(subjects)-show)
+}
+
+func resourceKind(resourceType, op string) string {
+	switch strings.ToUpper(resourceType) {
+	case "SOURCE_SERVER":
+		return "source server"
+	case "RECOVERY_INSTANCE":
+		return "recovery instance"
+	case "JOB":
+		return "job"
+	case "RECOVERY_SNAPSHOT":
+		return "recovery snapshot"
+	}
+	if op == "TerminateRecoveryInstances" {
+		return "recovery instance"
+	}
+	return "source server"
+}

@@ -1,0 +1,361 @@
+package drs
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsdrs "github.com/aws/aws-sdk-go-v2/service/drs"
+	"github.com/aws/aws-sdk-go-v2/service/drs/types"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// Batch sizes: the most IDs one request's filter takes (drs-api.md 4).
+const (
+	serverBatch   = 200  // DescribeSourceServers.filters.sourceServerIDs
+	jobBatch      = 1000 // DescribeJobs.filters.jobIDs
+	instanceBatch = 200  // DescribeRecoveryInstances.filters.recoveryInstanceIDs
+)
+
+// maxPages bounds one listing. DRS's page size is undocumented (the
+// simulator's is 50), and maxResults is left to DRS because a larger value
+// than it accepts would fail; 10,000 pages is far beyond any account, so
+// reaching it means the service keeps sending tokens.
+const maxPages = 10000
+
+// JobsCreatedSince's margins. DRS's fromDate filter is asked for an hour
+// earlier than wanted, because how DRS compares it (inclusive or not, at
+// what precision) is undocumented and a missed job would be launched twice;
+// an hour more costs a page at most. The jobs are then filtered here, with
+// clockSkew allowed between ripcord's clock, which timed the request, and
+// DRS's, which timed the job.
+const (
+	fromDateMargin = time.Hour
+	clockSkew      = 5 * time.Minute
+)
+
+// ListSourceServers implements [ripcord.DRS]: every page, and batches of 200
+// IDs when ids are given.
+func (c *Client) ListSourceServers(ctx context.Context, ids []string) ([]ripcord.SourceServer, error) {
+	const op = "DescribeSourceServers"
+	var filters []*types.DescribeSourceServersRequestFilters
+	if ids == nil {
+		filters = append(filters, nil)
+	}
+	for _, b := range batches(ids, serverBatch) {
+		filters = append(filters, &types.DescribeSourceServersRequestFilters{SourceServerIDs: b})
+	}
+	var out []ripcord.SourceServer
+	for _, f := range filters {
+		p := awsdrs.NewDescribeSourceServersPaginator(c.api, &awsdrs.DescribeSourceServersInput{Filters: f}, stopOnDuplicate)
+		for page := 0; p.HasMorePages(); page++ {
+			if page == maxPages {
+				return nil, c.endless(op)
+			}
+			res, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, c.translate(op, err, nil, idsOf(f))
+			}
+			for _, s := range res.Items {
+				v, err := convertSourceServer(s)
+				if err != nil {
+					return nil, c.unreadable(op, err, false)
+				}
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+func idsOf(f *types.DescribeSourceServersRequestFilters) []string {
+	if f == nil {
+		return nil
+	}
+	return f.SourceServerIDs
+}
+
+// ActiveJobs implements [ripcord.DRS]. It reads every page of DescribeJobs
+// and keeps the PENDING and STARTED jobs of every type: a TERMINATE job or
+// one started from the console holds its servers like a drill does, and an
+// old job still running sits on a late page behind newer completed ones.
+func (c *Client) ActiveJobs(ctx context.Context) ([]ripcord.Job, error) {
+	jobs, err := c.describeJobs(ctx, &awsdrs.DescribeJobsInput{})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(jobs, func(j ripcord.Job) bool { return !j.Active() }), nil
+}
+
+// DescribeJobs implements [ripcord.DRS]: one listing per 1000 IDs.
+func (c *Client) DescribeJobs(ctx context.Context, ids []string) ([]ripcord.Job, error) {
+	var out []ripcord.Job
+	for _, b := range batches(ids, jobBatch) {
+		jobs, err := c.describeJobs(ctx, &awsdrs.DescribeJobsInput{Filters: &types.DescribeJobsRequestFilters{JobIDs: b}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, jobs...)
+	}
+	return out, nil
+}
+
+// JobsCreatedSince implements [ripcord.DRS].
+func (c *Client) JobsCreatedSince(ctx context.Context, since time.Time) ([]ripcord.Job, error) {
+	in := &awsdrs.DescribeJobsInput{}
+	if !since.IsZero() {
+		in.Filters = &types.DescribeJobsRequestFilters{FromDate: aws.String(formatTime(since.Add(-fromDateMargin)))}
+	}
+	jobs, err := c.describeJobs(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	cut := since.Add(-clockSkew)
+	return slices.DeleteFunc(jobs, func(j ripcord.Job) bool { return j.Created.Before(cut) }), nil
+}
+
+func (c *Client) describeJobs(ctx context.Context, in *awsdrs.DescribeJobsInput) ([]ripcord.Job, error) {
+	const op = "DescribeJobs"
+	var out []ripcord.Job
+	p := awsdrs.NewDescribeJobsPaginator(c.api, in, stopOnDuplicateJobs)
+	for page := 0; p.HasMorePages(); page++ {
+		if page == maxPages {
+			return nil, c.endless(op)
+		}
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			var ids []string
+			if in.Filters != nil {
+				ids = in.Filters.JobIDs
+			}
+			return nil, c.translate(op, err, nil, ids)
+		}
+		for _, j := range res.Items {
+			v, err := convertJob(j)
+			if err != nil {
+				return nil, c.unreadable(op, err, false)
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// JobLog implements [ripcord.DRS]: every page, oldest first.
+func (c *Client) JobLog(ctx context.Context, jobID string) ([]ripcord.JobLogItem, error) {
+	const op = "DescribeJobLogItems"
+	var out []ripcord.JobLogItem
+	p := awsdrs.NewDescribeJobLogItemsPaginator(c.api, &awsdrs.DescribeJobLogItemsInput{JobID: aws.String(jobID)},
+		func(o *awsdrs.DescribeJobLogItemsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for page := 0; p.HasMorePages(); page++ {
+		if page == maxPages {
+			return nil, c.endless(op)
+		}
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.translate(op, err, nil, []string{jobID})
+		}
+		for _, l := range res.Items {
+			v, err := convertJobLog(l)
+			if err != nil {
+				return nil, c.unreadable(op, fmt.Errorf("job %s: %w", jobID, err), false)
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// StartRecovery implements [ripcord.DRS]. It is attempted exactly once (see
+// noRetries).
+func (c *Client) StartRecovery(ctx context.Context, servers []ripcord.LaunchServer, drill bool, tags map[string]string) (ripcord.Job, error) {
+	const op = "StartRecovery"
+	if len(servers) == 0 {
+		return ripcord.Job{}, c.invalidCall(op, "no source servers to launch")
+	}
+	in := &awsdrs.StartRecoveryInput{IsDrill: aws.Bool(drill), Tags: tags}
+	ids := make([]string, len(servers))
+	for i, s := range servers {
+		ids[i] = s.ID
+		ss := types.StartRecoveryRequestSourceServer{SourceServerID: aws.String(s.ID)}
+		if s.SnapshotID != "" {
+			ss.RecoverySnapshotID = aws.String(s.SnapshotID)
+		}
+		in.SourceServers = append(in.SourceServers, ss)
+	}
+	ctx, st := withCallState(ctx)
+	res, err := c.api.StartRecovery(ctx, in, noRetries)
+	if err != nil {
+		return ripcord.Job{}, c.translate(op, err, st, ids)
+	}
+	return c.createdJob(op, res.Job)
+}
+
+// TerminateRecoveryInstances implements [ripcord.DRS]. It is attempted
+// exactly once (see noRetries).
+func (c *Client) TerminateRecoveryInstances(ctx context.Context, ids []string) (ripcord.Job, error) {
+	const op = "TerminateRecoveryInstances"
+	if len(ids) == 0 {
+		return ripcord.Job{}, c.invalidCall(op, "no recovery instances to terminate")
+	}
+	ctx, st := withCallState(ctx)
+	res, err := c.api.TerminateRecoveryInstances(ctx, &awsdrs.TerminateRecoveryInstancesInput{RecoveryInstanceIDs: ids}, noRetries)
+	if err != nil {
+		return ripcord.Job{}, c.translate(op, err, st, ids)
+	}
+	return c.createdJob(op, res.Job)
+}
+
+// createdJob reads the job a mutating call returned. If it cannot, the job
+// exists all the same: the error is unclear, so that the engine looks for it.
+func (c *Client) createdJob(op string, j *types.Job) (ripcord.Job, error) {
+	if j == nil {
+		return ripcord.Job{}, c.unreadable(op, fmt.Errorf("the answer has no job"), true)
+	}
+	v, err := convertJob(*j)
+	if err != nil {
+		return ripcord.Job{}, c.unreadable(op, err, true)
+	}
+	return v, nil
+}
+
+// ListRecoveryInstances implements [ripcord.DRS]. With ids, it asks in
+// batches of 200 and keeps those of serverIDs (when given); with only
+// serverIDs, it asks in batches of 200 of those; with both nil, it lists
+// every recovery instance. An empty, non-nil list of either returns nothing.
+func (c *Client) ListRecoveryInstances(ctx context.Context, ids []string, serverIDs []string) ([]ripcord.RecoveryInstance, error) {
+	const op = "DescribeRecoveryInstances"
+	if (ids != nil && len(ids) == 0) || (serverIDs != nil && len(serverIDs) == 0) {
+		return nil, nil
+	}
+	var filters []*types.DescribeRecoveryInstancesRequestFilters
+	switch {
+	case ids != nil:
+		for _, b := range batches(ids, instanceBatch) {
+			filters = append(filters, &types.DescribeRecoveryInstancesRequestFilters{RecoveryInstanceIDs: b})
+		}
+	case serverIDs != nil:
+		for _, b := range batches(serverIDs, serverBatch) {
+			filters = append(filters, &types.DescribeRecoveryInstancesRequestFilters{SourceServerIDs: b})
+		}
+	default:
+		filters = append(filters, nil)
+	}
+	var keep map[string]bool
+	if ids != nil && serverIDs != nil {
+		keep = map[string]bool{}
+		for _, id := range serverIDs {
+			keep[id] = true
+		}
+	}
+	var out []ripcord.RecoveryInstance
+	for _, f := range filters {
+		p := awsdrs.NewDescribeRecoveryInstancesPaginator(c.api, &awsdrs.DescribeRecoveryInstancesInput{Filters: f},
+			func(o *awsdrs.DescribeRecoveryInstancesPaginatorOptions) { o.StopOnDuplicateToken = true })
+		for page := 0; p.HasMorePages(); page++ {
+			if page == maxPages {
+				return nil, c.endless(op)
+			}
+			res, err := p.NextPage(ctx)
+			if err != nil {
+				var subjects []string
+				if f != nil {
+					subjects = slices.Concat(f.RecoveryInstanceIDs, f.SourceServerIDs)
+				}
+				return nil, c.translate(op, err, nil, subjects)
+			}
+			for _, r := range res.Items {
+				v, err := convertRecoveryInstance(r)
+				if err != nil {
+					return nil, c.unreadable(op, err, false)
+				}
+				if keep == nil || keep[v.SourceServerID] {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// MatchBatch finds, among jobs, the LAUNCH job whose participating servers
+// are exactly servers (in any order): the job an unclear StartRecovery for
+// that batch created, if it did. When several match, the earliest created
+// is returned; callers that tag their jobs should check Tags as well.
+func MatchBatch(jobs []ripcord.Job, servers []string) (ripcord.Job, bool) {
+	want := slices.Sorted(slices.Values(servers))
+	want = slices.Compact(want)
+	if len(want) == 0 {
+		return ripcord.Job{}, false
+	}
+	var found ripcord.Job
+	ok := false
+	for _, j := range jobs {
+		if j.Type != ripcord.JobTypeLaunch || len(j.Servers) != len(want) {
+			continue
+		}
+		got := make([]string, len(j.Servers))
+		for i, s := range j.Servers {
+			got[i] = s.SourceServerID
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			continue
+		}
+		if !ok || j.Created.Before(found.Created) {
+			found, ok = j, true
+		}
+	}
+	return found, ok
+}
+
+// batches splits ids, without duplicates, into runs of at most n.
+func batches(ids []string, n int) [][]string {
+	seen := make(map[string]bool, len(ids))
+	var out [][]string
+	var cur []string
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		cur = append(cur, id)
+		if len(cur) == n {
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func stopOnDuplicate(o *awsdrs.DescribeSourceServersPaginatorOptions) { o.StopOnDuplicateToken = true }
+
+func stopOnDuplicateJobs(o *awsdrs.DescribeJobsPaginatorOptions) { o.StopOnDuplicateToken = true }
+
+// invalidCall is a call refused before it is sent.
+func (c *Client) invalidCall(op, msg string) error {
+	return &ripcord.DRSError{Op: op, Err: &ripcord.Error{Code: ripcord.EINVALID,
+		Message: fmt.Sprintf("drs %s in %s: %s", op, c.where(), msg)}}
+}
+
+// unreadable is an answer DRS sent that ripcord cannot read.
+func (c *Client) unreadable(op string, err error, unclear bool) error {
+	e := &ripcord.Error{Code: ripcord.EINTERNAL,
+		Message: fmt.Sprintf("drs %s in %s: unreadable answer: %v", op, c.where(), err)}
+	if unclear {
+		e.Hint = "DRS accepted the request but its answer could not be read: look for the job it created before trying again"
+	}
+	return &ripcord.DRSError{Op: op, Unclear: unclear, Err: e, Cause: err}
+}
+
+// endless is a listing whose pages do not end.
+func (c *Client) endless(op string) error {
+	return &ripcord.DRSError{Op: op, Err: &ripcord.Error{Code: ripcord.EINTERNAL,
+		Message: fmt.Sprintf("drs %s in %s: more than %d pages; DRS keeps sending page tokens", op, c.where(), maxPages)}}
+}

@@ -1,0 +1,232 @@
+package ripcord
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DRS is what the engine needs from AWS Elastic Disaster Recovery in one
+// target (an account and region). drs.Client implements it on the AWS SDK,
+// against the real service or the simulator; the engine shares one per
+// target, so that its rate limit and call counts are per target.
+//
+// Errors are *DRSError values (see there); drs.IsConflict, drs.IsUnclear and
+// the other helpers in package drs classify them.
+type DRS interface {
+	// ListSourceServers returns the source servers with the given IDs, or
+	// every source server when ids is nil. IDs DRS does not know are absent
+	// from the result; that is not an error. An empty, non-nil ids returns
+	// nothing.
+	ListSourceServers(ctx context.Context, ids []string) ([]SourceServer, error)
+
+	// ActiveJobs returns every job that is PENDING or STARTED, of any type
+	// and whoever started it: each of them holds its servers.
+	ActiveJobs(ctx context.Context) ([]Job, error)
+
+	// DescribeJobs returns the jobs with the given IDs; unknown IDs are
+	// absent from the result. Empty ids returns nothing (use ActiveJobs or
+	// JobsCreatedSince to search).
+	DescribeJobs(ctx context.Context, ids []string) ([]Job, error)
+
+	// JobsCreatedSince returns the jobs DRS created at or after since,
+	// allowing for some clock skew between ripcord and DRS. It is how an
+	// unclear StartRecovery is reconciled.
+	JobsCreatedSince(ctx context.Context, since time.Time) ([]Job, error)
+
+	// JobLog returns a job's log, oldest first.
+	JobLog(ctx context.Context, jobID string) ([]JobLogItem, error)
+
+	// StartRecovery starts one LAUNCH job for servers, a drill when drill
+	// is true, with tags on the job. It is attempted exactly once: when
+	// the error is unclear (drs.IsUnclear), the job may exist and the
+	// caller must look for it before trying again.
+	StartRecovery(ctx context.Context, servers []LaunchServer, drill bool, tags map[string]string) (Job, error)
+
+	// TerminateRecoveryInstances starts one TERMINATE job for up to 200
+	// recovery instances. Like StartRecovery it is attempted once.
+	TerminateRecoveryInstances(ctx context.Context, ids []string) (Job, error)
+
+	// ListRecoveryInstances returns the recovery instances with the given
+	// IDs and/or of the given source servers; with both nil, every one.
+	ListRecoveryInstances(ctx context.Context, ids []string, serverIDs []string) ([]RecoveryInstance, error)
+}
+
+// DRS job types, statuses and per-server launch statuses, as DRS spells them.
+const (
+	JobTypeLaunch    = "LAUNCH"
+	JobTypeTerminate = "TERMINATE"
+
+	JobStatusPending   = "PENDING"
+	JobStatusStarted   = "STARTED"
+	JobStatusCompleted = "COMPLETED"
+
+	LaunchStatusPending    = "PENDING"
+	LaunchStatusInProgress = "IN_PROGRESS"
+	LaunchStatusLaunched   = "LAUNCHED"
+	LaunchStatusFailed     = "FAILED"
+	LaunchStatusTerminated = "TERMINATED"
+
+	InitiatedByDrill    = "START_DRILL"
+	InitiatedByRecovery = "START_RECOVERY"
+)
+
+// Replication states of a source server (DRS's DataReplicationState).
+const (
+	ReplicationContinuous   = "CONTINUOUS"
+	ReplicationInitiating   = "INITIATING"
+	ReplicationInitialSync  = "INITIAL_SYNC"
+	ReplicationBacklog      = "BACKLOG"
+	ReplicationSnapshotting = "CREATING_SNAPSHOT"
+	ReplicationRescan       = "RESCAN"
+	ReplicationPaused       = "PAUSED"
+	ReplicationStalled      = "STALLED"
+	ReplicationStopped      = "STOPPED"
+	ReplicationDisconnected = "DISCONNECTED"
+)
+
+// SourceServer is a machine DRS replicates.
+type SourceServer struct {
+	ID       string
+	Hostname string
+	Tags     map[string]string
+	// ReplicationState is DRS's DataReplicationState, e.g. CONTINUOUS.
+	ReplicationState string
+	// ReplicationError is DRS's reason when replication is unhealthy,
+	// e.g. UNSTABLE_NETWORK; empty otherwise.
+	ReplicationError string
+	// Lag is how far replication is behind; zero when DRS reports none.
+	Lag time.Duration
+	// RecoveryInstanceID is the recovery instance DRS links to the server
+	// (its latest launch); empty if none.
+	RecoveryInstanceID string
+	// LastLaunchResult is NOT_STARTED, PENDING, SUCCEEDED or FAILED.
+	LastLaunchResult string
+}
+
+// Ready reports whether the server can be launched now under an RPO target
+// of rpo (the largest replication lag allowed; zero or less: lag is not
+// checked), and if not, why, in words for an operator. Only a server in
+// continuous replication is ready: a server in initial sync has nothing to
+// launch from, and a stalled, disconnected or stopped one would launch from
+// stale data.
+func (s SourceServer) Ready(rpo time.Duration) (bool, string) {
+	switch s.ReplicationState {
+	case ReplicationContinuous:
+		if rpo > 0 && s.Lag > rpo {
+			return false, fmt.Sprintf("replication lag %s is over the RPO target of %s", s.Lag, rpo)
+		}
+		return true, ""
+	case ReplicationInitiating, ReplicationInitialSync:
+		return false, "initial sync is not finished (" + s.ReplicationState + "): there is no data to launch from yet"
+	case ReplicationStalled:
+		return false, "replication is stalled" + s.errorSuffix() + ": the data is getting older, check the agent's network path to the staging area"
+	case ReplicationDisconnected:
+		return false, "the server is disconnected from DRS" + s.errorSuffix() + ": its agent is not reporting"
+	case ReplicationStopped:
+		return false, "replication is stopped: start replication before launching"
+	case ReplicationBacklog:
+		return false, fmt.Sprintf("replication is catching up a backlog (lag %s)", s.Lag)
+	case ReplicationPaused:
+		return false, "replication is paused" + s.errorSuffix()
+	case ReplicationRescan, ReplicationSnapshotting:
+		return false, "replication is not continuous (" + s.ReplicationState + ")"
+	case "":
+		return false, "DRS reports no replication state"
+	}
+	return false, "replication state " + s.ReplicationState + " is not CONTINUOUS"
+}
+
+func (s SourceServer) errorSuffix() string {
+	if s.ReplicationError == "" {
+		return ""
+	}
+	return " (" + s.ReplicationError + ")"
+}
+
+// Job is a DRS job. A job never fails as a whole: each server's
+// LaunchStatus says how it went, and a COMPLETED job may hold failures.
+type Job struct {
+	ID          string
+	Type        string // LAUNCH, TERMINATE, CREATE_CONVERTED_SNAPSHOT
+	InitiatedBy string // START_DRILL, START_RECOVERY, TERMINATE_RECOVERY_INSTANCES, ...
+	Status      string // PENDING, STARTED, COMPLETED
+	Created     time.Time
+	Ended       time.Time // zero until COMPLETED
+	Servers     []JobServer
+	Tags        map[string]string
+}
+
+// Active reports whether the job still holds its servers (PENDING or
+// STARTED).
+func (j Job) Active() bool {
+	return j.Status == JobStatusPending || j.Status == JobStatusStarted
+}
+
+// JobServer is one participating server of a job.
+type JobServer struct {
+	SourceServerID     string
+	RecoveryInstanceID string // empty until the instance exists
+	LaunchStatus       string // PENDING, IN_PROGRESS, LAUNCHED, FAILED, TERMINATED
+}
+
+// JobLogItem is one entry of a job's log.
+type JobLogItem struct {
+	At                 time.Time
+	Event              string // JOB_START, SNAPSHOT_START, CONVERSION_FAIL, LAUNCH_START, JOB_END, ...
+	SourceServerID     string
+	TargetInstanceID   string
+	ConversionServerID string
+	RawError           string
+}
+
+// RecoveryInstance is an EC2 instance DRS launched for a source server.
+type RecoveryInstance struct {
+	ID             string
+	SourceServerID string
+	JobID          string // the job that launched it
+	IsDrill        bool
+	EC2State       string // PENDING, RUNNING, STOPPED, SHUTTING-DOWN, TERMINATED, NOT_FOUND, ...
+	// PointInTime is the time of the data the instance was launched from.
+	PointInTime time.Time
+}
+
+// LaunchServer is a source server to launch, from a recovery snapshot
+// (pit-…) or, when SnapshotID is empty, from the latest data.
+type LaunchServer struct {
+	ID         string
+	SnapshotID string
+}
+
+// DRSError is an error from a DRS call, translated by the DRS adapter. Err
+// is what an operator sees (code, message naming the resource, hint); the
+// other fields keep what DRS said, so that the engine can decide what to do
+// without knowing the AWS SDK. errors.As finds Err, so [ErrorCode] and
+// [ErrorHint] work on a DRSError.
+type DRSError struct {
+	Op string // the DRS operation, e.g. StartRecovery
+	// Type is DRS's error type, e.g. ConflictException; empty when no
+	// answer arrived (a timeout, a lost connection).
+	Type         string
+	Status       int // HTTP status of the answer; 0 when none arrived
+	ResourceID   string
+	ResourceType string
+	QuotaCode    string // the Service Quotas code of a quota error
+	RequestID    string
+	// Unclear is true when the call could have changed DRS (StartRecovery,
+	// TerminateRecoveryInstances) and it is unknown whether it did: the
+	// request was sent and no clear refusal came back.
+	Unclear bool
+	Err     *Error
+	Cause   error // the error as the SDK returned it
+}
+
+func (e *DRSError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the operator-facing error and the SDK's error.
+func (e *DRSError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.Cause}
+}

@@ -1,0 +1,527 @@
+// Package engine runs executions: it drives a recovery plan's steps in
+// dependency order, launches each step's servers in as few DRS jobs as the
+// quotas allow after looking at DRS's own job list, waits on the real
+// blockers instead of sleeping blindly, records every intent before acting
+// and every result after, and reconciles unclear outcomes before retrying,
+// so that a server is launched exactly once across crashes and lost
+// responses. It is a reconcile loop in the manner of a Kubernetes
+// controller: read the events, read DRS, decide, act, record.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// Clock is the engine's time: Now, and a Sleep that returns early when ctx
+// is done. Tests use a clock whose Sleep moves simulated time forward, so a
+// thirty-minute drill runs in milliseconds.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// Now returns time.Now().
+func (RealClock) Now() time.Time { return time.Now() }
+
+// Sleep waits d or until ctx is done.
+func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Quotas are the DRS job limits the engine keeps within, per target.
+type Quotas struct {
+	ServersPerJob       int // default 100
+	ActiveJobs          int // default 20
+	ServersInActiveJobs int // default 500
+	// Headroom is left free for people using the console: jobs and 10x
+	// servers (default 0).
+	Headroom int
+}
+
+func (q Quotas) withDefaults() Quotas {
+	if q.ServersPerJob <= 0 {
+		q.ServersPerJob = 100
+	}
+	if q.ActiveJobs <= 0 {
+		q.ActiveJobs = 20
+	}
+	if q.ServersInActiveJobs <= 0 {
+		q.ServersInActiveJobs = 500
+	}
+	return q
+}
+
+// Config configures an Engine.
+type Config struct {
+	Store   ripcord.Store
+	Targets map[string]ripcord.DRS // by target name
+	Clock   Clock
+	// Poll is the longest interval between two looks at DRS while jobs
+	// run (default 30s); the engine polls faster right after changes.
+	Poll time.Duration
+	// MinPoll is the shortest interval (default 5s).
+	MinPoll time.Duration
+	Quotas  Quotas
+	// Actor is recorded as who appended the engine's events.
+	Actor  string
+	Logger *slog.Logger
+	// Hooks lets tests stop the engine at its dangerous points.
+	Hooks Hooks
+	// OnChange, when set, is called after every pass that recorded
+	// something, with the execution's state (read it, do not keep it).
+	OnChange func(*State)
+}
+
+// Hooks are called at the engine's dangerous points; an error returned by a
+// hook stops the engine there, as a crash would.
+type Hooks struct {
+	AfterIntent  func(batch string) error // LaunchRequested recorded, StartRecovery not yet called
+	AfterCall    func(batch string) error // StartRecovery answered, JobCreated not yet recorded
+	AfterPoll    func() error             // a poll of DRS was made, nothing recorded yet
+	DuringCleanup func() error            // TerminateRequested recorded, call not yet made
+}
+
+// ErrCrash is what a hook returns to simulate a crash.
+var ErrCrash = errors.New("engine stopped by a test hook")
+
+// Engine runs executions.
+type Engine struct {
+	cfg    Config
+	keeper sync.Map // target -> *quotaKeeper
+	rng    *rand.Rand
+	rngMu  sync.Mutex
+}
+
+// New returns an Engine.
+func New(cfg Config) *Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 30 * time.Second
+	}
+	if cfg.MinPoll <= 0 {
+		cfg.MinPoll = 5 * time.Second
+	}
+	if cfg.MinPoll > cfg.Poll {
+		cfg.MinPoll = cfg.Poll
+	}
+	cfg.Quotas = cfg.Quotas.withDefaults()
+	if cfg.Actor == "" {
+		cfg.Actor = "engine"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+}
+
+// quotaKeeper serializes the launch decisions of every execution that uses
+// one target, so that together they stay within its quotas.
+type quotaKeeper struct{ mu sync.Mutex }
+
+func (e *Engine) keeperFor(target string) *quotaKeeper {
+	v, _ := e.keeper.LoadOrStore(target, &quotaKeeper{})
+	return v.(*quotaKeeper)
+}
+
+// Start records a new execution of spec and returns its ID. It does not run
+// it: call Run.
+func (e *Engine) Start(ctx context.Context, id string, spec Spec) error {
+	if len(spec.Steps) == 0 {
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: "the plan has no steps"}
+	}
+	for _, st := range spec.Steps {
+		for _, sv := range st.Servers {
+			if e.cfg.Targets[sv.Target] == nil {
+				return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("step %s: server %s is in target %q, which has no DRS connection", st.Name, sv.ID, sv.Target)}
+			}
+		}
+	}
+	now := e.cfg.Clock.Now()
+	exec := ripcord.Execution{ID: id, PlanName: spec.Plan, PlanHash: spec.PlanHash, Mode: spec.Mode,
+		State: ripcord.ExecRunning, Started: now, Actor: e.cfg.Actor}
+	return e.cfg.Store.CreateExecution(ctx, exec, []ripcord.Event{newEvent(EvExecutionStarted, e.cfg.Actor, now, spec)})
+}
+
+// Load folds an execution's events from the store.
+func (e *Engine) Load(ctx context.Context, id string) (*State, error) {
+	var all []ripcord.Event
+	var after int64
+	for {
+		evs, err := e.cfg.Store.Events(ctx, id, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, evs...)
+		if len(evs) < 1000 {
+			break
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	if len(all) == 0 {
+		return nil, &ripcord.Error{Code: ripcord.ENOTFOUND, Message: "execution " + id + " has no events"}
+	}
+	return Fold(id, all)
+}
+
+// run is one execution being driven: its state and how to record events.
+type run struct {
+	e     *Engine
+	s     *State
+	ctx   context.Context
+	dirty bool // something changed in this pass: poll again soon
+	// notBefore delays the next launch attempt of a step after a refusal.
+	notBefore map[string]time.Time
+	backoff   map[string]int
+	jobs      map[string]ripcord.Job // last seen state of this execution's jobs
+}
+
+// record appends events (and the projection's state) atomically, then
+// applies them to the in-memory state.
+func (r *run) record(evs ...ripcord.Event) error {
+	var upd *ripcord.ExecutionUpdate
+	for _, ev := range evs {
+		if ev.Type == EvExecutionFinished || ev.Type == EvExecutionPaused || ev.Type == EvExecutionResumed || ev.Type == EvRetryRequested {
+			upd = &ripcord.ExecutionUpdate{}
+		}
+	}
+	// Apply to a copy first, to compute the projection update.
+	for i := range evs {
+		evs[i].ExecutionID = r.s.ID
+	}
+	last, err := r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, evs, r.projection(upd, evs))
+	if err != nil {
+		return fmt.Errorf("record %s: %w", evs[0].Type, err)
+	}
+	for i := range evs {
+		evs[i].Seq = last - int64(len(evs)) + int64(i) + 1
+		if err := r.s.apply(evs[i]); err != nil {
+			return err
+		}
+	}
+	r.dirty = true
+	return nil
+}
+
+// projection computes the listing row's update for evs, if they change it.
+func (r *run) projection(upd *ripcord.ExecutionUpdate, evs []ripcord.Event) *ripcord.ExecutionUpdate {
+	if upd == nil {
+		return nil
+	}
+	tmp := *r.s
+	tmp.LastSeq = 0
+	for _, ev := range evs {
+		ev.Seq = 0
+		_ = tmp.apply(ev)
+	}
+	st := tmp.State
+	upd.State = &st
+	if tmp.Final() {
+		at := evs[len(evs)-1].At
+		upd.Ended = &at
+	}
+	return upd
+}
+
+func (r *run) now() time.Time { return r.e.cfg.Clock.Now() }
+
+func (r *run) ev(typ string, data any) ripcord.Event {
+	return newEvent(typ, r.e.cfg.Actor, r.now(), data)
+}
+
+// Run drives an execution until it ends, pauses, or ctx is done. It resumes
+// from the store, so it is also how a crashed execution is taken up again:
+// open intents are reconciled with DRS before anything new is launched.
+func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
+	s, err := e.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{}}
+	// After a restart every open intent is unclear until reconciled.
+	for _, b := range s.Batches {
+		if b.JobID == "" && !b.Refused {
+			b.Unclear = true
+		}
+	}
+	interval := e.cfg.MinPoll
+	for {
+		if r.settled() {
+			return s, nil
+		}
+		r.dirty = false
+		if err := r.pass(); err != nil {
+			return s, err
+		}
+		if r.dirty && e.cfg.OnChange != nil {
+			e.cfg.OnChange(s)
+		}
+		if r.settled() {
+			return s, nil
+		}
+		if r.dirty {
+			interval = e.cfg.MinPoll
+		} else if interval *= 2; interval > e.cfg.Poll {
+			interval = e.cfg.Poll
+		}
+		if next := r.nextDeadline(); !next.IsZero() {
+			if d := next.Sub(r.now()); d < interval {
+				interval = max(d, time.Millisecond)
+			}
+		}
+		if err := e.cfg.Clock.Sleep(ctx, interval); err != nil {
+			return s, err
+		}
+	}
+}
+
+// settled reports whether Run has nothing more to do: the execution ended
+// (and its requested cleanup is verified), or it is paused with nothing in
+// flight.
+func (r *run) settled() bool {
+	s := r.s
+	if s.Final() {
+		return !s.Cleanup.Requested || s.Cleanup.Done || s.Spec.Mode != ripcord.ModeDrill
+	}
+	return s.Paused && !r.anyActive() && !s.Cancel
+}
+
+// anyActive reports whether DRS is still working on jobs of this execution.
+func (r *run) anyActive() bool {
+	for _, b := range r.s.Batches {
+		if b.Unclear || (b.JobID == "" && !b.Refused) {
+			return true
+		}
+		if b.JobID != "" {
+			if j, ok := r.jobs[b.JobID]; !ok || j.Active() {
+				if st := r.s.Steps[b.Step]; st != nil && st.Status == stepRunning || b.Terminate {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// nextDeadline is the earliest time a wait step ends or a delayed launch is
+// due.
+func (r *run) nextDeadline() time.Time {
+	var t time.Time
+	consider := func(x time.Time) {
+		if !x.IsZero() && (t.IsZero() || x.Before(t)) {
+			t = x
+		}
+	}
+	for _, st := range r.s.Steps {
+		if st.Status == stepRunning && st.Spec.Kind == ripcord.StepWait {
+			consider(st.Started.Add(st.Spec.Duration))
+		}
+	}
+	for _, x := range r.notBefore {
+		consider(x)
+	}
+	return t
+}
+
+// pass is one reconcile pass over the execution.
+func (r *run) pass() error {
+	s := r.s
+	if err := r.reconcileUnclear(); err != nil {
+		return err
+	}
+	if err := r.poll(); err != nil {
+		return err
+	}
+	if s.Final() {
+		return r.driveCleanup()
+	}
+	for _, name := range s.Order {
+		st := s.Steps[name]
+		if st.Status != stepRunning {
+			continue
+		}
+		var err error
+		switch st.Spec.Kind {
+		case ripcord.StepWait:
+			if !r.now().Before(st.Started.Add(st.Spec.Duration)) {
+				err = r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSucceeded}))
+			}
+		case ripcord.StepLaunch:
+			err = r.driveLaunch(st)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if s.Cancel {
+		if err := r.finishCancel(); err != nil {
+			return err
+		}
+		return r.driveCleanup()
+	}
+	if err := r.startReadySteps(); err != nil {
+		return err
+	}
+	return r.maybeFinish()
+}
+
+// startReadySteps starts every waiting step whose dependencies succeeded,
+// and skips those whose dependencies failed or were skipped when the policy
+// is to continue.
+func (r *run) startReadySteps() error {
+	s := r.s
+	if s.Paused || r.stopping() {
+		return nil
+	}
+	for _, name := range s.Order {
+		st := s.Steps[name]
+		if st.Status != stepWaiting {
+			continue
+		}
+		ready, blocked := true, ""
+		for _, dep := range st.Spec.After {
+			d := s.Steps[dep]
+			switch d.Status {
+			case stepSucceeded:
+			case stepSkipped:
+				if !d.Manual {
+					blocked = dep
+				}
+			case stepFailed:
+				blocked = dep
+			default:
+				ready = false
+			}
+		}
+		if blocked != "" {
+			if err := r.record(r.ev(EvStepSkipped, stepFinished{Step: name, Status: stepSkipped, Reason: "step " + blocked + " did not succeed"})); err != nil {
+				return err
+			}
+			continue
+		}
+		if ready {
+			if err := r.record(r.ev(EvStepStarted, stepStarted{Step: name})); err != nil {
+				return err
+			}
+			if st.Spec.Kind == ripcord.StepLaunch {
+				if err := r.driveLaunch(st); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// stopping reports whether the failure policy stops new steps.
+func (r *run) stopping() bool {
+	if r.s.Spec.Settings.FailurePolicy == ripcord.FailureContinue {
+		return false
+	}
+	for _, st := range r.s.Steps {
+		if st.Status == stepFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeFinish ends the execution when no step can make progress.
+func (r *run) maybeFinish() error {
+	s := r.s
+	failed, running, waiting := "", false, false
+	for _, name := range s.Order {
+		switch s.Steps[name].Status {
+		case stepRunning:
+			running = true
+		case stepWaiting:
+			waiting = true
+		case stepFailed:
+			if failed == "" {
+				failed = name
+			}
+		}
+	}
+	if running {
+		return nil
+	}
+	if failed != "" && s.Spec.Settings.FailurePolicy == ripcord.FailurePause && !s.Paused && s.PausedFor != failed {
+		return r.record(r.ev(EvExecutionPaused, stepRef{Step: failed, Reason: "step " + failed + " failed; retry it, skip it, resume or cancel"}))
+	}
+	if waiting && !r.stopping() {
+		return nil
+	}
+	if waiting && s.Paused {
+		return nil
+	}
+	if failed != "" {
+		return r.finish(ripcord.ExecFailed, "step "+failed+" failed: "+s.Steps[failed].Reason)
+	}
+	if s.Paused {
+		return nil
+	}
+	return r.finish(ripcord.ExecSucceeded, "")
+}
+
+func (r *run) finish(state ripcord.ExecState, reason string) error {
+	return r.record(r.ev(EvExecutionFinished, executionFinished{State: state, Reason: reason}))
+}
+
+// finishCancel ends a cancelled execution once DRS holds none of its jobs
+// open, skipping the steps that had not started.
+func (r *run) finishCancel() error {
+	for _, name := range r.s.Order {
+		st := r.s.Steps[name]
+		if st.Status == stepWaiting {
+			if err := r.record(r.ev(EvStepSkipped, stepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range r.s.Order {
+		if r.s.Steps[name].Status == stepRunning {
+			if r.s.Steps[name].Spec.Kind == ripcord.StepWait {
+				if err := r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
+					return err
+				}
+				continue
+			}
+			return nil // launches in flight finish first
+		}
+	}
+	if r.s.Spec.Mode == ripcord.ModeDrill && !r.s.Cleanup.Requested {
+		if err := r.record(r.ev(EvCleanupRequested, struct{}{})); err != nil {
+			return err
+		}
+	}
+	return r.finish(ripcord.ExecCancelled, "cancelled")
+}
+
+// jitter returns a duration drawn uniformly from [0, d): full jitter.
+func (e *Engine) jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	e.rngMu.Lock()
+	defer e.rngMu.Unlock()
+	return time.Duration(e.rng.Int64N(int64(d)))
+}

@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// Event types of an execution's log. Each is appended before the action it
+// announces (an intent) or after the fact it records, so that the state can
+// be rebuilt from the log and DRS alone after a crash.
+const (
+	EvExecutionStarted  = "ExecutionStarted"
+	EvStepStarted       = "StepStarted"
+	EvServersBlocked    = "ServersBlocked"
+	EvLaunchRequested   = "LaunchRequested" // intent: recorded before StartRecovery
+	EvJobCreated        = "JobCreated"
+	EvLaunchUnclear     = "LaunchUnclear" // outcome unknown: reconcile before any retry
+	EvJobAdopted        = "JobAdopted"    // reconciliation found the job
+	EvLaunchRefused     = "LaunchRefused" // DRS refused the batch; its servers wait again
+	EvServerStatus      = "ServerStatus"
+	EvStepFinished      = "StepFinished"
+	EvExecutionPaused   = "ExecutionPaused"
+	EvExecutionResumed  = "ExecutionResumed"
+	EvCancelRequested   = "CancelRequested"
+	EvStepSkipped       = "StepSkipped"
+	EvRetryRequested    = "RetryRequested"
+	EvCleanupRequested  = "CleanupRequested"
+	EvTerminateRequested = "TerminateRequested"
+	EvTerminateJob      = "TerminateJobCreated"
+	EvTerminateUnclear  = "TerminateUnclear"
+	EvCleanupFinished   = "CleanupFinished"
+	EvExecutionFinished = "ExecutionFinished"
+)
+
+// Spec is what an execution runs, frozen when it starts: the plan version
+// and the servers each step resolved to.
+type Spec struct {
+	Plan     string            `json:"plan"`
+	PlanHash string            `json:"planHash"`
+	Mode     ripcord.Mode      `json:"mode"`
+	Settings ripcord.Settings  `json:"settings"`
+	Steps    []SpecStep        `json:"steps"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	// Targets are the DRS connections the steps use, by name, so that an
+	// execution can be resumed from the store alone.
+	Targets []ripcord.Target `json:"targets,omitempty"`
+}
+
+// SpecStep is one step with its resolved servers.
+type SpecStep struct {
+	Name     string           `json:"name"`
+	Kind     ripcord.StepKind `json:"kind"`
+	After    []string         `json:"after,omitempty"`
+	Duration time.Duration    `json:"duration,omitempty"`
+	Servers  []SpecServer     `json:"servers,omitempty"`
+}
+
+// SpecServer is a server of a launch step.
+type SpecServer struct {
+	ID       string `json:"id"`
+	Target   string `json:"target"`
+	Optional bool   `json:"optional,omitempty"`
+}
+
+// Event payloads.
+type (
+	stepStarted struct {
+		Step string `json:"step"`
+	}
+	serversBlocked struct {
+		Step    string    `json:"step"`
+		Target  string    `json:"target"`
+		Servers []string  `json:"servers"`
+		JobID   string    `json:"jobID"`
+		JobType string    `json:"jobType"`
+		Since   time.Time `json:"since"`
+	}
+	launchRequested struct {
+		Step    string   `json:"step"`
+		Batch   string   `json:"batch"`
+		Target  string   `json:"target"`
+		Servers []string `json:"servers"`
+	}
+	jobCreated struct {
+		Batch string `json:"batch"`
+		JobID string `json:"jobID"`
+	}
+	launchUnclear struct {
+		Batch string `json:"batch"`
+		Error string `json:"error"`
+	}
+	launchRefused struct {
+		Batch string `json:"batch"`
+		Code  string `json:"code"`
+		Error string `json:"error"`
+	}
+	serverStatus struct {
+		Step       string `json:"step"`
+		Server     string `json:"server"`
+		Status     string `json:"status"`
+		JobID      string `json:"jobID,omitempty"`
+		InstanceID string `json:"instanceID,omitempty"`
+		Reason     string `json:"reason,omitempty"`
+	}
+	stepFinished struct {
+		Step   string `json:"step"`
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
+		Manual bool   `json:"manual,omitempty"` // skipped by a person: later steps go on
+	}
+	stepRef struct {
+		Step   string `json:"step"`
+		Reason string `json:"reason,omitempty"`
+	}
+	terminateRequested struct {
+		Batch     string   `json:"batch"`
+		Target    string   `json:"target"`
+		Instances []string `json:"instances"`
+	}
+	terminateJob struct {
+		Batch string `json:"batch"`
+		JobID string `json:"jobID"`
+		Error string `json:"error,omitempty"`
+	}
+	cleanupFinished struct {
+		Instances       int     `json:"instances"`
+		InstanceMinutes float64 `json:"instanceMinutes"`
+	}
+	executionFinished struct {
+		State  ripcord.ExecState `json:"state"`
+		Reason string            `json:"reason,omitempty"`
+	}
+)
+
+// newEvent builds an event with a JSON payload.
+func newEvent(typ, actor string, at time.Time, data any) ripcord.Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic(fmt.Sprintf("engine: event %s: %v", typ, err)) // payloads are plain structs
+	}
+	return ripcord.Event{Type: typ, Actor: actor, At: at, Data: b}
+}

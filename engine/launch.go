@@ -1,0 +1,478 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// driveLaunch advances one running launch step: it finishes the step when
+// every server is final, fails servers held past the conflict deadline, and
+// launches the free ones in batches within the quotas.
+func (r *run) driveLaunch(st *StepState) error {
+	if done, err := r.maybeFinishStep(st); done || err != nil {
+		return err
+	}
+	if r.s.Cancel || r.s.Paused {
+		return nil
+	}
+	pending := map[string][]string{} // target -> servers
+	for _, id := range sortedKeys(st.Servers) {
+		sv := st.Servers[id]
+		if sv.Status == srvPending {
+			pending[sv.Target] = append(pending[sv.Target], id)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if t, ok := r.notBefore[st.Spec.Name]; ok && r.now().Before(t) {
+		return nil
+	}
+	for _, target := range sortedKeys(pending) {
+		if err := r.launchTarget(st, target, pending[target]); err != nil {
+			return err
+		}
+	}
+	_, err := r.maybeFinishStep(st)
+	return err
+}
+
+// launchTarget looks at the target's active jobs, records who blocks which
+// server, and launches the free servers in batches the quotas allow.
+func (r *run) launchTarget(st *StepState, target string, servers []string) error {
+	k := r.e.keeperFor(target)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	api := r.e.cfg.Targets[target]
+	active, err := api.ActiveJobs(r.ctx)
+	if err != nil {
+		if isTransient(err) {
+			r.e.cfg.Logger.Warn("listing active jobs failed; will look again", "target", target, "err", err)
+			return nil
+		}
+		return fmt.Errorf("list active jobs in target %s: %w", target, err)
+	}
+	holder := map[string]ripcord.Job{}
+	activeServers := 0
+	for _, j := range active {
+		activeServers += len(j.Servers)
+		for _, ps := range j.Servers {
+			holder[ps.SourceServerID] = j
+		}
+	}
+	deadline := st.Started.Add(r.s.Spec.Settings.ConflictDeadline)
+	var free []string
+	blocked := map[string][]string{} // job -> servers newly blocked by it
+	for _, id := range servers {
+		j, held := holder[id]
+		if !held {
+			free = append(free, id)
+			continue
+		}
+		if r.s.Spec.Settings.ConflictDeadline > 0 && !r.now().Before(deadline) {
+			reason := fmt.Sprintf("held by job %s (%s, %s since %s) past the conflict deadline of %s",
+				j.ID, j.Type, j.Status, j.Created.UTC().Format(time.RFC3339), r.s.Spec.Settings.ConflictDeadline)
+			if err := r.record(r.ev(EvServerStatus, serverStatus{Step: st.Spec.Name, Server: id, Status: srvFailed, Reason: reason})); err != nil {
+				return err
+			}
+			continue
+		}
+		if st.Blockers[id] != j.ID {
+			blocked[j.ID] = append(blocked[j.ID], id)
+		}
+	}
+	for _, jobID := range sortedKeys(blocked) {
+		var j ripcord.Job
+		for _, a := range active {
+			if a.ID == jobID {
+				j = a
+			}
+		}
+		if err := r.record(r.ev(EvServersBlocked, serversBlocked{Step: st.Spec.Name, Target: target, Servers: blocked[jobID],
+			JobID: j.ID, JobType: j.Type, Since: j.Created})); err != nil {
+			return err
+		}
+	}
+	q := r.e.cfg.Quotas
+	jobsLeft := q.ActiveJobs - q.Headroom - len(active)
+	serversLeft := q.ServersInActiveJobs - 10*q.Headroom - activeServers
+	for len(free) > 0 && jobsLeft > 0 && serversLeft > 0 {
+		n := min(len(free), q.ServersPerJob, serversLeft)
+		batch := free[:n]
+		free = free[n:]
+		jobsLeft--
+		serversLeft -= n
+		if err := r.launchBatch(st, target, batch); err != nil {
+			return err
+		}
+		if _, refused := r.notBefore[st.Spec.Name]; refused {
+			break
+		}
+	}
+	return nil
+}
+
+// launchBatch records the intent, calls StartRecovery once (the adapter has
+// the SDK's retries off for it) and records the outcome.
+func (r *run) launchBatch(st *StepState, target string, servers []string) error {
+	s := r.s
+	id := fmt.Sprintf("b%d", s.nextBatch+1)
+	if err := r.record(r.ev(EvLaunchRequested, launchRequested{Step: st.Spec.Name, Batch: id, Target: target, Servers: servers})); err != nil {
+		return err
+	}
+	if h := r.e.cfg.Hooks.AfterIntent; h != nil {
+		if err := h(id); err != nil {
+			return err
+		}
+	}
+	ls := make([]ripcord.LaunchServer, len(servers))
+	for i, sv := range servers {
+		ls[i] = ripcord.LaunchServer{ID: sv}
+	}
+	tags := map[string]string{"ripcord:execution": s.ID, "ripcord:step": st.Spec.Name, "ripcord:batch": id}
+	for k, v := range s.Spec.Tags {
+		tags[k] = v
+	}
+	job, err := r.e.cfg.Targets[target].StartRecovery(r.ctx, ls, s.Spec.Mode == ripcord.ModeDrill, tags)
+	if h := r.e.cfg.Hooks.AfterCall; h != nil {
+		if herr := h(id); herr != nil {
+			return herr
+		}
+	}
+	switch {
+	case err == nil:
+		delete(r.backoff, st.Spec.Name)
+		r.jobs[job.ID] = job
+		return r.record(r.ev(EvJobCreated, jobCreated{Batch: id, JobID: job.ID}))
+	case isUnclear(err):
+		return r.record(r.ev(EvLaunchUnclear, launchUnclear{Batch: id, Error: err.Error()}))
+	case isConflict(err) && s.Batches[id] != nil && r.retriedBatch(st, servers):
+		// A conflict right after a retry of the same servers may be our
+		// own earlier job: reconcile as if unclear.
+		return r.record(r.ev(EvLaunchUnclear, launchUnclear{Batch: id, Error: err.Error()}))
+	case isConflict(err) || isQuota(err) || isThrottling(err) || isTransient(err):
+		r.delay(st.Spec.Name)
+		return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: ripcord.ErrorCode(err), Error: err.Error()}))
+	default:
+		// DRS refused the batch for good (validation, access): its servers fail.
+		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: ripcord.ErrorCode(err), Error: err.Error()})); err != nil {
+			return err
+		}
+		var evs []ripcord.Event
+		for _, sv := range servers {
+			evs = append(evs, r.ev(EvServerStatus, serverStatus{Step: st.Spec.Name, Server: sv, Status: srvFailed, Reason: "StartRecovery refused: " + err.Error()}))
+		}
+		return r.record(evs...)
+	}
+}
+
+// retriedBatch reports whether any of servers was in an earlier batch of the
+// step whose outcome was unclear.
+func (r *run) retriedBatch(st *StepState, servers []string) bool {
+	for _, sv := range servers {
+		if s := st.Servers[sv]; s != nil && s.Attempts > 1 {
+			for _, b := range r.s.Batches {
+				if b.Step == st.Spec.Name && b.JobID == "" && b.Refused && strings.Contains(strings.Join(b.Servers, ","), sv) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// delay schedules the step's next launch attempt with exponential backoff
+// and full jitter, bounded by the conflict deadline.
+func (r *run) delay(step string) {
+	n := r.backoff[step]
+	r.backoff[step] = n + 1
+	base := r.e.cfg.MinPoll << min(n, 6)
+	if base > r.e.cfg.Poll*4 {
+		base = r.e.cfg.Poll * 4
+	}
+	d := r.e.cfg.MinPoll + r.e.jitter(base)
+	at := r.now().Add(d)
+	if st := r.s.Steps[step]; st != nil && r.s.Spec.Settings.ConflictDeadline > 0 {
+		if dl := st.Started.Add(r.s.Spec.Settings.ConflictDeadline); at.After(dl) {
+			at = dl
+		}
+	}
+	r.notBefore[step] = at
+}
+
+// reconcileUnclear settles every batch whose StartRecovery outcome is not
+// known: it adopts the job DRS created for exactly those servers since the
+// intent, or, if there is none, returns the servers to pending so that they
+// are launched again.
+func (r *run) reconcileUnclear() error {
+	for _, id := range sortedKeys(r.s.Batches) {
+		b := r.s.Batches[id]
+		if !b.Unclear || b.Terminate {
+			continue
+		}
+		api := r.e.cfg.Targets[b.Target]
+		jobs, err := api.JobsCreatedSince(r.ctx, b.Requested.Add(-2*time.Minute))
+		if err != nil {
+			if isTransient(err) {
+				continue
+			}
+			return fmt.Errorf("reconcile batch %s: %w", id, err)
+		}
+		if j, ok := matchBatch(jobs, b.Servers); ok {
+			r.jobs[j.ID] = j
+			if err := r.record(r.ev(EvJobAdopted, jobCreated{Batch: id, JobID: j.ID})); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: "UNCLEAR",
+			Error: "no job for this batch exists in DRS after an unclear StartRecovery; its servers will be launched again"})); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matchBatch finds a LAUNCH job whose participating servers are exactly
+// servers.
+func matchBatch(jobs []ripcord.Job, servers []string) (ripcord.Job, bool) {
+	want := append([]string(nil), servers...)
+	sort.Strings(want)
+	for _, j := range jobs {
+		if j.Type != ripcord.JobTypeLaunch || len(j.Servers) != len(want) {
+			continue
+		}
+		got := make([]string, len(j.Servers))
+		for i, ps := range j.Servers {
+			got[i] = ps.SourceServerID
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") == strings.Join(want, ",") {
+			return j, true
+		}
+	}
+	return ripcord.Job{}, false
+}
+
+// poll looks at every known, unfinished job of the execution with one
+// DescribeJobs call per target, and records per-server changes.
+func (r *run) poll() error {
+	byTarget := map[string][]string{}
+	for _, b := range r.s.Batches {
+		if b.JobID == "" {
+			continue
+		}
+		if j, ok := r.jobs[b.JobID]; ok && !j.Active() && r.jobSettled(b) {
+			continue
+		}
+		byTarget[b.Target] = append(byTarget[b.Target], b.JobID)
+	}
+	for _, target := range sortedKeys(byTarget) {
+		jobs, err := r.e.cfg.Targets[target].DescribeJobs(r.ctx, byTarget[target])
+		if err != nil {
+			if isTransient(err) {
+				continue
+			}
+			return fmt.Errorf("describe jobs in target %s: %w", target, err)
+		}
+		if h := r.e.cfg.Hooks.AfterPoll; h != nil {
+			if err := h(); err != nil {
+				return err
+			}
+		}
+		for _, j := range jobs {
+			prev, seen := r.jobs[j.ID]
+			r.jobs[j.ID] = j
+			if seen && sameJob(prev, j) && r.jobSettledByID(j.ID) {
+				continue
+			}
+			if err := r.applyJob(j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sameJob(a, b ripcord.Job) bool {
+	if a.Status != b.Status || len(a.Servers) != len(b.Servers) {
+		return false
+	}
+	for i := range a.Servers {
+		if a.Servers[i] != b.Servers[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) jobSettledByID(jobID string) bool {
+	for _, b := range r.s.Batches {
+		if b.JobID == jobID {
+			return r.jobSettled(b)
+		}
+	}
+	return true
+}
+
+// jobSettled reports whether every server of the batch is final in the state.
+func (r *run) jobSettled(b *Batch) bool {
+	if b.Terminate {
+		return r.s.Cleanup.Done
+	}
+	st := r.s.Steps[b.Step]
+	if st == nil {
+		return true
+	}
+	for _, id := range b.Servers {
+		if sv := st.Servers[id]; sv != nil && sv.Batch == b.ID && sv.Status != srvLaunched && sv.Status != srvFailed {
+			return false
+		}
+	}
+	return true
+}
+
+// applyJob records the per-server changes a job shows; failed servers get
+// the reason from the job log (fetched only for jobs that changed).
+func (r *run) applyJob(j ripcord.Job) error {
+	var b *Batch
+	for _, x := range r.s.Batches {
+		if x.JobID == j.ID {
+			b = x
+		}
+	}
+	if b == nil || b.Terminate {
+		return nil
+	}
+	st := r.s.Steps[b.Step]
+	var log []ripcord.JobLogItem
+	var evs []ripcord.Event
+	for _, ps := range j.Servers {
+		sv := st.Servers[ps.SourceServerID]
+		if sv == nil || sv.Batch != b.ID {
+			continue
+		}
+		status := srvLaunching
+		switch ps.LaunchStatus {
+		case ripcord.LaunchStatusLaunched:
+			status = srvLaunched
+		case ripcord.LaunchStatusFailed, ripcord.LaunchStatusTerminated:
+			status = srvFailed
+		}
+		if !j.Active() && status == srvLaunching {
+			status = srvFailed // the job ended without a verdict for this server
+		}
+		if status == sv.Status && ps.RecoveryInstanceID == sv.InstanceID {
+			continue
+		}
+		reason := ""
+		if status == srvFailed {
+			if log == nil {
+				var err error
+				if log, err = r.e.cfg.Targets[b.Target].JobLog(r.ctx, j.ID); err != nil && !isTransient(err) {
+					return fmt.Errorf("job log of %s: %w", j.ID, err)
+				}
+			}
+			reason = failureReason(log, ps.SourceServerID, j.ID)
+		}
+		evs = append(evs, r.ev(EvServerStatus, serverStatus{Step: st.Spec.Name, Server: ps.SourceServerID, Status: status,
+			JobID: j.ID, InstanceID: ps.RecoveryInstanceID, Reason: reason}))
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return r.record(evs...)
+}
+
+// failureReason finds why a server failed in its job's log.
+func failureReason(log []ripcord.JobLogItem, server, jobID string) string {
+	for i := len(log) - 1; i >= 0; i-- {
+		it := log[i]
+		if it.SourceServerID == server && (strings.HasSuffix(it.Event, "_FAIL") || strings.HasSuffix(it.Event, "_FAILED") || it.Event == "SERVER_SKIPPED") {
+			if it.RawError != "" {
+				return fmt.Sprintf("%s in job %s: %s", it.Event, jobID, it.RawError)
+			}
+			return fmt.Sprintf("%s in job %s", it.Event, jobID)
+		}
+	}
+	return "job " + jobID + " reports the launch FAILED"
+}
+
+// maybeFinishStep ends the step when every server is final.
+func (r *run) maybeFinishStep(st *StepState) (bool, error) {
+	var critical []string
+	for _, id := range sortedKeys(st.Servers) {
+		sv := st.Servers[id]
+		switch sv.Status {
+		case srvLaunched:
+		case srvFailed:
+			if !sv.Optional {
+				critical = append(critical, fmt.Sprintf("%s (%s)", id, sv.Reason))
+			}
+		default:
+			if t := r.s.Spec.Settings.StepTimeout; t > 0 && !r.now().Before(st.Started.Add(t)) {
+				return true, r.record(r.ev(EvStepFinished, stepFinished{Step: st.Spec.Name, Status: stepFailed,
+					Reason: fmt.Sprintf("step timeout of %s passed with server %s %s", t, id, sv.Status)}))
+			}
+			return false, nil
+		}
+	}
+	if len(critical) > 0 {
+		return true, r.record(r.ev(EvStepFinished, stepFinished{Step: st.Spec.Name, Status: stepFailed,
+			Reason: "critical servers failed: " + strings.Join(critical, "; ")}))
+	}
+	return true, r.record(r.ev(EvStepFinished, stepFinished{Step: st.Spec.Name, Status: stepSucceeded}))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Error classification, on ripcord.DRSError as the adapter returns it.
+func drsErr(err error) *ripcord.DRSError {
+	var d *ripcord.DRSError
+	if errors.As(err, &d) {
+		return d
+	}
+	return nil
+}
+
+func isUnclear(err error) bool {
+	d := drsErr(err)
+	return d != nil && d.Unclear
+}
+
+func isConflict(err error) bool {
+	d := drsErr(err)
+	return d != nil && d.Type == "ConflictException"
+}
+
+func isQuota(err error) bool {
+	d := drsErr(err)
+	return d != nil && d.Type == "ServiceQuotaExceededException"
+}
+
+func isThrottling(err error) bool {
+	d := drsErr(err)
+	return d != nil && d.Type == "ThrottlingException"
+}
+
+// isTransient reports errors worth trying again later on a read: throttling,
+// 5xx, lost connections.
+func isTransient(err error) bool {
+	d := drsErr(err)
+	if d == nil {
+		return false
+	}
+	return d.Type == "ThrottlingException" || d.Status >= 500 || d.Status == 0
+}

@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// BuildSpec freezes a plan and its resolved servers into what an execution
+// runs. resolved comes from plan.Resolve, one entry per launch step.
+func BuildSpec(f *ripcord.PlanFile, planName string, mode ripcord.Mode, resolved []ripcord.ResolvedStep) (Spec, error) {
+	p, ok := f.Plan(planName)
+	if !ok {
+		return Spec{}, &ripcord.Error{Code: ripcord.ENOTFOUND, Message: fmt.Sprintf("no plan %q", planName)}
+	}
+	one, err := f.Extract(planName)
+	if err != nil {
+		return Spec{}, err
+	}
+	byStep := map[string]ripcord.ResolvedStep{}
+	for _, rs := range resolved {
+		byStep[rs.Step] = rs
+	}
+	spec := Spec{Plan: p.Name, PlanHash: one.Hash(), Mode: mode, Settings: p.Settings, Targets: one.Targets}
+	if spec.Settings.ConflictDeadline == 0 {
+		spec.Settings.ConflictDeadline = ripcord.DefaultConflictDeadline
+	}
+	for _, st := range p.Steps {
+		ss := SpecStep{Name: st.Name, Kind: st.Kind, After: st.After, Duration: st.Duration}
+		if st.Kind == ripcord.StepLaunch {
+			rs, ok := byStep[st.Name]
+			if !ok || len(rs.Servers) == 0 {
+				return Spec{}, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("launch step %s resolved to no servers", st.Name)}
+			}
+			for _, sv := range rs.Servers {
+				ss.Servers = append(ss.Servers, SpecServer{ID: sv.ID, Target: sv.Target, Optional: sv.Optional})
+			}
+		}
+		spec.Steps = append(spec.Steps, ss)
+	}
+	return spec, nil
+}

@@ -1,0 +1,330 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// Server states inside a launch step.
+const (
+	srvPending   = "PENDING"     // not yet in a batch (or back after a refusal)
+	srvRequested = "REQUESTED"   // in a batch whose StartRecovery outcome is not known yet
+	srvLaunching = "IN_PROGRESS" // in a known job
+	srvLaunched  = "LAUNCHED"
+	srvFailed    = "FAILED"
+)
+
+// Step states.
+const (
+	stepWaiting   = "waiting"
+	stepRunning   = "running"
+	stepSucceeded = "succeeded"
+	stepFailed    = "failed"
+	stepSkipped   = "skipped"
+)
+
+// State is an execution folded from its events: nothing in it comes from
+// anywhere else, so a resumed execution sees exactly what the crashed one
+// recorded.
+type State struct {
+	ID        string
+	Spec      Spec
+	Started   time.Time
+	State     ripcord.ExecState
+	Paused    bool
+	PausedFor string // the failed step an automatic pause was for
+	Cancel    bool
+	LastSeq   int64
+	Steps     map[string]*StepState
+	Order     []string // steps in spec order
+	Batches   map[string]*Batch
+	Finished  time.Time
+	Reason    string
+	Cleanup   CleanupState
+	nextBatch int
+}
+
+// StepState is one step of an execution.
+type StepState struct {
+	Spec     SpecStep
+	Status   string
+	Started  time.Time
+	Ended    time.Time
+	Reason   string
+	Servers  map[string]*ServerState
+	Blockers map[string]string // server -> job holding it, as last recorded
+	Manual   bool              // skipped by a person
+}
+
+// ServerState is one server of a launch step.
+type ServerState struct {
+	ID         string
+	Target     string
+	Optional   bool
+	Status     string
+	Batch      string
+	JobID      string
+	InstanceID string
+	Reason     string
+	Attempts   int
+	LaunchedAt time.Time
+}
+
+// Batch is one StartRecovery call: the intent, then its job.
+type Batch struct {
+	ID        string
+	Step      string
+	Target    string
+	Servers   []string
+	Requested time.Time
+	JobID     string
+	Unclear   bool
+	Refused   bool
+	Terminate bool // a cleanup TERMINATE batch
+}
+
+// CleanupState follows a drill's cleanup.
+type CleanupState struct {
+	Requested bool
+	Done      bool
+	Instances int
+	Minutes   float64
+}
+
+// Final reports whether the execution has ended.
+func (s *State) Final() bool {
+	switch s.State {
+	case ripcord.ExecSucceeded, ripcord.ExecFailed, ripcord.ExecCancelled:
+		return true
+	}
+	return false
+}
+
+// Fold rebuilds an execution's state from its events, in order. It fails on
+// a gap in the sequence, which would mean a lost event.
+func Fold(id string, events []ripcord.Event) (*State, error) {
+	s := &State{ID: id, Steps: map[string]*StepState{}, Batches: map[string]*Batch{}, State: ripcord.ExecRunning}
+	for _, ev := range events {
+		if err := s.apply(ev); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *State) apply(ev ripcord.Event) error {
+	if ev.Seq != 0 {
+		if ev.Seq != s.LastSeq+1 {
+			return fmt.Errorf("execution %s: event %d follows %d: the log has a gap", s.ID, ev.Seq, s.LastSeq)
+		}
+		s.LastSeq = ev.Seq
+	}
+	dec := func(v any) error {
+		if err := json.Unmarshal(ev.Data, v); err != nil {
+			return fmt.Errorf("execution %s: event %d (%s): %w", s.ID, ev.Seq, ev.Type, err)
+		}
+		return nil
+	}
+	switch ev.Type {
+	case EvExecutionStarted:
+		if err := dec(&s.Spec); err != nil {
+			return err
+		}
+		s.Started = ev.At
+		for _, st := range s.Spec.Steps {
+			ss := &StepState{Spec: st, Status: stepWaiting, Servers: map[string]*ServerState{}, Blockers: map[string]string{}}
+			for _, sv := range st.Servers {
+				ss.Servers[sv.ID] = &ServerState{ID: sv.ID, Target: sv.Target, Optional: sv.Optional, Status: srvPending}
+			}
+			s.Steps[st.Name] = ss
+			s.Order = append(s.Order, st.Name)
+		}
+	case EvStepStarted:
+		var d stepStarted
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if st := s.Steps[d.Step]; st != nil {
+			st.Status, st.Started = stepRunning, ev.At
+		}
+	case EvServersBlocked:
+		var d serversBlocked
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if st := s.Steps[d.Step]; st != nil {
+			for _, id := range d.Servers {
+				st.Blockers[id] = d.JobID
+			}
+		}
+	case EvLaunchRequested, EvTerminateRequested:
+		b := &Batch{Requested: ev.At}
+		var servers []string
+		if ev.Type == EvLaunchRequested {
+			var d launchRequested
+			if err := dec(&d); err != nil {
+				return err
+			}
+			b.ID, b.Step, b.Target, servers = d.Batch, d.Step, d.Target, d.Servers
+		} else {
+			var d terminateRequested
+			if err := dec(&d); err != nil {
+				return err
+			}
+			b.ID, b.Target, servers, b.Terminate = d.Batch, d.Target, d.Instances, true
+			s.Cleanup.Requested = true
+		}
+		b.Servers = servers
+		s.Batches[b.ID] = b
+		s.nextBatch++
+		if st := s.Steps[b.Step]; st != nil && !b.Terminate {
+			for _, id := range servers {
+				if sv := st.Servers[id]; sv != nil {
+					sv.Status, sv.Batch, sv.JobID = srvRequested, b.ID, ""
+					sv.Attempts++
+					delete(st.Blockers, id)
+				}
+			}
+		}
+	case EvJobCreated, EvJobAdopted, EvTerminateJob:
+		var d jobCreated
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if b := s.Batches[d.Batch]; b != nil && d.JobID != "" {
+			b.JobID, b.Unclear = d.JobID, false
+			if st := s.Steps[b.Step]; st != nil {
+				for _, id := range b.Servers {
+					if sv := st.Servers[id]; sv != nil && sv.Batch == b.ID {
+						sv.Status, sv.JobID = srvLaunching, d.JobID
+					}
+				}
+			}
+		}
+	case EvLaunchUnclear, EvTerminateUnclear:
+		var d launchUnclear
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if b := s.Batches[d.Batch]; b != nil {
+			b.Unclear = true
+		}
+	case EvLaunchRefused:
+		var d launchRefused
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if b := s.Batches[d.Batch]; b != nil {
+			b.Refused, b.Unclear = true, false
+			if b.Terminate {
+				break
+			}
+			if st := s.Steps[b.Step]; st != nil {
+				for _, id := range b.Servers {
+					if sv := st.Servers[id]; sv != nil && sv.Batch == b.ID {
+						sv.Status, sv.Batch = srvPending, ""
+					}
+				}
+			}
+		}
+	case EvServerStatus:
+		var d serverStatus
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if st := s.Steps[d.Step]; st != nil {
+			if sv := st.Servers[d.Server]; sv != nil {
+				sv.Status, sv.Reason = d.Status, d.Reason
+				if d.Status == srvLaunched && sv.LaunchedAt.IsZero() {
+					sv.LaunchedAt = ev.At
+				}
+				if d.JobID != "" {
+					sv.JobID = d.JobID
+				}
+				if d.InstanceID != "" {
+					sv.InstanceID = d.InstanceID
+				}
+			}
+		}
+	case EvStepFinished, EvStepSkipped:
+		var d stepFinished
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if st := s.Steps[d.Step]; st != nil {
+			st.Status, st.Ended, st.Reason, st.Manual = d.Status, ev.At, d.Reason, d.Manual
+			if ev.Type == EvStepSkipped {
+				st.Status = stepSkipped
+			}
+		}
+	case EvRetryRequested:
+		var d stepRef
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if st := s.Steps[d.Step]; st != nil {
+			for _, sv := range st.Servers {
+				if sv.Status == srvFailed {
+					sv.Status, sv.Batch, sv.JobID, sv.Reason = srvPending, "", "", ""
+				}
+			}
+			st.Status, st.Started, st.Ended, st.Reason = stepRunning, ev.At, time.Time{}, ""
+			if s.State == ripcord.ExecFailed {
+				s.State = ripcord.ExecRunning
+			}
+		}
+	case EvExecutionPaused:
+		var d stepRef
+		if err := dec(&d); err != nil {
+			return err
+		}
+		s.Paused = true
+		s.State = ripcord.ExecPaused
+		if d.Step != "" {
+			s.PausedFor = d.Step
+		}
+	case EvExecutionResumed:
+		s.Paused = false
+		if !s.Final() {
+			s.State = ripcord.ExecRunning
+		}
+	case EvCancelRequested:
+		s.Cancel = true
+	case EvCleanupRequested:
+		s.Cleanup.Requested = true
+	case EvCleanupFinished:
+		var d cleanupFinished
+		if err := dec(&d); err != nil {
+			return err
+		}
+		s.Cleanup.Done, s.Cleanup.Instances, s.Cleanup.Minutes = true, d.Instances, d.InstanceMinutes
+	case EvExecutionFinished:
+		var d executionFinished
+		if err := dec(&d); err != nil {
+			return err
+		}
+		s.State, s.Finished, s.Reason = d.State, ev.At, d.Reason
+	}
+	return nil
+}
+
+// launchedInstances lists the recovery instances this execution launched, by
+// target, sorted.
+func (s *State) launchedInstances() map[string][]string {
+	out := map[string][]string{}
+	for _, st := range s.Steps {
+		for _, sv := range st.Servers {
+			if sv.InstanceID != "" {
+				out[sv.Target] = append(out[sv.Target], sv.InstanceID)
+			}
+		}
+	}
+	for _, ids := range out {
+		sort.Strings(ids)
+	}
+	return out
+}

@@ -1,0 +1,246 @@
+package plan
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// This file is the one description of the plan file format. The decoder
+// accepts exactly these keys, with values of these shapes; the JSON Schema
+// (see schema.go) is generated from it; a test checks that docs/plans.md
+// documents every key. Add a key here first.
+
+// Patterns of the values the validator checks. The schema uses the same.
+const (
+	namePattern       = `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`
+	accountPattern    = `^[0-9]{12}$`
+	regionPattern     = `^[a-z]{2}(-[a-z]+)+-[0-9]+$`
+	serverIDPattern   = `^s-[0-9a-zA-Z]{17}$`
+	roleARNPattern    = `^arn:aws[a-z-]*:iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`
+	externalIDPattern = `^[A-Za-z0-9+=,.@:/_-]{2,}$` // and at most maxExternalID
+	// durationPattern is a positive Go duration, for the schema only: the
+	// decoder uses time.ParseDuration and the validator checks the sign.
+	durationPattern = `^([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))*$`
+)
+
+var (
+	nameRe       = regexp.MustCompile(namePattern)
+	accountRe    = regexp.MustCompile(accountPattern)
+	regionRe     = regexp.MustCompile(regionPattern)
+	serverIDRe   = regexp.MustCompile(serverIDPattern)
+	roleARNRe    = regexp.MustCompile(roleARNPattern)
+	externalIDRe = regexp.MustCompile(externalIDPattern)
+)
+
+// Limits of AWS tags, which selectors match.
+const (
+	maxTagKey   = 128
+	maxTagValue = 256
+)
+
+// maxExternalID is the longest external ID STS accepts.
+const maxExternalID = 1224
+
+// valueKind is the shape and meaning of a key's value.
+type valueKind int
+
+const (
+	kText       valueKind = iota // free text
+	kName                        // a name (namePattern)
+	kAccount                     // a 12-digit AWS account ID
+	kRegion                      // an AWS region
+	kRoleARN                     // an IAM role ARN
+	kExternalID                  // an sts:ExternalId
+	kURL                         // an http(s) URL
+	kServerID                    // a source server ID
+	kDuration                    // a Go duration
+	kEnum                        // one of field.enum
+	kBool                        // true or false
+	kNames                       // a list of names
+	kServerIDs                   // a list of source server IDs
+	kTags                        // a mapping of tag keys to values
+	kServerRefs                  // a list of server IDs or serverRef objects
+	kObjects                     // a list of field.object
+)
+
+// isList reports whether values of kind k are YAML sequences.
+func (k valueKind) isList() bool {
+	switch k {
+	case kNames, kServerIDs, kServerRefs, kObjects:
+		return true
+	}
+	return false
+}
+
+// field is one key of an object.
+type field struct {
+	key      string
+	kind     valueKind
+	object   *object  // kObjects: the items' object
+	enum     []string // kEnum: the accepted values
+	required bool     // for the schema; the validator checks presence itself
+	def      string   // the default, as written in YAML; "" when none
+	doc      string   // one sentence, for the schema and docs
+	// shapeHint, when set, is the fix offered when the value has the
+	// wrong shape (a list for a name, say).
+	shapeHint string
+}
+
+// object is a YAML mapping with a fixed set of keys.
+type object struct {
+	name   string // as in messages ("protection group") and, camel-cased, in the schema's $defs
+	def    string // the schema's $defs name
+	doc    string
+	fields []field
+}
+
+// field returns the field named key, or nil.
+func (o *object) field(key string) *field {
+	for i := range o.fields {
+		if o.fields[i].key == key {
+			return &o.fields[i]
+		}
+	}
+	return nil
+}
+
+// keys returns the object's keys in order.
+func (o *object) keys() []string {
+	keys := make([]string, len(o.fields))
+	for i, f := range o.fields {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+var serverRefObject = &object{
+	name: "server",
+	def:  "serverRef",
+	doc:  "A source server of a launch step; a plain ID is short for {id: ID}.",
+	fields: []field{
+		{key: "id", kind: kServerID, required: true, doc: "The source server ID, s- and 17 letters or digits."},
+		{key: "optional", kind: kBool, def: "false", doc: "Whether the server may fail to launch without failing the step."},
+		{key: "target", kind: kName, doc: "The target the server is in; needed only when the file declares more than one target."},
+	},
+}
+
+var stepObject = &object{
+	name: "step",
+	def:  "step",
+	doc:  "A step of a plan. A launch step launches protection groups and servers; a wait step waits.",
+	fields: []field{
+		{key: "name", kind: kName, required: true, doc: "The step's name, unique in its plan."},
+		{key: "kind", kind: kEnum, enum: strs(ripcord.StepKinds), def: string(ripcord.StepLaunch), doc: "What the step does: launch or wait (approval, hook and check are reserved)."},
+		{key: "after", kind: kNames, doc: "Steps that must be done before this one starts."},
+		{key: "groups", kind: kNames, doc: "Protection groups a launch step launches."},
+		{key: "servers", kind: kServerRefs, doc: "Source servers a launch step launches besides its groups'; list a group's server here to mark it optional."},
+		{key: "duration", kind: kDuration, doc: "How long a wait step waits."},
+	},
+}
+
+var planObject = &object{
+	name: "plan",
+	def:  "plan",
+	doc:  "A recovery plan: steps forming a graph, and its settings.",
+	fields: []field{
+		{key: "name", kind: kName, required: true, doc: "The plan's name, unique in the file."},
+		{key: "description", kind: kText, doc: "What the plan recovers, for people."},
+		{key: "rto", kind: kDuration, doc: "The recovery time objective the plan should meet; reports compare with it."},
+		{key: "rpo", kind: kDuration, doc: "The largest replication lag a server may have and still be launched; unset: lag is not checked."},
+		{key: "failurePolicy", kind: kEnum, enum: strs(ripcord.FailurePolicies), def: string(ripcord.FailureStop), doc: "What happens when a critical server fails to launch: stop, pause or continue."},
+		{key: "conflictDeadline", kind: kDuration, def: ripcord.DefaultConflictDeadline.String(), doc: "How long a launch step waits for DRS jobs that hold its servers."},
+		{key: "stepTimeout", kind: kDuration, doc: "How long a launch step may take until all its servers are final; unset: no limit."},
+		{key: "waves", kind: kObjects, object: stepObject, doc: "Steps that run one after the other: each wave is after the previous one."},
+		{key: "steps", kind: kObjects, object: stepObject, doc: "Steps ordered only by their after: lists."},
+	},
+}
+
+var groupObject = &object{
+	name: "protection group",
+	def:  "protectionGroup",
+	doc:  "A named set of source servers in one target: explicit IDs, a tag selector, or both.",
+	fields: []field{
+		{key: "name", kind: kName, required: true, doc: "The group's name, unique in the file."},
+		{key: "target", kind: kName, required: true, doc: "The target the group's servers are in; exactly one.",
+			shapeHint: "a protection group has exactly one target: make one group per target"},
+		{key: "servers", kind: kServerIDs, doc: "Source server IDs in the group."},
+		{key: "selector", kind: kTags, doc: "Tags a source server must all carry, with these values, to be in the group."},
+	},
+}
+
+var targetObject = &object{
+	name: "target",
+	def:  "target",
+	doc:  "Where DRS is called: an AWS account and region.",
+	fields: []field{
+		{key: "name", kind: kName, required: true, doc: "The target's name, unique in the file."},
+		{key: "account", kind: kAccount, required: true, doc: "The 12-digit AWS account ID; quote it."},
+		{key: "region", kind: kRegion, required: true, doc: "The AWS region where DRS runs, such as us-east-1."},
+		{key: "roleArn", kind: kRoleARN, doc: "An IAM role in the account to assume for DRS calls."},
+		{key: "externalId", kind: kExternalID, doc: "The external ID to pass when assuming roleArn; one per target."},
+		{key: "endpoint", kind: kURL, doc: "A DRS endpoint URL that replaces the default one, such as a simulator's."},
+	},
+}
+
+var fileObject = &object{
+	name: "file",
+	def:  "",
+	doc:  "A ripcord plan file: targets, protection groups and recovery plans.",
+	fields: []field{
+		{key: "targets", kind: kObjects, object: targetObject, doc: "Where DRS is called."},
+		{key: "protectionGroups", kind: kObjects, object: groupObject, doc: "Named sets of source servers."},
+		{key: "plans", kind: kObjects, object: planObject, required: true, doc: "Recovery plans."},
+	},
+}
+
+// objects lists every object of the format, the file first.
+var objects = []*object{fileObject, targetObject, groupObject, planObject, stepObject, serverRefObject}
+
+// describeKind says, for messages, what a value of kind k must be.
+func (f *field) describeKind() string {
+	switch f.kind {
+	case kText:
+		return "text"
+	case kName:
+		return "a name"
+	case kAccount:
+		return `a 12-digit account ID, such as "111122223333"`
+	case kRegion:
+		return "a region name, such as us-east-1"
+	case kRoleARN:
+		return "a role ARN"
+	case kExternalID:
+		return "an external ID"
+	case kURL:
+		return "a URL"
+	case kServerID:
+		return "a source server ID"
+	case kDuration:
+		return "a duration, such as 10m"
+	case kEnum:
+		return "one of " + strings.Join(f.enum, ", ")
+	case kBool:
+		return "true or false"
+	case kNames:
+		return "a list of names"
+	case kServerIDs:
+		return "a list of source server IDs"
+	case kTags:
+		return "a mapping of tag keys to values, such as {Tier: database}"
+	case kServerRefs:
+		return "a list of source server IDs or {id: s-…, optional: true} entries"
+	case kObjects:
+		return "a list of " + f.object.name + "s"
+	}
+	return "a value"
+}
