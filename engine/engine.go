@@ -93,10 +93,10 @@ type Config struct {
 // Hooks are called at the engine's dangerous points; an error returned by a
 // hook stops the engine there, as a crash would.
 type Hooks struct {
-	AfterIntent  func(batch string) error // LaunchRequested recorded, StartRecovery not yet called
-	AfterCall    func(batch string) error // StartRecovery answered, JobCreated not yet recorded
-	AfterPoll    func() error             // a poll of DRS was made, nothing recorded yet
-	DuringCleanup func() error            // TerminateRequested recorded, call not yet made
+	AfterIntent   func(batch string) error // LaunchRequested recorded, StartRecovery not yet called
+	AfterCall     func(batch string) error // StartRecovery answered, JobCreated not yet recorded
+	AfterPoll     func() error             // a poll of DRS was made, nothing recorded yet
+	DuringCleanup func() error             // TerminateRequested recorded, call not yet made
 }
 
 // ErrCrash is what a hook returns to simulate a crash.

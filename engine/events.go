@@ -12,27 +12,27 @@ import (
 // announces (an intent) or after the fact it records, so that the state can
 // be rebuilt from the log and DRS alone after a crash.
 const (
-	EvExecutionStarted  = "ExecutionStarted"
-	EvStepStarted       = "StepStarted"
-	EvServersBlocked    = "ServersBlocked"
-	EvLaunchRequested   = "LaunchRequested" // intent: recorded before StartRecovery
-	EvJobCreated        = "JobCreated"
-	EvLaunchUnclear     = "LaunchUnclear" // outcome unknown: reconcile before any retry
-	EvJobAdopted        = "JobAdopted"    // reconciliation found the job
-	EvLaunchRefused     = "LaunchRefused" // DRS refused the batch; its servers wait again
-	EvServerStatus      = "ServerStatus"
-	EvStepFinished      = "StepFinished"
-	EvExecutionPaused   = "ExecutionPaused"
-	EvExecutionResumed  = "ExecutionResumed"
-	EvCancelRequested   = "CancelRequested"
-	EvStepSkipped       = "StepSkipped"
-	EvRetryRequested    = "RetryRequested"
-	EvCleanupRequested  = "CleanupRequested"
+	EvExecutionStarted   = "ExecutionStarted"
+	EvStepStarted        = "StepStarted"
+	EvServersBlocked     = "ServersBlocked"
+	EvLaunchRequested    = "LaunchRequested" // intent: recorded before StartRecovery
+	EvJobCreated         = "JobCreated"
+	EvLaunchUnclear      = "LaunchUnclear" // outcome unknown: reconcile before any retry
+	EvJobAdopted         = "JobAdopted"    // reconciliation found the job
+	EvLaunchRefused      = "LaunchRefused" // DRS refused the batch; its servers wait again
+	EvServerStatus       = "ServerStatus"
+	EvStepFinished       = "StepFinished"
+	EvExecutionPaused    = "ExecutionPaused"
+	EvExecutionResumed   = "ExecutionResumed"
+	EvCancelRequested    = "CancelRequested"
+	EvStepSkipped        = "StepSkipped"
+	EvRetryRequested     = "RetryRequested"
+	EvCleanupRequested   = "CleanupRequested"
 	EvTerminateRequested = "TerminateRequested"
-	EvTerminateJob      = "TerminateJobCreated"
-	EvTerminateUnclear  = "TerminateUnclear"
-	EvCleanupFinished   = "CleanupFinished"
-	EvExecutionFinished = "ExecutionFinished"
+	EvTerminateJob       = "TerminateJobCreated"
+	EvTerminateUnclear   = "TerminateUnclear"
+	EvCleanupFinished    = "CleanupFinished"
+	EvExecutionFinished  = "ExecutionFinished"
 )
 
 // Spec is what an execution runs, frozen when it starts: the plan version
