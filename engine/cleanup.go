@@ -125,9 +125,11 @@ func (r *run) driveCleanup() error {
 	return r.record(r.ev(EvCleanupFinished, cleanupFinished{Instances: total, InstanceMinutes: minutes}))
 }
 
-// instanceMinutes is how long an instance ran: from its launch until its
-// TERMINATE job ended.
-func (r *run) instanceMinutes(id string, b *Batch) float64 {
+// instanceMinutes is how long an instance ran, on the engine's clock: from
+// when the engine saw it LAUNCHED until cleanup verified it gone (both
+// readings of the same clock, so the figure never mixes DRS's clock with
+// ours; it overstates by at most one poll interval at each end).
+func (r *run) instanceMinutes(id string, _ *Batch) float64 {
 	var launched time.Time
 	for _, st := range r.s.Steps {
 		for _, sv := range st.Servers {
@@ -137,11 +139,6 @@ func (r *run) instanceMinutes(id string, b *Batch) float64 {
 		}
 	}
 	end := r.now()
-	if b != nil {
-		if j, ok := r.jobs[b.JobID]; ok && !j.Ended.IsZero() {
-			end = j.Ended
-		}
-	}
 	if launched.IsZero() || end.Before(launched) {
 		return 0
 	}

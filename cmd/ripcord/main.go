@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,7 +63,10 @@ talk to, so everything can be tried without an AWS account.`,
 	}
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
+		newCleanupCmd(),
 		newDemoCmd(),
+		newExecCmd(),
+		newRunCmd(),
 		newSchemaCmd(),
 		newSimCmd(),
 		newValidateCmd(),
@@ -103,6 +107,10 @@ func printError(w io.Writer, err error) {
 func exitCode(err error) int {
 	if err == nil {
 		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
 	}
 	if ripcord.ErrorCode(err) == ripcord.EINVALID {
 		return 2

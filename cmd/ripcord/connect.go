@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/drs"
+	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/sqlite"
+)
+
+// connFlags are the flags every command that talks to DRS or the store
+// shares: where the store is, and how to reach DRS (AWS conventions).
+type connFlags struct {
+	DB       string
+	Profile  string
+	Region   string
+	Endpoint string
+	Output   string
+	RateLimit float64
+}
+
+func (c *connFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.DB, "db", "", "path of the SQLite store (default: $XDG_STATE_HOME/ripcord/ripcord.db)")
+	f.StringVar(&c.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
+	f.StringVar(&c.Region, "region", "", "AWS region for targets that do not name one")
+	f.StringVar(&c.Endpoint, "endpoint-url", "", "DRS endpoint URL (e.g. a ripcord sim); AWS_ENDPOINT_URL_DRS works too")
+	f.StringVar(&c.Output, "output", "text", "output format: text or json")
+	f.Float64Var(&c.RateLimit, "rate-limit", 5, "most DRS requests per second per target")
+}
+
+func (c *connFlags) Validate() error {
+	if c.Output != "text" && c.Output != "json" {
+		return errInvalid("invalid --output %q: must be text or json", c.Output)
+	}
+	if c.RateLimit <= 0 {
+		return errInvalid("invalid --rate-limit %v: must be greater than 0 requests per second", c.RateLimit)
+	}
+	return nil
+}
+
+// openStore opens the SQLite store named by --db or the default one.
+func (c *connFlags) openStore(ctx context.Context) (ripcord.Store, error) {
+	path := c.DB
+	if path == "" {
+		p, err := sqlite.DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// clients connects to DRS in each target.
+func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[string]ripcord.DRS, map[string]*drs.Client, error) {
+	out := map[string]ripcord.DRS{}
+	raw := map[string]*drs.Client{}
+	for _, t := range targets {
+		region := t.Region
+		if region == "" {
+			region = c.Region
+		}
+		endpoint := t.Endpoint
+		if endpoint == "" {
+			endpoint = c.Endpoint
+		}
+		cl, err := drs.New(ctx, drs.Config{Region: region, Endpoint: endpoint, RoleARN: t.RoleARN, ExternalID: t.ExternalID,
+			Profile: c.Profile, RateLimit: c.RateLimit})
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to DRS for target %s: %w", t.Name, err)
+		}
+		out[t.Name] = cl
+		raw[t.Name] = cl
+	}
+	return out, raw, nil
+}
+
+// drsClient is the DRS adapter's client, named here for the commands.
+type drsClient = drs.Client
+
+// newEngine builds an engine for the targets of an execution.
+func (c *connFlags) newEngine(store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State)) *engine.Engine {
+	return engine.New(engine.Config{Store: store, Targets: targets, Actor: actor(), OnChange: onChange})
+}
+
+// actor is the identity recorded with a person's commands: the local user.
+func actor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if v := os.Getenv("USER"); v != "" {
+		return v
+	}
+	return "unknown"
+}
+
+// exit codes of run and exec resume, by outcome.
+const (
+	exitFailed    = 3
+	exitCancelled = 4
+	exitPaused    = 5
+)
+
+// outcomeError turns an execution's end into the command's error (and exit
+// status): nil only when it succeeded.
+func outcomeError(s *engine.State) error {
+	switch s.State {
+	case ripcord.ExecSucceeded:
+		return nil
+	case ripcord.ExecCancelled:
+		return &exitError{code: exitCancelled, msg: fmt.Sprintf("execution %s was cancelled", s.ID)}
+	case ripcord.ExecPaused:
+		return &exitError{code: exitPaused, msg: fmt.Sprintf("execution %s is paused; resume it with: ripcord exec resume %s", s.ID, s.ID)}
+	}
+	return &exitError{code: exitFailed, msg: fmt.Sprintf("execution %s failed: %s", s.ID, s.Reason)}
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/plan"
+)
+
+// runConfig is the configuration of `ripcord run`.
+type runConfig struct {
+	connFlags
+	File         string
+	Plan         string
+	Drill        bool
+	Recovery     bool
+	Confirm      string
+	CleanupAfter time.Duration
+	ID           string
+}
+
+func (c runConfig) Validate() error {
+	if err := c.connFlags.Validate(); err != nil {
+		return err
+	}
+	if c.File == "" {
+		return errInvalid("missing -f: name the plan file, e.g. ripcord run -f plans.yaml --drill")
+	}
+	if c.Drill == c.Recovery {
+		return errInvalid("choose exactly one of --drill and --recovery")
+	}
+	if c.Recovery && c.CleanupAfter > 0 {
+		return errInvalid("--cleanup-after is for drills: recovery instances are production and are never terminated by ripcord")
+	}
+	if c.CleanupAfter < 0 {
+		return errInvalid("invalid --cleanup-after %s: must not be negative", c.CleanupAfter)
+	}
+	return nil
+}
+
+func newRunCmd() *cobra.Command {
+	var cfg runConfig
+	cmd := &cobra.Command{
+		Use:   "run -f FILE [PLAN] (--drill | --recovery --confirm PLAN)",
+		Short: "Run a recovery plan as a drill or a real recovery",
+		Long: `run resolves the plan's servers in DRS, checks they are ready, records a new
+execution and drives it to the end: each step in dependency order, each step's
+servers launched in as few DRS jobs as the quotas allow, after the jobs that
+hold them (found in DRS's own job list) have finished.
+
+A recovery never starts without naming the plan again with --confirm.
+Exit status: 0 succeeded, 3 failed, 4 cancelled, 5 paused, 2 invalid input.
+A killed run leaves its execution in the store: ripcord exec resume ID.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				cfg.Plan = args[0]
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			return runPlan(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
+		},
+	}
+	cfg.connFlags.register(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&cfg.File, "file", "f", "", "plan file (- reads standard input)")
+	f.BoolVar(&cfg.Drill, "drill", false, "launch drill instances (non-disruptive)")
+	f.BoolVar(&cfg.Recovery, "recovery", false, "launch recovery instances for real (needs --confirm PLAN)")
+	f.StringVar(&cfg.Confirm, "confirm", "", "the plan's name again, to confirm a recovery")
+	f.DurationVar(&cfg.CleanupAfter, "cleanup-after", 0, "after a drill ends, wait this long, then terminate its instances and verify (e.g. 30m)")
+	f.StringVar(&cfg.ID, "id", "", "execution ID (default: generated)")
+	return cmd
+}
+
+func newExecutionID(planName string, now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s", planName, now.UTC().Format("20060102T150405"), hex.EncodeToString(b[:]))
+}
+
+func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg runConfig) error {
+	file, name, err := loadPlanFile(stdin, cfg.File)
+	if err != nil {
+		return planError(err)
+	}
+	planName := cfg.Plan
+	if planName == "" {
+		if len(file.Plans) != 1 {
+			var names []string
+			for _, p := range file.Plans {
+				names = append(names, p.Name)
+			}
+			return errInvalid("%s holds %d plans (%s): name the one to run", name, len(file.Plans), strings.Join(names, ", "))
+		}
+		planName = file.Plans[0].Name
+	}
+	one, err := file.Extract(planName)
+	if err != nil {
+		return err
+	}
+	mode := ripcord.ModeDrill
+	if cfg.Recovery {
+		mode = ripcord.ModeRecovery
+		if cfg.Confirm != planName {
+			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("a recovery of plan %s needs --confirm %s", planName, planName),
+				Hint: "a recovery launches production instances; name the plan again to confirm"}
+		}
+	}
+	store, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	targets, clients, err := cfg.clients(ctx, one.Targets)
+	if err != nil {
+		return err
+	}
+	// Resolve the groups against DRS now, and freeze the result.
+	servers := map[string][]plan.SourceServerInfo{}
+	ready := map[string]map[string]ripcord.SourceServer{}
+	for _, t := range one.Targets {
+		list, err := targets[t.Name].ListSourceServers(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("list source servers of target %s: %w", t.Name, err)
+		}
+		ready[t.Name] = map[string]ripcord.SourceServer{}
+		for _, s := range list {
+			servers[t.Name] = append(servers[t.Name], plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
+			ready[t.Name][s.ID] = s
+		}
+	}
+	resolved, err := plan.Resolve(one, planName, servers)
+	if err != nil {
+		return planError(err)
+	}
+	spec, err := engine.BuildSpec(one, planName, mode, resolved)
+	if err != nil {
+		return err
+	}
+	// Readiness: a critical server that cannot be launched stops the run
+	// before anything is launched.
+	var notReady []string
+	for _, st := range spec.Steps {
+		for _, sv := range st.Servers {
+			if ok, why := ready[sv.Target][sv.ID].Ready(spec.Settings.RPOTarget); !ok {
+				line := fmt.Sprintf("step %s: server %s: %s", st.Name, sv.ID, why)
+				if sv.Optional {
+					fmt.Fprintf(errOut, "warning: %s (optional; it will be tried anyway)\n", line)
+					continue
+				}
+				notReady = append(notReady, line)
+			}
+		}
+	}
+	if len(notReady) > 0 {
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: "servers are not ready:\n  " + strings.Join(notReady, "\n  "),
+			Hint: "fix replication (ripcord servers shows readiness), mark the servers optional, or raise the plan's rpo"}
+	}
+	src, _ := json.Marshal(one)
+	now := time.Now()
+	if err := store.SavePlanVersion(ctx, ripcord.PlanVersion{Hash: spec.PlanHash, Name: planName, Source: src, Created: now}); err != nil {
+		return err
+	}
+	id := cfg.ID
+	if id == "" {
+		id = newExecutionID(planName, now)
+	}
+	var onChange func(*engine.State)
+	if cfg.Output == "text" {
+		fmt.Fprintf(out, "execution %s: plan %s (%s), %d steps\n", id, planName, mode, len(spec.Steps))
+		onChange = newProgress(out).onChange
+	}
+	eng := cfg.newEngine(store, targets, onChange)
+	if err := eng.Start(ctx, id, spec); err != nil {
+		return err
+	}
+	return follow(ctx, out, store, eng, clients, id, cfg.Output == "json", cfg.CleanupAfter)
+}
+
+// follow runs an execution to its end, cleans up a drill after cleanupAfter
+// when asked, prints the summary, and returns the outcome as an error.
+func follow(ctx context.Context, out io.Writer, store ripcord.Store, eng *engine.Engine, clients map[string]*drsClient, id string, asJSON bool, cleanupAfter time.Duration) error {
+	s, err := eng.Run(ctx, id)
+	if err != nil {
+		return fmt.Errorf("execution %s: %w (the execution is kept; take it up with: ripcord exec resume %s)", id, err, id)
+	}
+	if cleanupAfter > 0 && s.Spec.Mode == ripcord.ModeDrill && s.Final() && !s.Cleanup.Requested {
+		if !asJSON {
+			fmt.Fprintf(out, "drill instances are kept for %s, then cleaned up\n", cleanupAfter)
+		}
+		if err := (engine.RealClock{}).Sleep(ctx, cleanupAfter); err != nil {
+			return err
+		}
+		if err := eng.Cleanup(ctx, id); err != nil {
+			return err
+		}
+		if s, err = eng.Run(ctx, id); err != nil {
+			return err
+		}
+	}
+	var calls int64
+	for _, c := range clients {
+		for _, n := range c.Calls() {
+			calls += n
+		}
+	}
+	if err := printSummary(out, summarize(ctx, store, s, calls), asJSON); err != nil {
+		return err
+	}
+	return outcomeError(s)
+}
+
+// planError makes plan decoding and resolution errors invalid input.
+func planError(err error) error {
+	if ripcord.ErrorCode(err) == ripcord.EINVALID || ripcord.ErrorCode(err) == "" {
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: err.Error(), Hint: "ripcord validate -f FILE lists every problem with its line and column"}
+	}
+	return err
+}
