@@ -17,11 +17,11 @@ import (
 // connFlags are the flags every command that talks to DRS or the store
 // shares: where the store is, and how to reach DRS (AWS conventions).
 type connFlags struct {
-	DB       string
-	Profile  string
-	Region   string
-	Endpoint string
-	Output   string
+	DB        string
+	Profile   string
+	Region    string
+	Endpoint  string
+	Output    string
 	RateLimit float64
 }
 

@@ -25,13 +25,21 @@ func newExecCmd() *cobra.Command {
 		execWatchCmd(),
 		execResumeCmd(),
 		execControlCmd("pause", "Pause an execution: no new step starts; running jobs go on", 1,
-			func(ctx context.Context, e *engine.Engine, id string, _ []string) error { return e.Pause(ctx, id, actor()) }),
+			func(ctx context.Context, e *engine.Engine, id string, _ []string) error {
+				return e.Pause(ctx, id, actor())
+			}),
 		execControlCmd("cancel", "Cancel an execution: no new step starts; a drill is then cleaned up", 1,
-			func(ctx context.Context, e *engine.Engine, id string, _ []string) error { return e.Cancel(ctx, id, actor()) }),
+			func(ctx context.Context, e *engine.Engine, id string, _ []string) error {
+				return e.Cancel(ctx, id, actor())
+			}),
 		execControlCmd("retry", "Launch the failed servers of a step again (then: ripcord exec resume ID)", 2,
-			func(ctx context.Context, e *engine.Engine, id string, args []string) error { return e.Retry(ctx, id, actor(), args[1]) }),
+			func(ctx context.Context, e *engine.Engine, id string, args []string) error {
+				return e.Retry(ctx, id, actor(), args[1])
+			}),
 		execControlCmd("skip", "Skip a step that is not done; the steps after it go on", 2,
-			func(ctx context.Context, e *engine.Engine, id string, args []string) error { return e.Skip(ctx, id, actor(), args[1]) }),
+			func(ctx context.Context, e *engine.Engine, id string, args []string) error {
+				return e.Skip(ctx, id, actor(), args[1])
+			}),
 	)
 	return cmd
 }
