@@ -126,7 +126,9 @@ type PlanVersion struct {
 // store) are plain wrapped errors.
 //
 // Times are returned in UTC, truncated to the microsecond (PostgreSQL's
-// precision), and must fall within the years 1 to 9999.
+// precision), and must fall within the years 1 to 9999. Event data and
+// summaries come back byte for byte (in PostgreSQL: json or text columns,
+// not jsonb, which rewrites them).
 //
 // Appends are guarded by optimistic concurrency on the execution's last
 // sequence number, which is enough while one process owns an execution
@@ -150,10 +152,10 @@ type Store interface {
 	PlanVersion(ctx context.Context, hash string) (PlanVersion, error)
 
 	// CreateExecution stores a new execution and its first events (at
-	// least one), numbered from 1. Its LastSeq becomes len(first)
-	// whatever exec.LastSeq says. It
-	// fails with ECONFLICT if the ID is taken and with ENOTFOUND if the
-	// plan version exec.PlanHash was not saved.
+	// least one), numbered from 1. Its LastSeq becomes len(first),
+	// whatever exec.LastSeq says. It fails with ECONFLICT if the ID is
+	// taken and with ENOTFOUND if the plan version exec.PlanHash was not
+	// saved.
 	CreateExecution(ctx context.Context, exec Execution, first []Event) error
 
 	// Append adds events (at least one) to an execution, numbered

@@ -92,15 +92,22 @@ func (e *Engine) control(ctx context.Context, id, actor, typ string, data any, c
 	}
 	ev := newEvent(typ, actor, e.cfg.Clock.Now(), data)
 	ev.ExecutionID = id
-	var upd *ripcord.ExecutionUpdate
-	switch typ {
-	case EvExecutionPaused:
-		st := ripcord.ExecPaused
-		upd = &ripcord.ExecutionUpdate{State: &st}
-	case EvExecutionResumed, EvRetryRequested:
-		st := ripcord.ExecRunning
-		upd = &ripcord.ExecutionUpdate{State: &st}
+	// The listing shows what the fold will: apply the event to the state
+	// just read (unnumbered, so no sequence check) and compare.
+	after := s.LastSeq
+	prevState, prevEnded := s.State, s.Finished
+	if err := s.apply(ev); err != nil {
+		return err
 	}
-	_, err = e.cfg.Store.Append(ctx, id, s.LastSeq, []ripcord.Event{ev}, upd)
+	var upd *ripcord.ExecutionUpdate
+	if s.State != prevState {
+		st := s.State
+		upd = &ripcord.ExecutionUpdate{State: &st}
+		if !s.Finished.Equal(prevEnded) {
+			ended := s.Finished // zero clears it: a retried execution is running again
+			upd.Ended = &ended
+		}
+	}
+	_, err = e.cfg.Store.Append(ctx, id, after, []ripcord.Event{ev}, upd)
 	return err
 }

@@ -259,6 +259,9 @@ func (s *State) apply(ev ripcord.Event) error {
 			st.Status, st.Ended, st.Reason, st.Manual = d.Status, ev.At, d.Reason, d.Manual
 			if ev.Type == EvStepSkipped {
 				st.Status = stepSkipped
+				if d.Manual {
+					s.liftPauseFor(d.Step)
+				}
 			}
 		}
 	case EvRetryRequested:
@@ -274,8 +277,9 @@ func (s *State) apply(ev ripcord.Event) error {
 			}
 			st.Status, st.Started, st.Ended, st.Reason = stepRunning, ev.At, time.Time{}, ""
 			if s.State == ripcord.ExecFailed {
-				s.State = ripcord.ExecRunning
+				s.State, s.Finished, s.Reason = ripcord.ExecRunning, time.Time{}, ""
 			}
+			s.liftPauseFor(d.Step)
 		}
 	case EvExecutionPaused:
 		var d stepRef
@@ -310,6 +314,23 @@ func (s *State) apply(ev ripcord.Event) error {
 		s.State, s.Finished, s.Reason = d.State, ev.At, d.Reason
 	}
 	return nil
+}
+
+// liftPauseFor ends an automatic pause that waited for a person to decide
+// about the failed step: retrying or skipping that step is the decision, so
+// the execution goes on. A pause a person asked for stays until Resume.
+// A retried step that fails again pauses the execution again.
+func (s *State) liftPauseFor(step string) {
+	if s.PausedFor != step {
+		return
+	}
+	s.PausedFor = ""
+	if s.Paused {
+		s.Paused = false
+		if !s.Final() {
+			s.State = ripcord.ExecRunning
+		}
+	}
 }
 
 // launchedInstances lists the recovery instances this execution launched, by

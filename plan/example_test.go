@@ -49,7 +49,7 @@ func TestExampleThreeTier(t *testing.T) {
 		t.Fatalf("got %d plans and %d targets, want 1 and 1", len(f.Plans), len(f.Targets))
 	}
 	p := f.Plans[0]
-	want := ripcord.Settings{RTOTarget: 30 * time.Minute, RPOTarget: 5 * time.Minute, FailurePolicy: ripcord.FailureStop, ConflictDeadline: 15 * time.Minute}
+	want := ripcord.Settings{RTOTarget: 45 * time.Minute, RPOTarget: 5 * time.Minute, FailurePolicy: ripcord.FailureStop, ConflictDeadline: 15 * time.Minute}
 	if p.Settings != want {
 		t.Errorf("settings = %+v, want %+v", p.Settings, want)
 	}

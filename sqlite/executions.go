@@ -141,8 +141,10 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []ripcord.Event) error
 // Events returns the execution's events after afterSeq, at most limit (0:
 // all).
 func (s *Store) Events(ctx context.Context, execID string, afterSeq int64, limit int) ([]ripcord.Event, error) {
-	if afterSeq < 0 || limit < 0 {
-		return nil, ripcord.Errorf(ripcord.EINVALID, "events of execution %q: negative seq %d or limit %d", execID, afterSeq, limit)
+	if afterSeq < 0 {
+		return nil, ripcord.Errorf(ripcord.EINVALID, "events of execution %q: negative seq %d", execID, afterSeq)
+	} else if limit < 0 {
+		return nil, ripcord.Errorf(ripcord.EINVALID, "events of execution %q: negative limit %d", execID, limit)
 	}
 	if limit == 0 {
 		limit = -1 // SQLite: no limit

@@ -24,7 +24,8 @@ import (
 	"path/filepath"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	modernc "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ripcord-dr/ripcord"
 )
@@ -120,6 +121,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 	if err := migrate(ctx, s.write, path, migrations); err != nil {
 		s.Close()
+		if se := (*modernc.Error)(nil); errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
+			return nil, &ripcord.Error{Code: ripcord.EINVALID,
+				Message: fmt.Sprintf("%s is not an SQLite database", path),
+				Hint:    "pass --db a ripcord database, or a path where one can be created"}
+		}
 		return nil, err
 	}
 	return s, nil

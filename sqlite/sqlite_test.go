@@ -221,7 +221,7 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 		name, path, code, message string
 	}{
 		{"another application's database", foreign, ripcord.EINVALID, "not ripcord's"},
-		{"not a database", garbage, ripcord.EINTERNAL, "not a database"},
+		{"not a database", garbage, ripcord.EINVALID, "is not an SQLite database"},
 		{"no path", "", ripcord.EINVALID, "no database path"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,7 @@ type connFlags struct {
 	Endpoint  string
 	Output    string
 	RateLimit float64
+	Poll      time.Duration
 }
 
 func (c *connFlags) register(cmd *cobra.Command) {
@@ -33,11 +35,15 @@ func (c *connFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.Endpoint, "endpoint-url", "", "DRS endpoint URL (e.g. a ripcord sim); AWS_ENDPOINT_URL_DRS works too")
 	f.StringVar(&c.Output, "output", "text", "output format: text or json")
 	f.Float64Var(&c.RateLimit, "rate-limit", 5, "most DRS requests per second per target")
+	f.DurationVar(&c.Poll, "poll", 5*time.Second, "shortest interval between two looks at DRS while jobs run (it grows to 30s when nothing changes)")
 }
 
 func (c *connFlags) Validate() error {
 	if c.Output != "text" && c.Output != "json" {
 		return errInvalid("invalid --output %q: must be text or json", c.Output)
+	}
+	if c.Poll <= 0 {
+		return errInvalid("invalid --poll %s: must be greater than 0, e.g. 5s", c.Poll)
 	}
 	if c.RateLimit <= 0 {
 		return errInvalid("invalid --rate-limit %v: must be greater than 0 requests per second", c.RateLimit)
@@ -91,7 +97,8 @@ type drsClient = drs.Client
 
 // newEngine builds an engine for the targets of an execution.
 func (c *connFlags) newEngine(store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State)) *engine.Engine {
-	return engine.New(engine.Config{Store: store, Targets: targets, Actor: actor(), OnChange: onChange})
+	return engine.New(engine.Config{Store: store, Targets: targets, Actor: actor(), OnChange: onChange,
+		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second)})
 }
 
 // actor is the identity recorded with a person's commands: the local user.

@@ -25,13 +25,14 @@ func TestDemo(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{
-		"waiting: servers held by job drsjob-3f0c2a9b7d1e45a60 (TERMINATE",
-		"database all 2 servers LAUNCHED",
-		"app      all 2 servers LAUNCHED",
-		"web      all 2 servers LAUNCHED",
-		"verified: DescribeRecoveryInstances lists none of the 6 drill instances",
+		"2 blocked by job drsjob-3f0c2a9b7d1e45a60",
+		"step database   succeeded pending 0, in progress 0, launched 2, failed 0",
+		"step app        succeeded pending 0, in progress 0, launched 2, failed 0",
+		"step web        succeeded pending 0, in progress 0, launched 2, failed 0",
+		"cleanup: 6 drill instances terminated and verified gone",
 		"RTO measured:",
-		"ConflictExceptions: 0",
+		"launches DRS refused: 0",
+		"SUCCEEDED",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)

@@ -1,0 +1,473 @@
+// Package bench measures how close ripcord gets to the fastest recovery the
+// simulator allows, and shows what the orchestration of the original incident
+// (design.md section 1) does on the same ground. It runs a recovery plan
+// against the in-process DRS simulator (drssim) with each of three
+// strategies and reports, per run, the makespan, a lower bound, their ratio,
+// the DRS API calls per server and the failures. `ripcord bench` prints the
+// rows as a table or as JSON.
+//
+// # Determinism
+//
+// Every run gets its own simulator on a [drssim.ManualClock] and talks to it
+// over HTTP with the real AWS SDK (the drs adapter). Nothing waits in real
+// time: the engine's clock sleeps by advancing the manual clock, the naive
+// strategies' pauses advance it too, and the SDK's retry backoff (reads
+// only) advances it instead of waiting. The simulator's throttling is
+// switched off (its token bucket counts real seconds, which would make the
+// results depend on the machine), and its drawn durations come from a
+// seeded generator, so a run gives the same numbers every time. The engine
+// draws jitter only when DRS refuses a launch, which the ripcord runs here
+// do not provoke.
+//
+// # Cases
+//
+// three-tier is the simulator's scenario of the same name: six servers in
+// one account and region, all held for the first four simulated minutes by
+// the TERMINATE job of an earlier attempt. The plan has three waves:
+// database, app, web.
+//
+// scale-N (scale-300, scale-1000 and scale-3000 by default) is the scale
+// scenario generating N servers over two accounts (111122223333 and
+// 222233334444, access keys AKIDSCALEACCOUNTA and B) and two regions
+// (us-east-1, us-west-2): four targets, one per account and region. The
+// plan has three steps, the tiers database -> app -> web, and every step
+// spans all four targets. (The scenario's default of three accounts would
+// put each tier in one account, because it assigns both the account and the
+// tier round-robin over three; with two accounts and two regions every
+// combination of tier and target occurs.) N must be at least 12.
+//
+// # Strategies
+//
+//   - ripcord: the engine (engine.New, Start, Run) with an in-memory SQLite
+//     store, in drill mode, with failure policy stop and a conflict deadline
+//     of 15 minutes. Poll and MinPoll are the engine's defaults unless
+//     Config says otherwise.
+//   - naive: what the original team did. One StartRecovery per server, every
+//     wave at once with no waiting, then waiting for the jobs (one
+//     DescribeJobs per target every 30 simulated seconds). Calls go through
+//     the drs adapter with the SDK's standard retryer, which retries
+//     throttling and 5xx answers but, like the SDK's default, never
+//     ConflictException or ServiceQuotaExceededException: a refused server
+//     stays refused.
+//   - fixed-delay: the obvious patch. The same calls, in wave order, with a
+//     pause of 15 s after each server, 30 s between waves, and up to three
+//     retries of a refused call 15 s apart; then waiting as above. All
+//     pauses are simulated time.
+//
+// # Metrics
+//
+// Everything is read from the simulator's model (Sim.State), not from what
+// a strategy says it did. A server is launched when one of the LAUNCH jobs
+// a strategy created shows it LAUNCHED; its launch time is that server's
+// Finished time in the job.
+//
+//   - makespan_s: simulated seconds from the start of the run to the last
+//     plan server LAUNCHED. Servers that never launched are not in it (so
+//     with failures it is not a recovery time); 0 when nothing launched.
+//   - failures: servers never launched, plus order violations: a server of
+//     wave k > 1 whose launching job was created before every server of
+//     wave k-1 was LAUNCHED (or while some server of wave k-1 never
+//     launched at all). Each server counts once. The same rule applies to
+//     every strategy; for ripcord it is an assertion on the model that the
+//     engine waited for each wave.
+//   - api_calls_per_server: every DRS request the simulator answered during
+//     the run (Sim.OperationCounts, all operations, SDK retries included),
+//     divided by the plan's servers.
+//   - ratio: makespan_s / lower_bound_s (0 when the bound is 0).
+//
+// # Lower bound
+//
+// The lower bound is the critical path through the durations the simulator
+// drew in that very run, as if an orchestrator created each wave's jobs the
+// instant the previous wave was up and never polled late. For each launched
+// server s let d(s) = (s's Finished in its launching job) - (that job's
+// Created): the job's PENDING time, the fan-out, snapshot, conversion and
+// launch that the simulator drew for it. Let free(s) be the end (Ended) of
+// the scenario job that held s when the run started (the lingering
+// TERMINATE job of three-tier), or the start if none did. With T_0 = start,
+// for each wave k in order, over its launched servers:
+//
+//	path_k  = max over s of ( max(T_{k-1}, free(s)) + d(s) )
+//	quota_k = T_{k-1} + max over targets t of ( n_{k,t} / S * mean_{k,t}(d) )
+//	T_k     = max(path_k, quota_k)
+//
+// and lower_bound_s = T_last - start in seconds. path_k is the brief's "per
+// wave the max over its servers of (Finished - job Created), summed over
+// waves, plus the initial wait for the lingering job": when one job holds
+// every server of the first wave, as in three-tier, it is exactly
+// (blocking job's Ended - start) + sum over waves of max d(s). quota_k is the
+// bound the quotas impose on large plans: a target lets at most S = 500
+// servers be in active jobs at once (the 20 active jobs of 100 servers
+// allow more), a server occupies its slot for at least d(s), so n_{k,t}
+// servers of the wave in target t need at least n_{k,t}/S of those 500
+// slots times their mean duration. Whichever is larger decides the wave
+// (Detail.QuotaBound says whether the quota did for any wave). With
+// scale-3000 a wave has 250 servers per target, so the critical path
+// decides.
+//
+// The bound is computed the same way for every strategy, from its own run.
+// A naive strategy that fires every wave at once can finish below it
+// (ratio < 1), but only by breaking the wave order, which its failures
+// count.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// Strategy names.
+const (
+	Ripcord    = "ripcord"
+	Naive      = "naive"
+	FixedDelay = "fixed-delay"
+)
+
+// Strategies lists every strategy, in the order rows are reported.
+var Strategies = []string{Ripcord, Naive, FixedDelay}
+
+// ThreeTier is the name of the three-tier case; scale cases are named
+// ScalePrefix followed by their number of servers.
+const (
+	ThreeTier   = "three-tier"
+	ScalePrefix = "scale-"
+)
+
+// Bounds on a scale case's servers: every tier must reach every one of the
+// four targets, and the simulator's generated scenario stays in memory.
+const (
+	MinScaleServers = 12
+	MaxScaleServers = 20000
+)
+
+// Case is one plan to benchmark.
+type Case struct {
+	Name    string // "three-tier" or "scale-N"
+	Servers int    // N for a scale case; 0 for three-tier
+}
+
+// DefaultCaseNames are the cases the issue asks for.
+var DefaultCaseNames = []string{ThreeTier, "scale-300", "scale-1000", "scale-3000"}
+
+// ParseCase reads a case name: three-tier or scale-N.
+func ParseCase(name string) (Case, error) {
+	name = strings.TrimSpace(name)
+	if name == ThreeTier {
+		return Case{Name: name}, nil
+	}
+	if rest, ok := strings.CutPrefix(name, ScalePrefix); ok {
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < MinScaleServers || n > MaxScaleServers {
+			return Case{}, &ripcord.Error{Code: ripcord.EINVALID,
+				Message: fmt.Sprintf("invalid case %q: the number of servers must be a whole number from %d to %d", name, MinScaleServers, MaxScaleServers),
+				Hint:    "use e.g. scale-300 (300 servers over 2 accounts x 2 regions)"}
+		}
+		return Case{Name: ScalePrefix + strconv.Itoa(n), Servers: n}, nil
+	}
+	return Case{}, &ripcord.Error{Code: ripcord.EINVALID,
+		Message: fmt.Sprintf("unknown case %q", name),
+		Hint:    "cases are three-tier and scale-N for N servers, e.g. " + strings.Join(DefaultCaseNames, ",")}
+}
+
+// ParseCases reads a list of case names, refusing duplicates.
+func ParseCases(names []string) ([]Case, error) {
+	var out []Case
+	seen := map[string]bool{}
+	for _, n := range names {
+		c, err := ParseCase(n)
+		if err != nil {
+			return nil, err
+		}
+		if seen[c.Name] {
+			return nil, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("case %s is named twice", c.Name),
+				Hint: "name each case once"}
+		}
+		seen[c.Name] = true
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Config says what to run.
+type Config struct {
+	Cases      []Case
+	Strategies []string // default: all, in the order of Strategies
+	Seed       int64    // the simulator's seed (default 1)
+	// Poll and MinPoll are the engine's polling bounds for the ripcord
+	// strategy; zero keeps the engine's defaults (30s and 5s), which is
+	// what `ripcord run` uses.
+	Poll, MinPoll time.Duration
+	// Parallel is how many runs go at once (default: GOMAXPROCS). Runs
+	// are independent worlds, so it changes no number, only the wall time.
+	Parallel int
+	// Progress, when set, is called as each run ends (from the run's
+	// goroutine; calls are serialized).
+	Progress func(Row)
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if len(c.Cases) == 0 {
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: "no cases to run",
+			Hint: "name at least one case, e.g. " + ThreeTier}
+	}
+	for _, s := range c.Strategies {
+		if !slices.Contains(Strategies, s) {
+			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("unknown strategy %q", s),
+				Hint: "strategies are " + strings.Join(Strategies, ", ")}
+		}
+	}
+	if c.Poll < 0 || c.MinPoll < 0 {
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: "poll intervals must not be negative",
+			Hint: "give durations such as 30s, or 0 for the engine's defaults"}
+	}
+	if c.Poll > 0 && c.MinPoll > c.Poll {
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: fmt.Sprintf("the shortest poll interval %s is longer than the longest %s", c.MinPoll, c.Poll),
+			Hint:    "make the minimum poll interval at most the poll interval"}
+	}
+	if c.Parallel < 0 {
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("parallel runs %d is negative", c.Parallel),
+			Hint: "give 1 or more, or 0 for one per CPU"}
+	}
+	return nil
+}
+
+// Row is one case run with one strategy. Its JSON has exactly the fields
+// case, strategy, servers, makespan_s, lower_bound_s, ratio,
+// api_calls_per_server and failures.
+type Row struct {
+	Case              string  `json:"case"`
+	Strategy          string  `json:"strategy"`
+	Servers           int     `json:"servers"`
+	MakespanS         float64 `json:"makespan_s"`
+	LowerBoundS       float64 `json:"lower_bound_s"`
+	Ratio             float64 `json:"ratio"`
+	APICallsPerServer float64 `json:"api_calls_per_server"`
+	Failures          int     `json:"failures"`
+	// Detail explains the numbers; it is not part of the JSON row.
+	Detail Detail `json:"-"`
+}
+
+// Detail is what a row's numbers are made of.
+type Detail struct {
+	NotLaunched     int // servers no job of the strategy launched
+	OrderViolations int // launched servers whose job started before the previous wave was up
+	// QuotaBound is set when the quota bound, not the critical path,
+	// decided the lower bound of at least one wave.
+	QuotaBound bool
+	// StartDelays says, per wave, how long after the wave could have
+	// started (the previous wave up and its servers free) its first job
+	// was created; negative when it did not wait. It is where ripcord's
+	// makespan exceeds the lower bound.
+	StartDelays []time.Duration
+	// LaunchJobs is how many LAUNCH jobs the strategy created.
+	LaunchJobs int
+	// Refusals counts StartRecovery calls DRS refused, by error type
+	// (naive strategies; the engine records its own in its event log).
+	Refusals map[string]int
+	// Calls is every DRS request the simulator answered, by operation.
+	Calls map[string]int64
+	// Outcome is the execution's final state (ripcord) or "done".
+	Outcome string
+	// Wall is the real time the run took.
+	Wall time.Duration
+}
+
+// Run runs every case with every strategy and returns the rows, case by
+// case in the order given, strategies in the order of Strategies.
+func Run(ctx context.Context, cfg Config) ([]Row, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	strategies := cfg.Strategies
+	if len(strategies) == 0 {
+		strategies = Strategies
+	}
+	strategies = slices.DeleteFunc(slices.Clone(Strategies), func(s string) bool { return !slices.Contains(strategies, s) })
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	par := cfg.Parallel
+	if par == 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	type job struct {
+		i        int
+		c        Case
+		strategy string
+	}
+	var jobs []job
+	for _, c := range cfg.Cases {
+		for _, s := range strategies {
+			jobs = append(jobs, job{len(jobs), c, s})
+		}
+	}
+	rows := make([]Row, len(jobs))
+	errs := make([]error, len(jobs))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var progressMu sync.Mutex
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			row, err := RunOne(ctx, j.c, j.strategy, cfg)
+			if err != nil {
+				errs[j.i] = fmt.Errorf("bench %s with %s: %w", j.c.Name, j.strategy, err)
+				cancel()
+				return
+			}
+			rows[j.i] = row
+			if cfg.Progress != nil {
+				progressMu.Lock()
+				cfg.Progress(row)
+				progressMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	// The first error that is not just the cancellation it caused.
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	return rows, nil
+}
+
+// RunOne runs one case with one strategy in a fresh simulator.
+func RunOne(ctx context.Context, c Case, strategy string, cfg Config) (Row, error) {
+	if !slices.Contains(Strategies, strategy) {
+		return Row{}, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("unknown strategy %q", strategy),
+			Hint: "strategies are " + strings.Join(Strategies, ", ")}
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = 1
+	}
+	began := time.Now()
+	w, err := newWorld(ctx, c, seed)
+	if err != nil {
+		return Row{}, err
+	}
+	defer w.close()
+	var res result
+	switch strategy {
+	case Ripcord:
+		res, err = runRipcord(ctx, w, cfg)
+	case Naive:
+		res, err = runNaive(ctx, w, false)
+	case FixedDelay:
+		res, err = runNaive(ctx, w, true)
+	}
+	if err != nil {
+		return Row{}, err
+	}
+	row := w.measure()
+	row.Case, row.Strategy = c.Name, strategy
+	row.Detail.Refusals = res.refusals
+	row.Detail.Outcome = res.outcome
+	row.Detail.Wall = time.Since(began)
+	return row, nil
+}
+
+// result is what a strategy reports beyond the model.
+type result struct {
+	outcome  string
+	refusals map[string]int
+}
+
+// round rounds x to the given number of decimals.
+func round(x float64, decimals int) float64 {
+	p := math.Pow10(decimals)
+	return math.Round(x*p) / p
+}
+
+// WriteJSON writes rows as a JSON list.
+func WriteJSON(w io.Writer, rows []Row) error {
+	if rows == nil {
+		rows = []Row{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+// WriteTable writes rows as an aligned table with a notes column that says
+// what the failures are.
+func WriteTable(w io.Writer, rows []Row) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "case\tstrategy\tservers\tmakespan_s\tlower_bound_s\tratio\tapi_calls_per_server\tfailures\tnotes")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.3f\t%.2f\t%d\t%s\n", r.Case, r.Strategy, r.Servers,
+			r.MakespanS, r.LowerBoundS, r.Ratio, r.APICallsPerServer, r.Failures, Notes(r))
+	}
+	return tw.Flush()
+}
+
+// Notes says in a few words what a row's failures are and which bound
+// applied.
+func Notes(r Row) string {
+	var parts []string
+	d := r.Detail
+	if d.Outcome != "" && d.Outcome != "done" {
+		parts = append(parts, d.Outcome)
+	}
+	if d.NotLaunched > 0 {
+		s := fmt.Sprintf("%d not launched", d.NotLaunched)
+		if len(d.Refusals) > 0 {
+			var rs []string
+			for _, k := range sortedKeys(d.Refusals) {
+				rs = append(rs, fmt.Sprintf("%s x%d", k, d.Refusals[k]))
+			}
+			s += " (" + strings.Join(rs, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	if d.OrderViolations > 0 {
+		parts = append(parts, fmt.Sprintf("%d launched before the previous wave was up", d.OrderViolations))
+	}
+	if d.QuotaBound {
+		parts = append(parts, "quota bound")
+	}
+	if r.Failures == 0 && len(d.StartDelays) > 0 {
+		var ds []string
+		for _, x := range d.StartDelays {
+			ds = append(ds, x.Round(100*time.Millisecond).String())
+		}
+		parts = append(parts, "waves started "+strings.Join(ds, ", ")+" after they could")
+	}
+	parts = append(parts, fmt.Sprintf("%d jobs", d.LaunchJobs))
+	return strings.Join(parts, "; ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,164 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/ripcord-dr/ripcord/drssim"
+)
+
+// slotsPerTarget is DRS's quota of servers in active jobs per account and
+// region: the concurrency the quota bound assumes.
+const slotsPerTarget = 500
+
+// serverKey is a source server in a target.
+type serverKey struct{ target, id string }
+
+// launch is what the model shows about one plan server.
+type launch struct {
+	launched   bool
+	finished   time.Time // LAUNCHED at
+	jobCreated time.Time // the launching job's creation
+	free       time.Time // when the scenario job holding it at the start ended
+}
+
+// measure reads the run's outcome from the simulator's model and computes
+// the row's numbers (see the package documentation).
+func (w *world) measure() Row {
+	view := w.sim.State(drssim.StateFilter{})
+	info := map[serverKey]*launch{}
+	for _, wv := range w.waves {
+		for _, s := range wv.servers {
+			info[serverKey{s.target, s.id}] = &launch{free: start}
+		}
+	}
+	jobs := 0
+	for _, rv := range view.Regions {
+		target := w.targetOf[rv.Account+"/"+rv.Region]
+		for _, j := range rv.Jobs {
+			if j.Foreign {
+				if j.Created.After(start) {
+					continue
+				}
+				end := j.Ended
+				if end.IsZero() {
+					end = view.Now
+				}
+				for _, ps := range j.Servers {
+					if l := info[serverKey{target, ps.SourceServerID}]; l != nil && end.After(l.free) {
+						l.free = end
+					}
+				}
+				continue
+			}
+			if j.Type != "LAUNCH" {
+				continue
+			}
+			jobs++
+			for _, ps := range j.Servers {
+				l := info[serverKey{target, ps.SourceServerID}]
+				if l == nil || ps.LaunchStatus != "LAUNCHED" {
+					continue
+				}
+				if !l.launched || ps.Finished.Before(l.finished) {
+					l.launched, l.finished, l.jobCreated = true, ps.Finished, j.Created
+				}
+			}
+		}
+	}
+
+	row := Row{Servers: w.servers}
+	row.Detail.LaunchJobs = jobs
+	row.Detail.Calls = view.Requests
+	var calls int64
+	for _, n := range view.Requests {
+		calls += n
+	}
+	row.APICallsPerServer = round(float64(calls)/float64(w.servers), 2)
+
+	// Failures: not launched, or launched before the previous wave was up.
+	// Start delays: how long after it could have started each wave's
+	// first job was created.
+	var last time.Time
+	prevUp := start
+	prevDown := false
+	for k, wv := range w.waves {
+		up, down := time.Time{}, false
+		ready, first := prevUp, time.Time{}
+		for _, s := range wv.servers {
+			l := info[serverKey{s.target, s.id}]
+			if l.free.After(ready) {
+				ready = l.free
+			}
+			if l.launched && (first.IsZero() || l.jobCreated.Before(first)) {
+				first = l.jobCreated
+			}
+			if !l.launched {
+				row.Detail.NotLaunched++
+				down = true
+				continue
+			}
+			if l.finished.After(up) {
+				up = l.finished
+			}
+			if l.finished.After(last) {
+				last = l.finished
+			}
+			if k > 0 && (prevDown || l.jobCreated.Before(prevUp)) {
+				row.Detail.OrderViolations++
+			}
+		}
+		if !first.IsZero() {
+			row.Detail.StartDelays = append(row.Detail.StartDelays, first.Sub(ready))
+		}
+		prevUp, prevDown = up, down
+	}
+	row.Failures = row.Detail.NotLaunched + row.Detail.OrderViolations
+	if !last.IsZero() {
+		row.MakespanS = round(last.Sub(start).Seconds(), 3)
+	}
+
+	// The lower bound: the critical path through the drawn durations,
+	// wave by wave, or the quota bound when that is larger.
+	t := start
+	for _, wv := range w.waves {
+		path := time.Time{}
+		sum := map[string]time.Duration{}
+		n := map[string]int{}
+		for _, s := range wv.servers {
+			l := info[serverKey{s.target, s.id}]
+			if !l.launched {
+				continue
+			}
+			d := l.finished.Sub(l.jobCreated)
+			at := t
+			if l.free.After(at) {
+				at = l.free
+			}
+			if end := at.Add(d); end.After(path) {
+				path = end
+			}
+			sum[s.target] += d
+			n[s.target]++
+		}
+		if path.IsZero() {
+			continue // nothing of this wave launched
+		}
+		var quota time.Duration
+		for target, c := range n {
+			mean := sum[target] / time.Duration(c)
+			if q := time.Duration(float64(c) / slotsPerTarget * float64(mean)); q > quota {
+				quota = q
+			}
+		}
+		if qt := t.Add(quota); qt.After(path) {
+			path = qt
+			row.Detail.QuotaBound = true
+		}
+		t = path
+	}
+	row.LowerBoundS = round(t.Sub(start).Seconds(), 3)
+	if row.LowerBoundS > 0 {
+		row.Ratio = round(row.MakespanS/row.LowerBoundS, 4)
+	}
+	return row
+}
