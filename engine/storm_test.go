@@ -14,12 +14,14 @@ type stormRun struct {
 	makespan time.Duration // simulated, from ExecutionStarted to ExecutionFinished
 	requests int64         // DRS requests the simulator received
 	faulted  int           // requests the fault rule hit
-	refused  map[string]int
+	refused  map[string]int // LaunchRefused events by code
+	launches map[string]int // StartRecovery answers by error type ("" for success)
 }
 
 func runStorm(t *testing.T, fault *drssim.Fault) stormRun {
 	t.Helper()
 	e := newEnv(t, nil)
+	rec := e.record(true)
 	var faultID string
 	if fault != nil {
 		id, err := e.sim.AddFault(*fault)
@@ -33,7 +35,8 @@ func runStorm(t *testing.T, fault *drssim.Fault) stormRun {
 	s := e.run(eng, "exec-s")
 	wantState(t, s, ripcord.ExecSucceeded)
 	checkThreeTier(t, e) // exactly one LAUNCH job per server and per wave, in order
-	out := stormRun{makespan: s.Finished.Sub(s.Started), requests: e.totalRequests(), refused: map[string]int{}}
+	out := stormRun{makespan: s.Finished.Sub(s.Started), requests: e.totalRequests(), refused: map[string]int{},
+		launches: rec.answers("StartRecovery")}
 	for _, f := range e.sim.Faults() {
 		if f.ID == faultID {
 			out.faulted = f.Hits
@@ -56,14 +59,15 @@ func TestStormsSlowButDoNotFail(t *testing.T) {
 		fault drssim.Fault
 	}{
 		{"throttle-storm", drssim.Fault{Kind: drssim.FaultThrottleStorm, Count: 30}},
+		{"throttle-storm-on-launches", drssim.Fault{Kind: drssim.FaultThrottleStorm, Operation: "StartRecovery", Count: 4}},
 		{"5xx-storm", drssim.Fault{Kind: drssim.FaultErrorRate, Fraction: 0.5, Status: 503, For: drssim.Duration(15 * time.Minute)}},
 		{"5xx-storm-on-launches", drssim.Fault{Kind: drssim.FaultErrorRate, Operation: "StartRecovery", Fraction: 0.5, Status: 503, For: drssim.Duration(15 * time.Minute)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := runStorm(t, &tc.fault)
-			t.Logf("%s: makespan %s (clean %s), %d DRS requests (clean %d), %d hit by the fault, launches refused %v",
-				tc.name, got.makespan, clean.makespan, got.requests, clean.requests, got.faulted, got.refused)
+			t.Logf("%s: makespan %s (clean %s), %d DRS requests (clean %d), %d hit by the fault, launches refused %v, StartRecovery answers %v",
+				tc.name, got.makespan, clean.makespan, got.requests, clean.requests, got.faulted, got.refused, got.launches)
 			if got.faulted == 0 {
 				t.Fatal("the fault hit no request")
 			}
@@ -72,6 +76,9 @@ func TestStormsSlowButDoNotFail(t *testing.T) {
 			}
 			if got.refused["ServiceQuotaExceededException"] > 0 || got.refused["ConflictException"] > 0 {
 				t.Errorf("launches refused for quota or conflict: %v", got.refused)
+			}
+			if got.launches[""] != 3 || got.launches["ConflictException"] > 0 {
+				t.Errorf("StartRecovery answers %v: want exactly 3 successes (one per wave) and no conflict", got.launches)
 			}
 		})
 	}

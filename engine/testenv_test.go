@@ -158,26 +158,37 @@ type (
 // opRecorder wraps the simulator's handler and counts, per DRS operation,
 // the answers it gave by error type ("" for success), as the service
 // answered them: what the client did with them does not matter.
+//
+// With noRetryAfter it also removes the simulator's Retry-After hints from
+// throttling and 5xx answers: the SDK waits that long in real time before it
+// retries a read, which against a simulator on a manual clock only makes a
+// test slow (one real second per throttled attempt).
 type opRecorder struct {
-	next http.Handler
-	mu   sync.Mutex
-	seen map[string]map[string]int // op -> error type -> count
+	next         http.Handler
+	noRetryAfter bool
+	mu           sync.Mutex
+	seen         map[string]map[string]int // op -> error type -> count
 }
 
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code         int
+	noRetryAfter bool
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
 	}
+	if w.noRetryAfter {
+		w.Header().Del("Retry-After")
+		w.Header().Del("X-Amz-Retry-After")
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (o *opRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rw := &statusRecorder{ResponseWriter: w}
+	rw := &statusRecorder{ResponseWriter: w, noRetryAfter: o.noRetryAfter}
 	o.next.ServeHTTP(rw, r)
 	op := strings.TrimPrefix(r.URL.Path, "/")
 	if strings.HasPrefix(op, "tags/") || strings.HasPrefix(op, "_sim") {
@@ -204,8 +215,8 @@ func (o *opRecorder) answers(op string) map[string]int {
 
 // record puts an opRecorder in front of the simulator: the env's server and
 // client are replaced by ones that go through it.
-func (e *env) record() *opRecorder {
-	rec := &opRecorder{next: e.sim, seen: map[string]map[string]int{}}
+func (e *env) record(noRetryAfter bool) *opRecorder {
+	rec := &opRecorder{next: e.sim, noRetryAfter: noRetryAfter, seen: map[string]map[string]int{}}
 	e.srv = httptest.NewServer(rec)
 	e.t.Cleanup(e.srv.Close)
 	e.drs = e.client("AKIDTEST", "us-east-1")
