@@ -42,13 +42,20 @@
 //     store, in drill mode, with failure policy stop and a conflict deadline
 //     of 15 minutes. Poll and MinPoll are the engine's defaults unless
 //     Config says otherwise.
+//
+// The naive strategies go through the plan's servers in plan order: wave by
+// wave, and inside a wave target by target (a protection group lives in one
+// target), each target's servers sorted by ID.
+//
 //   - naive: what the original team did. One StartRecovery per server, every
 //     wave at once with no waiting, then waiting for the jobs (one
 //     DescribeJobs per target every 30 simulated seconds). Calls go through
-//     the drs adapter with the SDK's standard retryer, which retries
-//     throttling and 5xx answers but, like the SDK's default, never
-//     ConflictException or ServiceQuotaExceededException: a refused server
-//     stays refused.
+//     the drs adapter, which sends StartRecovery exactly once where the
+//     original team's SDK client had its default retries on. That changes
+//     nothing here: the SDK's standard retryer retries throttling, 5xx
+//     answers and lost connections, which these runs do not inject, and
+//     never ConflictException or ServiceQuotaExceededException, so a
+//     refused server stays refused either way.
 //   - fixed-delay: the obvious patch. The same calls, in wave order, with a
 //     pause of 15 s after each server, 30 s between waves, and up to three
 //     retries of a refused call 15 s apart; then waiting as above. All
@@ -67,7 +74,8 @@
 //   - failures: servers never launched, plus order violations: a server of
 //     wave k > 1 whose launching job was created before every server of
 //     wave k-1 was LAUNCHED (or while some server of wave k-1 never
-//     launched at all). Each server counts once. The same rule applies to
+//     launched at all: a wave that never came up is never "up"). Each server
+//     counts once. The same rule applies to
 //     every strategy; for ripcord it is an assertion on the model that the
 //     engine waited for each wave.
 //   - api_calls_per_server: every DRS request the simulator answered during
@@ -91,19 +99,23 @@
 //	quota_k = T_{k-1} + max over targets t of ( n_{k,t} / S * mean_{k,t}(d) )
 //	T_k     = max(path_k, quota_k)
 //
-// and lower_bound_s = T_last - start in seconds. path_k is the brief's "per
-// wave the max over its servers of (Finished - job Created), summed over
-// waves, plus the initial wait for the lingering job": when one job holds
-// every server of the first wave, as in three-tier, it is exactly
+// and lower_bound_s = T_last - start in seconds. path_k is the critical
+// path: per wave the max over its servers of (Finished - job Created),
+// summed over waves, plus the initial wait for the lingering job. When one
+// job holds every server of the first wave, as in three-tier, it is exactly
 // (blocking job's Ended - start) + sum over waves of max d(s). quota_k is the
 // bound the quotas impose on large plans: a target lets at most S = 500
 // servers be in active jobs at once (the 20 active jobs of 100 servers
-// allow more), a server occupies its slot for at least d(s), so n_{k,t}
-// servers of the wave in target t need at least n_{k,t}/S of those 500
-// slots times their mean duration. Whichever is larger decides the wave
+// allow more) and a server occupies its slot for at least d(s), so the
+// n_{k,t} servers of the wave in target t, whose work adds up to
+// n_{k,t} * mean_{k,t}(d), take at least that divided by S. Whichever is
+// larger decides the wave
 // (Detail.QuotaBound says whether the quota did for any wave). With
 // scale-3000 a wave has 250 servers per target, so the critical path
-// decides.
+// decides. Where the quota binds (more than 500 servers of a wave in one
+// target) the bound is optimistic: it frees a slot when its server
+// finishes, whereas DRS frees a job's servers only when the whole job
+// completes, at its slowest server.
 //
 // The bound is computed the same way for every strategy, from its own run.
 // A naive strategy that fires every wave at once can finish below it
@@ -201,6 +213,25 @@ func ParseCases(names []string) ([]Case, error) {
 	return out, nil
 }
 
+// ParseStrategies checks a list of strategy names, refusing unknown names
+// and duplicates.
+func ParseStrategies(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(Strategies, n) {
+			return nil, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("unknown strategy %q", n),
+				Hint: "strategies are " + strings.Join(Strategies, ", ")}
+		}
+		if slices.Contains(out, n) {
+			return nil, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("strategy %s is named twice", n),
+				Hint: "name each strategy once"}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 // Config says what to run.
 type Config struct {
 	Cases      []Case
@@ -224,11 +255,8 @@ func (c Config) Validate() error {
 		return &ripcord.Error{Code: ripcord.EINVALID, Message: "no cases to run",
 			Hint: "name at least one case, e.g. " + ThreeTier}
 	}
-	for _, s := range c.Strategies {
-		if !slices.Contains(Strategies, s) {
-			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("unknown strategy %q", s),
-				Hint: "strategies are " + strings.Join(Strategies, ", ")}
-		}
+	if _, err := ParseStrategies(c.Strategies); err != nil {
+		return err
 	}
 	if c.Poll < 0 || c.MinPoll < 0 {
 		return &ripcord.Error{Code: ripcord.EINVALID, Message: "poll intervals must not be negative",

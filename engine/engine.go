@@ -85,6 +85,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Hooks lets tests stop the engine at its dangerous points.
 	Hooks Hooks
+	// Seed makes the backoff jitter repeatable (0: seeded from the clock).
+	Seed int64
 	// OnChange, when set, is called after every pass that recorded
 	// something, with the execution's state (read it, do not keep it).
 	OnChange func(*State)
@@ -131,7 +133,11 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	return &Engine{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(seed), 7))}
 }
 
 // quotaKeeper serializes the launch decisions of every execution that uses
@@ -208,9 +214,29 @@ func (r *run) record(evs ...ripcord.Event) error {
 	for i := range evs {
 		evs[i].ExecutionID = r.s.ID
 	}
-	last, err := r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, evs, r.projection(upd, evs))
-	if err != nil {
-		return fmt.Errorf("record %s: %w", evs[0].Type, err)
+	var last int64
+	for attempt := 1; ; attempt++ {
+		var err error
+		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, evs, r.projection(upd, evs))
+		if err == nil {
+			break
+		}
+		if ripcord.ErrorCode(err) != ripcord.ECONFLICT || attempt == 5 {
+			return fmt.Errorf("record %s: %w", evs[0].Type, err)
+		}
+		// Someone appended since we last read: a control command
+		// (`ripcord exec pause|resume|cancel|retry|skip|cleanup`) while
+		// this execution runs. Read it; a result of a call already made
+		// is recorded after it, a decision is made again.
+		if err := r.catchUp(); err != nil {
+			return err
+		}
+		if !allResults(evs) {
+			return errReplan
+		}
+		if upd != nil {
+			upd = &ripcord.ExecutionUpdate{}
+		}
 	}
 	for i := range evs {
 		evs[i].Seq = last - int64(len(evs)) + int64(i) + 1
@@ -220,6 +246,47 @@ func (r *run) record(evs ...ripcord.Event) error {
 	}
 	r.dirty = true
 	return nil
+}
+
+// errReplan ends a pass whose decision was made on a state that others
+// have changed since (see record); the next pass decides again.
+var errReplan = errors.New("the execution changed while deciding; deciding again")
+
+// allResults reports whether evs only record what DRS answered to calls
+// already made: these must be kept whatever else happened meanwhile,
+// whereas a decision (a step started, a launch intended, the execution
+// finished) must be made again on the new state.
+func allResults(evs []ripcord.Event) bool {
+	for _, ev := range evs {
+		switch ev.Type {
+		case EvJobCreated, EvJobAdopted, EvLaunchUnclear, EvLaunchRefused, EvTerminateJob, EvTerminateUnclear:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// catchUp applies the events others appended to the log since this run
+// last read it: the control commands recorded while the execution runs.
+func (r *run) catchUp() error {
+	for {
+		evs, err := r.e.cfg.Store.Events(r.ctx, r.s.ID, r.s.LastSeq, 1000)
+		if err != nil {
+			return fmt.Errorf("read execution %s: %w", r.s.ID, err)
+		}
+		for _, ev := range evs {
+			if err := r.s.apply(ev); err != nil {
+				return err
+			}
+		}
+		if len(evs) > 0 {
+			r.dirty = true
+		}
+		if len(evs) < 1000 {
+			return nil
+		}
+	}
 }
 
 // projection computes the listing row's update for evs, if they change it.
@@ -269,7 +336,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			return s, nil
 		}
 		r.dirty = false
-		if err := r.pass(); err != nil {
+		if err := r.pass(); err != nil && !errors.Is(err, errReplan) {
 			return s, err
 		}
 		if r.dirty && e.cfg.OnChange != nil {
@@ -278,7 +345,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		if r.settled() {
 			return s, nil
 		}
-		if r.dirty {
+		if r.dirty || r.launchEnding() {
 			interval = e.cfg.MinPoll
 		} else if interval *= 2; interval > e.cfg.Poll {
 			interval = e.cfg.Poll
@@ -322,18 +389,46 @@ func (r *run) anyActive() bool {
 	return false
 }
 
+// launchEnding reports whether a server is in its last stage: its recovery
+// instance exists but it is not LAUNCHED yet. DRS reports LAUNCHED within a
+// minute or two from there, and the next step waits on it, so the engine
+// polls at its shortest interval instead of backing off (measured with
+// ripcord bench: the back-off was the whole gap between makespan and its
+// lower bound).
+func (r *run) launchEnding() bool {
+	for _, st := range r.s.Steps {
+		if st.Status != stepRunning {
+			continue
+		}
+		for _, sv := range st.Servers {
+			if sv.Status == srvLaunching && sv.InstanceID != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // nextDeadline is the earliest time a wait step ends or a delayed launch is
 // due.
 func (r *run) nextDeadline() time.Time {
 	var t time.Time
+	now := r.now()
 	consider := func(x time.Time) {
-		if !x.IsZero() && (t.IsZero() || x.Before(t)) {
+		// Only what is still ahead: a passed deadline (a delay that has
+		// run out) would make the loop spin at the smallest interval.
+		if x.After(now) && (t.IsZero() || x.Before(t)) {
 			t = x
 		}
 	}
 	for _, st := range r.s.Steps {
 		if st.Status == stepRunning && st.Spec.Kind == ripcord.StepWait {
 			consider(st.Started.Add(st.Spec.Duration))
+		}
+		// Servers waiting on a blocker are given up at the conflict
+		// deadline, not at the next poll after it.
+		if st.Status == stepRunning && len(st.Blockers) > 0 && r.s.Spec.Settings.ConflictDeadline > 0 {
+			consider(st.Started.Add(r.s.Spec.Settings.ConflictDeadline))
 		}
 	}
 	for _, x := range r.notBefore {
@@ -345,6 +440,9 @@ func (r *run) nextDeadline() time.Time {
 // pass is one reconcile pass over the execution.
 func (r *run) pass() error {
 	s := r.s
+	if err := r.catchUp(); err != nil {
+		return err
+	}
 	if err := r.reconcileUnclear(); err != nil {
 		return err
 	}
@@ -397,21 +495,7 @@ func (r *run) startReadySteps() error {
 		if st.Status != stepWaiting {
 			continue
 		}
-		ready, blocked := true, ""
-		for _, dep := range st.Spec.After {
-			d := s.Steps[dep]
-			switch d.Status {
-			case stepSucceeded:
-			case stepSkipped:
-				if !d.Manual {
-					blocked = dep
-				}
-			case stepFailed:
-				blocked = dep
-			default:
-				ready = false
-			}
-		}
+		ready, blocked := s.depsDone(st.Spec.After, 0)
 		if blocked != "" {
 			if err := r.record(r.ev(EvStepSkipped, stepFinished{Step: name, Status: stepSkipped, Reason: "step " + blocked + " did not succeed"})); err != nil {
 				return err
@@ -430,6 +514,40 @@ func (r *run) startReadySteps() error {
 		}
 	}
 	return nil
+}
+
+// depsDone reports whether the steps deps are done, and names one that
+// did not succeed (failed, or skipped by the engine), if any. A step a
+// person skipped counts as done once its own dependencies are: skipping the
+// app tier lets the web tier go on, but not before the database tier the
+// app tier was waiting for.
+func (s *State) depsDone(deps []string, depth int) (ready bool, blocked string) {
+	ready = true
+	for _, dep := range deps {
+		d := s.Steps[dep]
+		if d == nil {
+			continue
+		}
+		switch d.Status {
+		case stepSucceeded:
+		case stepSkipped:
+			if !d.Manual {
+				return false, dep
+			}
+			if depth < len(s.Order) { // plans have no cycles; bound it anyway
+				r, b := s.depsDone(d.Spec.After, depth+1)
+				if b != "" {
+					return false, b
+				}
+				ready = ready && r
+			}
+		case stepFailed:
+			return false, dep
+		default:
+			ready = false
+		}
+	}
+	return ready, ""
 }
 
 // stopping reports whether the failure policy stops new steps.
@@ -497,15 +615,44 @@ func (r *run) finishCancel() error {
 			}
 		}
 	}
+	inFlight := false
+	for _, name := range r.s.Order {
+		st := r.s.Steps[name]
+		if st.Status != stepRunning {
+			continue
+		}
+		if st.Spec.Kind == ripcord.StepLaunch {
+			// Launches in flight finish first; servers not yet launched
+			// (waiting on a blocker, or after a refusal) never will be.
+			busy, waiting := false, 0
+			for _, sv := range st.Servers {
+				switch sv.Status {
+				case srvRequested, srvLaunching:
+					busy = true
+				case srvPending:
+					waiting++
+				}
+			}
+			if busy || waiting == 0 {
+				inFlight = true
+				continue // maybeFinishStep ends it once its launches are final
+			}
+			if err := r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSkipped,
+				Reason: fmt.Sprintf("execution cancelled before %d of its servers were launched", waiting)})); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
+			return err
+		}
+	}
+	if inFlight {
+		return nil
+	}
 	for _, name := range r.s.Order {
 		if r.s.Steps[name].Status == stepRunning {
-			if r.s.Steps[name].Spec.Kind == ripcord.StepWait {
-				if err := r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
-					return err
-				}
-				continue
-			}
-			return nil // launches in flight finish first
+			return nil
 		}
 	}
 	if r.s.Spec.Mode == ripcord.ModeDrill && !r.s.Cleanup.Requested {

@@ -147,6 +147,7 @@ func (r *run) launchBatch(st *StepState, target string, servers []string) error 
 	switch {
 	case err == nil:
 		delete(r.backoff, st.Spec.Name)
+		delete(r.notBefore, st.Spec.Name)
 		r.jobs[job.ID] = job
 		return r.record(r.ev(EvJobCreated, jobCreated{Batch: id, JobID: job.ID}))
 	case isUnclear(err):
@@ -230,6 +231,7 @@ func (r *run) reconcileUnclear() error {
 			}
 			continue
 		}
+		r.delay(b.Step) // design 4.1.5: retry with backoff and full jitter
 		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: "UNCLEAR",
 			Error: "no job for this batch exists in DRS after an unclear StartRecovery; its servers will be launched again"})); err != nil {
 			return err

@@ -102,7 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 		// synchronous=FULL: an intent recorded before a StartRecovery
 		// must survive a power loss, not only a crash of the process.
-		s.write, err = sql.Open("sqlite", dsn(abs, append(writePragmas, "journal_mode(WAL)", "synchronous(FULL)"), "immediate"))
+		s.write, err = sql.Open("sqlite", dsn(abs, append(writePragmas, "synchronous(FULL)"), "immediate"))
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
@@ -119,9 +119,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.write.SetMaxOpenConns(1)
 	s.write.SetMaxIdleConns(1)
 
-	if err := migrate(ctx, s.write, path, migrations); err != nil {
+	if err := s.setUp(ctx, migrations); err != nil {
 		s.Close()
-		if se := (*modernc.Error)(nil); errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
+		if sqliteCode(err) == sqlite3.SQLITE_NOTADB {
 			return nil, &ripcord.Error{Code: ripcord.EINVALID,
 				Message: fmt.Sprintf("%s is not an SQLite database", path),
 				Hint:    "pass --db a ripcord database, or a path where one can be created"}
@@ -129,6 +129,55 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// setUp puts a database file in WAL mode and migrates it.
+func (s *Store) setUp(ctx context.Context, migrations []migration) error {
+	if s.path != Memory {
+		if err := enableWAL(ctx, s.write, s.path); err != nil {
+			return err
+		}
+	}
+	return migrate(ctx, s.write, s.path, migrations)
+}
+
+// enableWAL puts the database in WAL mode, which the file keeps. When
+// processes create the same file at once, SQLite may answer one of them
+// SQLITE_BUSY at once instead of waiting (it will not wait for a write lock
+// while holding a read lock, lest two waiters deadlock), so a busy answer
+// is retried for up to busyTimeout. Once the file is in WAL mode the pragma
+// takes no lock.
+func enableWAL(ctx context.Context, db *sql.DB, path string) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		if err == nil {
+			if mode != "wal" {
+				return &ripcord.Error{Code: ripcord.EINVALID,
+					Message: fmt.Sprintf("%s: SQLite cannot use WAL mode there (journal mode %s)", path, mode),
+					Hint:    "put the database on a local file system"}
+			}
+			return nil
+		}
+		if sqliteCode(err) != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return fmt.Errorf("open %s: WAL mode: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("open %s: WAL mode: %w", path, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// sqliteCode returns the primary SQLite result code in err's chain, or 0.
+func sqliteCode(err error) int {
+	var se *modernc.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
 }
 
 // dsn returns the modernc.org/sqlite data source name for path with the

@@ -63,6 +63,7 @@ talk to, so everything can be tried without an AWS account.`,
 	}
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
+		newBenchCmd(),
 		newCleanupCmd(),
 		newDemoCmd(),
 		newExecCmd(),
