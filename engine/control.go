@@ -77,18 +77,32 @@ func (e *Engine) Skip(ctx context.Context, id, actor, step string) error {
 
 var errSkip = fmt.Errorf("nothing to do")
 
+// control records a command after checking it against the execution's
+// state. The engine running the execution may append between the read and
+// the write; the store then refuses the write (ECONFLICT) and the command is
+// checked again on the new state, so that `ripcord exec pause` works while
+// `ripcord run` follows the execution.
 func (e *Engine) control(ctx context.Context, id, actor, typ string, data any, check func(*State) error) error {
+	for attempt := 1; ; attempt++ {
+		raced, err := e.controlOnce(ctx, id, actor, typ, data, check)
+		if !raced || attempt == 10 {
+			return err
+		}
+	}
+}
+
+func (e *Engine) controlOnce(ctx context.Context, id, actor, typ string, data any, check func(*State) error) (raced bool, err error) {
 	s, err := e.Load(ctx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if s.Final() && typ != EvRetryRequested {
-		return &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf("execution %s has ended (%s)", id, s.State)}
+		return false, &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf("execution %s has ended (%s)", id, s.State)}
 	}
 	if err := check(s); err == errSkip {
-		return nil
+		return false, nil
 	} else if err != nil {
-		return &ripcord.Error{Code: ripcord.ECONFLICT, Message: err.Error()}
+		return false, &ripcord.Error{Code: ripcord.ECONFLICT, Message: err.Error()}
 	}
 	ev := newEvent(typ, actor, e.cfg.Clock.Now(), data)
 	ev.ExecutionID = id
@@ -97,7 +111,7 @@ func (e *Engine) control(ctx context.Context, id, actor, typ string, data any, c
 	after := s.LastSeq
 	prevState, prevEnded := s.State, s.Finished
 	if err := s.apply(ev); err != nil {
-		return err
+		return false, err
 	}
 	var upd *ripcord.ExecutionUpdate
 	if s.State != prevState {
@@ -109,5 +123,5 @@ func (e *Engine) control(ctx context.Context, id, actor, typ string, data any, c
 		}
 	}
 	_, err = e.cfg.Store.Append(ctx, id, after, []ripcord.Event{ev}, upd)
-	return err
+	return ripcord.ErrorCode(err) == ripcord.ECONFLICT, err
 }

@@ -359,3 +359,45 @@ func TestControlDuringPass(t *testing.T) {
 		})
 	}
 }
+
+// racingStore appends an engine event of its own just before the first
+// Append it is asked for: the running engine recording something between a
+// control command's read of the log and its write.
+type racingStore struct {
+	ripcord.Store
+	raced bool
+}
+
+func (r *racingStore) Append(ctx context.Context, id string, after int64, evs []ripcord.Event, upd *ripcord.ExecutionUpdate) (int64, error) {
+	if !r.raced {
+		r.raced = true
+		ev := ripcord.Event{ExecutionID: id, Type: engine.EvServersBlocked, Actor: "engine", At: t0,
+			Data: []byte(`{"step":"database","target":"prod","servers":["` + db1 + `"],"jobID":"drsjob-3f0c2a9b7d1e45a60","jobType":"TERMINATE"}`)}
+		if _, err := r.Store.Append(ctx, id, after, []ripcord.Event{ev}, nil); err != nil {
+			return 0, err
+		}
+	}
+	return r.Store.Append(ctx, id, after, evs, upd)
+}
+
+// TestControlRacesEngineAppend: the engine appends between a command's read
+// and its write; the command is checked again and recorded, not refused.
+func TestControlRacesEngineAppend(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	e.start(e.engineWith(nil), "exec-race", chain(ripcord.FailureStop))
+	ctl := engine.New(engine.Config{Store: &racingStore{Store: e.store}})
+	if err := ctl.Pause(ctx, "exec-race", "grace"); err != nil {
+		t.Fatalf("pause: %v", err)
+	}
+	var types []string
+	for _, ev := range e.events("exec-race") {
+		types = append(types, ev.Type)
+	}
+	if got := strings.Join(types, ","); got != "ExecutionStarted,ServersBlocked,ExecutionPaused" {
+		t.Errorf("log %s", got)
+	}
+	if x, err := e.store.Execution(ctx, "exec-race"); err != nil || x.State != ripcord.ExecPaused {
+		t.Errorf("listing: %v, %v", x.State, err)
+	}
+}

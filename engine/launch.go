@@ -45,6 +45,9 @@ func (r *run) driveLaunch(st *StepState) error {
 // launchTarget looks at the target's active jobs, records who blocks which
 // server, and launches the free servers in batches the quotas allow.
 func (r *run) launchTarget(st *StepState, target string, servers []string) error {
+	if r.ownJobsFillQuota(st, target, servers) {
+		return nil
+	}
 	k := r.e.keeperFor(target)
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -115,6 +118,33 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 		}
 	}
 	return nil
+}
+
+// ownJobsFillQuota reports whether this execution's own active jobs in the
+// target, as this pass's poll saw them, already fill its quotas, so that
+// nothing could be launched now. Then there is no need to list every job of
+// the target, the costliest read at scale (DRS has no status filter, so the
+// listing carries every job ever run with all its servers). Servers waiting
+// on another job's blocker still need the listing: their conflict deadline
+// is judged on it.
+func (r *run) ownJobsFillQuota(st *StepState, target string, servers []string) bool {
+	for _, id := range servers {
+		if st.Blockers[id] != "" {
+			return false
+		}
+	}
+	jobs, n := 0, 0
+	for _, b := range r.s.Batches {
+		if b.Target != target || b.JobID == "" {
+			continue
+		}
+		if j, ok := r.jobs[b.JobID]; ok && j.Active() {
+			jobs++
+			n += len(j.Servers)
+		}
+	}
+	q := r.e.cfg.Quotas
+	return jobs >= q.ActiveJobs-q.Headroom || n >= q.ServersInActiveJobs-10*q.Headroom
 }
 
 // launchBatch records the intent, calls StartRecovery once (the adapter has

@@ -58,7 +58,7 @@ func checkConversionFailure(t *testing.T, e *env, s *engine.State) drssim.JobVie
 func TestCriticalFailurePolicyStop(t *testing.T) {
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
-	eng := e.engine(engine.Hooks{})
+	eng := e.engineWith(nil)
 	e.start(eng, "exec-stop", chain(ripcord.FailureStop))
 	s := e.run(eng, "exec-stop")
 	wantState(t, s, ripcord.ExecFailed)
@@ -87,7 +87,7 @@ func TestCriticalFailurePolicyStop(t *testing.T) {
 func TestCriticalFailurePolicyPauseThenRetry(t *testing.T) {
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
-	eng := e.engine(engine.Hooks{})
+	eng := e.engineWith(nil)
 	ctx := context.Background()
 	e.start(eng, "exec-pause", chain(ripcord.FailurePause))
 	s := e.run(eng, "exec-pause")
@@ -161,7 +161,7 @@ func TestCriticalFailurePolicyPauseThenRetry(t *testing.T) {
 func TestPausePolicyResumeWithoutRetry(t *testing.T) {
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
-	eng := e.engine(engine.Hooks{})
+	eng := e.engineWith(nil)
 	e.start(eng, "exec-pr", chain(ripcord.FailurePause))
 	wantState(t, e.run(eng, "exec-pr"), ripcord.ExecPaused)
 	if err := eng.Resume(context.Background(), "exec-pr", "bob"); err != nil {
@@ -179,7 +179,7 @@ func TestPausePolicyResumeWithoutRetry(t *testing.T) {
 func TestPausePolicySkipFailedStep(t *testing.T) {
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
-	eng := e.engine(engine.Hooks{})
+	eng := e.engineWith(nil)
 	e.start(eng, "exec-ps", chain(ripcord.FailurePause))
 	wantState(t, e.run(eng, "exec-ps"), ripcord.ExecPaused)
 	if err := eng.Skip(context.Background(), "exec-ps", "carol", "database"); err != nil {
@@ -203,7 +203,7 @@ func TestPausePolicySkipFailedStep(t *testing.T) {
 func TestCriticalFailurePolicyContinue(t *testing.T) {
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
-	eng := e.engine(engine.Hooks{})
+	eng := e.engineWith(nil)
 	// app depends on database; web depends on nothing.
 	e.start(eng, "exec-cont", spec(ripcord.FailureContinue,
 		launchStep("database", nil, db1, db2),
@@ -238,7 +238,7 @@ func TestCriticalFailurePolicyContinue(t *testing.T) {
 func TestOptionalServerFailure(t *testing.T) {
 	e := newEnv(t, nil)
 	failConversion(t, e, db2)
-	eng := e.engine(engine.Hooks{})
+	eng := e.engineWith(nil)
 	sp := chain(ripcord.FailureStop)
 	sp.Steps[0].Servers[1].Optional = true // db2
 	e.start(eng, "exec-opt", sp)

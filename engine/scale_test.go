@@ -41,6 +41,7 @@ func TestScale3000Servers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // separate simulators and stores; the race detector makes each slow
 			sc, err := drssim.LoadScenario("scale")
 			if err != nil {
 				t.Fatal(err)
@@ -78,7 +79,13 @@ func TestScale3000Servers(t *testing.T) {
 				engine.SpecStep{Name: "web", Kind: ripcord.StepLaunch, After: []string{"app"}, Servers: byTier["web"]},
 			)
 			sp.Settings.RTOTarget = 4 * time.Hour
-			eng := e.engineWith(func(c *engine.Config) { c.Targets = targets })
+			// Polling every 10 to 30 simulated seconds instead of 5 to 30
+			// halves the DescribeJobs answers the simulator encodes and the
+			// SDK decodes, which is most of this test's time.
+			eng := e.engineWith(func(c *engine.Config) {
+				c.Targets = targets
+				c.MinPoll, c.Poll = 10*time.Second, 30*time.Second
+			})
 			e.start(eng, "exec-scale", sp)
 			wall := time.Now()
 			s := e.run(eng, "exec-scale")
@@ -147,5 +154,61 @@ func TestScale3000Servers(t *testing.T) {
 			t.Logf("3000 servers, %d jobs, %d events: simulated makespan %s, %d DRS requests (%.2f per server) %v; wall time %s",
 				jobs, len(evs), s.Finished.Sub(s.Started), calls, float64(calls)/3000, view.Requests, elapsed.Round(time.Millisecond))
 		})
+	}
+}
+
+// TestManySmallStepsActiveJobQuota: sixty independent ten-server steps in
+// one account and region. Each step's batch is small, so the binding quota
+// is the 20 active jobs, shared by all the steps through the target's
+// quota keeper: never more than 20 jobs at once, no quota error.
+func TestManySmallStepsActiveJobQuota(t *testing.T) {
+	sc, err := drssim.LoadScenario("scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Generate.Servers = 600
+	sc.Generate.Accounts, sc.Generate.Regions = []string{"111122223333"}, []string{"us-east-1"}
+	sc.Throttle.Rate = -1
+	e := newEnv(t, sc)
+	rec := e.record(true)
+	rv := e.region()
+	var steps []engine.SpecStep
+	for i := 0; i < len(rv.Servers); i += 10 {
+		var ids []string
+		for _, sv := range rv.Servers[i : i+10] {
+			ids = append(ids, sv.SourceServerID)
+		}
+		steps = append(steps, launchStep(fmt.Sprintf("group-%02d", i/10), nil, ids...))
+	}
+	e.drs = e.client("AKIDSCALEACCOUNTA", "us-east-1")
+	eng := e.engineWith(func(c *engine.Config) { c.MinPoll, c.Poll = 10*time.Second, 30*time.Second })
+	e.start(eng, "exec-small", spec(ripcord.FailureStop, steps...))
+	s := e.run(eng, "exec-small")
+	wantState(t, s, ripcord.ExecSucceeded)
+
+	if n := rec.answers("StartRecovery")["ServiceQuotaExceededException"]; n > 0 {
+		t.Errorf("DRS answered StartRecovery with ServiceQuotaExceededException %d times", n)
+	}
+	if refused := evData[evRefused](t, e.events("exec-small"), engine.EvLaunchRefused); len(refused) > 0 {
+		t.Errorf("%d launches refused, first: %+v", len(refused), refused[0])
+	}
+	view := e.sim.State(drssim.StateFilter{Account: "111122223333", Region: "us-east-1"})
+	c := peakConcurrency(view.Regions[0], view.Now)
+	t.Logf("600 servers in 60 steps: %d jobs, peak %d active jobs and %d servers in active jobs; simulated makespan %s",
+		c.JobCount, c.Jobs, c.Servers, s.Finished.Sub(s.Started))
+	if c.Jobs > 20 || c.Servers > 500 {
+		t.Errorf("peak %d active jobs (quota 20), %d servers in active jobs (quota 500)", c.Jobs, c.Servers)
+	}
+	if c.Jobs < 20 {
+		t.Errorf("peak %d active jobs: the quota keeper left the active-job quota unused", c.Jobs)
+	}
+	byServer := e.launchJobsOf()
+	if len(byServer) != 600 {
+		t.Errorf("%d servers launched, want 600", len(byServer))
+	}
+	for id, jobs := range byServer {
+		if len(jobs) != 1 {
+			t.Errorf("server %s is in %d LAUNCH jobs", id, len(jobs))
+		}
 	}
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -49,12 +50,27 @@ func spec(policy ripcord.FailurePolicy, steps ...engine.SpecStep) engine.Spec {
 	}
 }
 
-// engineWith is env.engine with a chance to change the configuration.
+// boundedClock is simClock that refuses to sleep past a simulated limit,
+// so that an execution that never ends fails the test instead of hanging it.
+type boundedClock struct {
+	simClock
+	limit time.Time
+}
+
+func (b boundedClock) Sleep(ctx context.Context, d time.Duration) error {
+	if b.c.Now().Add(d).After(b.limit) {
+		return fmt.Errorf("simulated time limit %s reached: the execution does not end", b.limit)
+	}
+	return b.simClock.Sleep(ctx, d)
+}
+
+// engineWith is env.engine with a chance to change the configuration. Its
+// clock stops the engine after twelve simulated hours.
 func (e *env) engineWith(mod func(*engine.Config)) *engine.Engine {
 	cfg := engine.Config{
 		Store:   e.store,
 		Targets: map[string]ripcord.DRS{"prod": e.drs},
-		Clock:   simClock{e.clock},
+		Clock:   boundedClock{simClock{e.clock}, e.clock.Now().Add(12 * time.Hour)},
 	}
 	if mod != nil {
 		mod(&cfg)
