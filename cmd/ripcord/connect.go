@@ -51,6 +51,14 @@ func (c *connFlags) Validate() error {
 	return nil
 }
 
+// validateAndOpen checks the flags and opens the store.
+func (c *connFlags) validateAndOpen(ctx context.Context) (ripcord.Store, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c.openStore(ctx)
+}
+
 // openStore opens the SQLite store named by --db or the default one.
 func (c *connFlags) openStore(ctx context.Context) (ripcord.Store, error) {
 	path := c.DB

@@ -31,6 +31,9 @@ import (
 type demoConfig struct {
 	TimeScale float64
 	Seed      int64
+	// virtual runs on a manual clock that jumps forward when the engine
+	// waits: no real waiting at all, and the same run every time (tests).
+	virtual bool
 }
 
 func defaultDemoConfig() demoConfig { return demoConfig{TimeScale: 40, Seed: 1} }
@@ -80,6 +83,20 @@ func (c scaledClock) Sleep(ctx context.Context, d time.Duration) error {
 	return engine.RealClock{}.Sleep(ctx, time.Duration(float64(d)/c.scale))
 }
 
+// virtualClock moves the simulator's manual clock forward instead of
+// waiting.
+type virtualClock struct{ c *drssim.ManualClock }
+
+func (v virtualClock) Now() time.Time { return v.c.Now() }
+
+func (v virtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v.c.Advance(d)
+	return nil
+}
+
 // runDemo runs the demonstration and returns the simulator's final model,
 // on which tests check what really happened in DRS.
 func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateView, error) {
@@ -87,8 +104,14 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 	if err != nil {
 		return nil, err
 	}
-	sim, err := drssim.New(drssim.Options{Scenario: scenario, TimeScale: cfg.TimeScale, Seed: cfg.Seed,
-		Logger: slog.New(slog.DiscardHandler)})
+	var clock engine.Clock
+	opts := drssim.Options{Scenario: scenario, TimeScale: cfg.TimeScale, Seed: cfg.Seed, Logger: slog.New(slog.DiscardHandler)}
+	if cfg.virtual {
+		mc := drssim.NewManualClock(time.Now().UTC().Truncate(time.Second))
+		opts.Clock = mc
+		clock = virtualClock{mc}
+	}
+	sim, err := drssim.New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +179,11 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 	if err := store.SavePlanVersion(ctx, ripcord.PlanVersion{Hash: spec.PlanHash, Name: planName, Source: examples.ThreeTier, Created: sim.Now()}); err != nil {
 		return nil, err
 	}
+	if clock == nil {
+		clock = scaledClock{sim: sim, scale: cfg.TimeScale}
+	}
 	eng := engine.New(engine.Config{Store: store, Targets: map[string]ripcord.DRS{target: client},
-		Clock: scaledClock{sim: sim, scale: cfg.TimeScale}, Actor: "demo", OnChange: newProgress(out).onChange})
+		Clock: clock, Actor: "demo", OnChange: newProgress(out).onChange})
 	id := newExecutionID(planName, sim.Now())
 	if err := eng.Start(ctx, id, spec); err != nil {
 		return nil, err

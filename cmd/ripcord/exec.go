@@ -51,11 +51,8 @@ func execListCmd() *cobra.Command {
 		Short: "List executions, newest first",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cf.Validate(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			store, err := cf.openStore(ctx)
+			store, err := cf.validateAndOpen(ctx)
 			if err != nil {
 				return err
 			}
@@ -128,11 +125,8 @@ func execShowCmd() *cobra.Command {
 		Short: "Show an execution: its steps, servers and outcome",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.Validate(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			store, err := cf.openStore(ctx)
+			store, err := cf.validateAndOpen(ctx)
 			if err != nil {
 				return err
 			}
@@ -176,11 +170,8 @@ func execWatchCmd() *cobra.Command {
 		Short: "Follow an execution another process runs, until it ends or pauses",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.Validate(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			store, err := cf.openStore(ctx)
+			store, err := cf.validateAndOpen(ctx)
 			if err != nil {
 				return err
 			}
@@ -248,11 +239,8 @@ func execControlCmd(name, short string, nargs int, do func(ctx context.Context, 
 		Short: short,
 		Args:  usageArgs(cobra.ExactArgs(nargs)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.Validate(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			store, err := cf.openStore(ctx)
+			store, err := cf.validateAndOpen(ctx)
 			if err != nil {
 				return err
 			}

@@ -196,13 +196,16 @@ func printSummary(out io.Writer, sum execSummary, asJSON bool) error {
 	if sum.Reason != "" {
 		fmt.Fprintf(out, "  reason: %s\n", sum.Reason)
 	}
-	fmt.Fprintf(out, "  %-12s %-10s %-10s %-9s %s\n", "step", "status", "duration", "launched", "failed")
+	fmt.Fprintf(out, "  %-12s %-10s %-9s %-10s %-9s %s\n", "step", "status", "started", "duration", "launched", "failed")
 	for _, st := range sum.Steps {
-		d := "-"
+		d, started := "-", "-"
 		if st.Duration > 0 {
 			d = (time.Duration(st.Duration * float64(time.Second))).Round(time.Second).String()
 		}
-		fmt.Fprintf(out, "  %-12s %-10s %-10s %-9d %d\n", st.Name, st.Status, d, st.Servers.Launched, st.Servers.Failed)
+		if !st.Started.IsZero() {
+			started = "+" + st.Started.Sub(sum.Started).Round(time.Second).String()
+		}
+		fmt.Fprintf(out, "  %-12s %-10s %-9s %-10s %-9d %d\n", st.Name, st.Status, started, d, st.Servers.Launched, st.Servers.Failed)
 	}
 	if sum.RTOMeasuredS > 0 {
 		verdict := ""
