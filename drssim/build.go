@@ -245,7 +245,10 @@ func (s *Sim) generate(g *GenerateSpec, start time.Time) {
 		if len(id) < 19 {
 			id += strings.Repeat("0", 19-len(id))
 		}
-		tier := tiers[i%len(tiers)]
+		// Tiers come in equal consecutive blocks of servers; accounts and
+		// regions cycle within each block, so every tier spans every
+		// account and region (a step of one tier is a multi-target step).
+		tier := tiers[i*len(tiers)/g.Servers]
 		ss := ServerSpec{
 			ID:       id,
 			Hostname: fmt.Sprintf("%s-%05d", tier, i),

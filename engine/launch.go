@@ -188,10 +188,10 @@ func (r *run) launchBatch(st *StepState, target string, servers []string) error 
 		return r.record(r.ev(EvLaunchUnclear, launchUnclear{Batch: id, Error: err.Error()}))
 	case isConflict(err) || isQuota(err) || isThrottling(err) || isTransient(err):
 		r.delay(st.Spec.Name)
-		return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: ripcord.ErrorCode(err), Error: err.Error()}))
+		return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
 	default:
 		// DRS refused the batch for good (validation, access): its servers fail.
-		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: ripcord.ErrorCode(err), Error: err.Error()})); err != nil {
+		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}
 		var evs []ripcord.Event
@@ -468,6 +468,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// refusalCode is DRS's error type when DRS answered (ConflictException,
+// ServiceQuotaExceededException, ...), else ripcord's error code.
+func refusalCode(err error) string {
+	if d := drsErr(err); d != nil && d.Type != "" {
+		return d.Type
+	}
+	return ripcord.ErrorCode(err)
 }
 
 // Error classification, on ripcord.DRSError as the adapter returns it.
