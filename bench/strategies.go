@@ -33,7 +33,7 @@ func runRipcord(ctx context.Context, w *world, cfg Config) (result, error) {
 	eng := engine.New(engine.Config{
 		Store:   store,
 		Targets: w.targets(),
-		Clock:   simClock{w.clock},
+		Clock:   w.clock, // a drssim.ManualClock: sleeping moves simulated time
 		Poll:    cfg.Poll,
 		MinPoll: cfg.MinPoll,
 		Actor:   "ripcord-bench",

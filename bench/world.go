@@ -149,20 +149,6 @@ func (w *world) sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-// simClock is the engine's clock: it reads the simulator's manual clock,
-// and sleeping moves it forward instead of waiting.
-type simClock struct{ c *drssim.ManualClock }
-
-func (s simClock) Now() time.Time { return s.c.Now() }
-
-func (s simClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.c.Advance(d)
-	return nil
-}
-
 // virtualBackoff is the SDK's retry backoff in simulated time: it moves the
 // clock forward by the wait the standard retryer would make (exponential,
 // capped at 20 s; without jitter, to stay repeatable) and returns at once.

@@ -20,21 +20,6 @@ import (
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
-// simClock is the engine's clock in tests: it reads the simulator's manual
-// clock, and sleeping moves simulated time forward instead of waiting, so a
-// thirty-minute drill runs in milliseconds and the same way every time.
-type simClock struct{ c *drssim.ManualClock }
-
-func (s simClock) Now() time.Time { return s.c.Now() }
-
-func (s simClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.c.Advance(d)
-	return nil
-}
-
 // noWait is an SDK retry backoff that does not wait.
 type noWait struct{}
 
@@ -105,7 +90,7 @@ func (e *env) engine(hooks engine.Hooks) *engine.Engine {
 	return engine.New(engine.Config{
 		Store:   e.store,
 		Targets: map[string]ripcord.DRS{"prod": e.drs},
-		Clock:   simClock{e.clock},
+		Clock:   e.clock, // its Sleep moves simulated time forward
 		Hooks:   hooks,
 	})
 }

@@ -50,18 +50,18 @@ func spec(policy ripcord.FailurePolicy, steps ...engine.SpecStep) engine.Spec {
 	}
 }
 
-// boundedClock is simClock that refuses to sleep past a simulated limit,
+// boundedClock is the manual clock that refuses to sleep past a simulated limit,
 // so that an execution that never ends fails the test instead of hanging it.
 type boundedClock struct {
-	simClock
+	*drssim.ManualClock
 	limit time.Time
 }
 
 func (b boundedClock) Sleep(ctx context.Context, d time.Duration) error {
-	if b.c.Now().Add(d).After(b.limit) {
+	if b.Now().Add(d).After(b.limit) {
 		return fmt.Errorf("simulated time limit %s reached: the execution does not end", b.limit)
 	}
-	return b.simClock.Sleep(ctx, d)
+	return b.ManualClock.Sleep(ctx, d)
 }
 
 // engineWith is env.engine with a chance to change the configuration. Its
@@ -70,7 +70,7 @@ func (e *env) engineWith(mod func(*engine.Config)) *engine.Engine {
 	cfg := engine.Config{
 		Store:   e.store,
 		Targets: map[string]ripcord.DRS{"prod": e.drs},
-		Clock:   boundedClock{simClock{e.clock}, e.clock.Now().Add(12 * time.Hour)},
+		Clock:   boundedClock{e.clock, e.clock.Now().Add(12 * time.Hour)},
 	}
 	if mod != nil {
 		mod(&cfg)
