@@ -428,7 +428,7 @@ func (r *run) nextDeadline() time.Time {
 		// Servers waiting on a blocker are given up at the conflict
 		// deadline, not at the next poll after it.
 		if st.Status == stepRunning && len(st.Blockers) > 0 && r.s.Spec.Settings.ConflictDeadline > 0 {
-			consider(st.Started.Add(r.s.Spec.Settings.ConflictDeadline))
+			consider(st.clockStart().Add(r.s.Spec.Settings.ConflictDeadline))
 		}
 	}
 	for _, x := range r.notBefore {

@@ -68,7 +68,7 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 			holder[ps.SourceServerID] = j
 		}
 	}
-	deadline := st.Started.Add(r.s.Spec.Settings.ConflictDeadline)
+	deadline := st.clockStart().Add(r.s.Spec.Settings.ConflictDeadline)
 	var free []string
 	blocked := map[string][]string{} // job -> servers newly blocked by it
 	for _, id := range servers {
@@ -229,7 +229,7 @@ func (r *run) delay(step string) {
 	d := r.e.cfg.MinPoll + r.e.jitter(base)
 	at := r.now().Add(d)
 	if st := r.s.Steps[step]; st != nil && r.s.Spec.Settings.ConflictDeadline > 0 {
-		if dl := st.Started.Add(r.s.Spec.Settings.ConflictDeadline); at.After(dl) {
+		if dl := st.clockStart().Add(r.s.Spec.Settings.ConflictDeadline); at.After(dl) {
 			at = dl
 		}
 	}
@@ -447,7 +447,7 @@ func (r *run) maybeFinishStep(st *StepState) (bool, error) {
 				critical = append(critical, fmt.Sprintf("%s (%s)", id, sv.Reason))
 			}
 		default:
-			if t := r.s.Spec.Settings.StepTimeout; t > 0 && !r.now().Before(st.Started.Add(t)) {
+			if t := r.s.Spec.Settings.StepTimeout; t > 0 && !r.now().Before(st.clockStart().Add(t)) {
 				return true, r.record(r.ev(EvStepFinished, stepFinished{Step: st.Spec.Name, Status: stepFailed,
 					Reason: fmt.Sprintf("step timeout of %s passed with server %s %s", t, id, sv.Status)}))
 			}

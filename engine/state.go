@@ -37,6 +37,7 @@ type State struct {
 	State     ripcord.ExecState
 	Paused    bool
 	PausedFor string // the failed step an automatic pause was for
+	pausedAt  time.Time
 	Cancel    bool
 	LastSeq   int64
 	Steps     map[string]*StepState
@@ -58,6 +59,8 @@ type StepState struct {
 	Servers  map[string]*ServerState
 	Blockers map[string]string // server -> job holding it, as last recorded
 	Manual   bool              // skipped by a person
+	// PausedTotal is how long the step was paused while running.
+	PausedTotal time.Duration
 }
 
 // ServerState is one server of a launch step.
@@ -260,7 +263,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			if ev.Type == EvStepSkipped {
 				st.Status = stepSkipped
 				if d.Manual {
-					s.liftPauseFor(d.Step)
+					s.liftPauseFor(d.Step, ev.At)
 				}
 			}
 		}
@@ -279,12 +282,15 @@ func (s *State) apply(ev ripcord.Event) error {
 			if s.State == ripcord.ExecFailed {
 				s.State, s.Finished, s.Reason = ripcord.ExecRunning, time.Time{}, ""
 			}
-			s.liftPauseFor(d.Step)
+			s.liftPauseFor(d.Step, ev.At)
 		}
 	case EvExecutionPaused:
 		var d stepRef
 		if err := dec(&d); err != nil {
 			return err
+		}
+		if !s.Paused {
+			s.pausedAt = ev.At
 		}
 		s.Paused = true
 		s.State = ripcord.ExecPaused
@@ -292,7 +298,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			s.PausedFor = d.Step
 		}
 	case EvExecutionResumed:
-		s.Paused = false
+		s.unpause(ev.At)
 		if !s.Final() {
 			s.State = ripcord.ExecRunning
 		}
@@ -320,13 +326,13 @@ func (s *State) apply(ev ripcord.Event) error {
 // about the failed step: retrying or skipping that step is the decision, so
 // the execution goes on. A pause a person asked for stays until Resume.
 // A retried step that fails again pauses the execution again.
-func (s *State) liftPauseFor(step string) {
+func (s *State) liftPauseFor(step string, at time.Time) {
 	if s.PausedFor != step {
 		return
 	}
 	s.PausedFor = ""
 	if s.Paused {
-		s.Paused = false
+		s.unpause(at)
 		if !s.Final() {
 			s.State = ripcord.ExecRunning
 		}
@@ -349,3 +355,24 @@ func (s *State) launchedInstances() map[string][]string {
 	}
 	return out
 }
+
+// unpause ends a pause at at. The time a running step spent paused does not
+// count against its conflict deadline or its timeout: a person who paused
+// for twenty minutes must not find the step failed on resume.
+func (s *State) unpause(at time.Time) {
+	if !s.Paused {
+		return
+	}
+	s.Paused = false
+	if d := at.Sub(s.pausedAt); d > 0 {
+		for _, st := range s.Steps {
+			if st.Status == stepRunning {
+				st.PausedTotal += d
+			}
+		}
+	}
+}
+
+// clockStart is when the step's deadlines count from: its start, moved
+// later by the time it spent paused.
+func (st *StepState) clockStart() time.Time { return st.Started.Add(st.PausedTotal) }
