@@ -106,22 +106,8 @@ func (e *Engine) controlOnce(ctx context.Context, id, actor, typ string, data an
 	}
 	ev := newEvent(typ, actor, e.cfg.Clock.Now(), data)
 	ev.ExecutionID = id
-	// The listing shows what the fold will: apply the event to the state
-	// just read (unnumbered, so no sequence check) and compare.
 	after := s.LastSeq
-	prevState, prevEnded := s.State, s.Finished
-	if err := s.apply(ev); err != nil {
-		return false, err
-	}
-	var upd *ripcord.ExecutionUpdate
-	if s.State != prevState {
-		st := s.State
-		upd = &ripcord.ExecutionUpdate{State: &st}
-		if !s.Finished.Equal(prevEnded) {
-			ended := s.Finished // zero clears it: a retried execution is running again
-			upd.Ended = &ended
-		}
-	}
+	upd := projectionUpdate(s, []ripcord.Event{ev})
 	_, err = e.cfg.Store.Append(ctx, id, after, []ripcord.Event{ev}, upd)
 	return ripcord.ErrorCode(err) == ripcord.ECONFLICT, err
 }

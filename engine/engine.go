@@ -204,20 +204,13 @@ type run struct {
 // record appends events (and the projection's state) atomically, then
 // applies them to the in-memory state.
 func (r *run) record(evs ...ripcord.Event) error {
-	var upd *ripcord.ExecutionUpdate
-	for _, ev := range evs {
-		if ev.Type == EvExecutionFinished || ev.Type == EvExecutionPaused || ev.Type == EvExecutionResumed || ev.Type == EvRetryRequested {
-			upd = &ripcord.ExecutionUpdate{}
-		}
-	}
-	// Apply to a copy first, to compute the projection update.
 	for i := range evs {
 		evs[i].ExecutionID = r.s.ID
 	}
 	var last int64
 	for attempt := 1; ; attempt++ {
 		var err error
-		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, evs, r.projection(upd, evs))
+		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, evs, projectionUpdate(r.s, evs))
 		if err == nil {
 			break
 		}
@@ -233,9 +226,6 @@ func (r *run) record(evs ...ripcord.Event) error {
 		}
 		if !allResults(evs) {
 			return errReplan
-		}
-		if upd != nil {
-			upd = &ripcord.ExecutionUpdate{}
 		}
 	}
 	for i := range evs {
@@ -287,26 +277,6 @@ func (r *run) catchUp() error {
 			return nil
 		}
 	}
-}
-
-// projection computes the listing row's update for evs, if they change it.
-func (r *run) projection(upd *ripcord.ExecutionUpdate, evs []ripcord.Event) *ripcord.ExecutionUpdate {
-	if upd == nil {
-		return nil
-	}
-	tmp := *r.s
-	tmp.LastSeq = 0
-	for _, ev := range evs {
-		ev.Seq = 0
-		_ = tmp.apply(ev)
-	}
-	st := tmp.State
-	upd.State = &st
-	if tmp.Final() {
-		at := evs[len(evs)-1].At
-		upd.Ended = &at
-	}
-	return upd
 }
 
 func (r *run) now() time.Time { return r.e.cfg.Clock.Now() }

@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -376,3 +378,56 @@ func (s *State) unpause(at time.Time) {
 // clockStart is when the step's deadlines count from: its start, moved
 // later by the time it spent paused.
 func (st *StepState) clockStart() time.Time { return st.Started.Add(st.PausedTotal) }
+
+// projectionUpdate returns the change evs make to the execution's listing
+// row (its state and end), or nil when they make none. It folds the events
+// into a copy of s, so the listing always says what the log will; s itself
+// is left alone. Only the few event types that can change the row pay for
+// the copy.
+func projectionUpdate(s *State, evs []ripcord.Event) *ripcord.ExecutionUpdate {
+	relevant := false
+	for _, ev := range evs {
+		switch ev.Type {
+		case EvExecutionFinished, EvExecutionPaused, EvExecutionResumed, EvRetryRequested, EvStepSkipped:
+			relevant = true
+		}
+	}
+	if !relevant {
+		return nil
+	}
+	tmp := s.clone()
+	for _, ev := range evs {
+		ev.Seq = 0 // unnumbered: no sequence check
+		if err := tmp.apply(ev); err != nil {
+			return nil // the real apply will report it
+		}
+	}
+	if tmp.State == s.State && tmp.Finished.Equal(s.Finished) {
+		return nil
+	}
+	st, ended := tmp.State, tmp.Finished // a zero end clears it: a retried execution runs again
+	return &ripcord.ExecutionUpdate{State: &st, Ended: &ended}
+}
+
+// clone returns a copy of s that shares nothing mutable with it.
+func (s *State) clone() *State {
+	c := *s
+	c.Steps = make(map[string]*StepState, len(s.Steps))
+	for name, st := range s.Steps {
+		cs := *st
+		cs.Servers = make(map[string]*ServerState, len(st.Servers))
+		for id, sv := range st.Servers {
+			csv := *sv
+			cs.Servers[id] = &csv
+		}
+		cs.Blockers = maps.Clone(st.Blockers)
+		c.Steps[name] = &cs
+	}
+	c.Batches = make(map[string]*Batch, len(s.Batches))
+	for id, b := range s.Batches {
+		cb := *b
+		c.Batches[id] = &cb
+	}
+	c.Order = slices.Clone(s.Order)
+	return &c
+}
