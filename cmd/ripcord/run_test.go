@@ -103,26 +103,24 @@ func TestRunRejectsBadInput(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	writeFile(t, bad, "plans:\n  - name: x\n    grups: []\n")
 	tests := []struct {
-		args []string
-		want string
-		code int
+		args  []string
+		extra []string // after the connection flags, so they win over them
+		want  string
+		code  int
 	}{
-		{[]string{"run", "-f", "../../examples/three-tier.yaml"}, "choose exactly one of --drill and --recovery", 2},
-		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery"}, "a recovery of plan orders needs --confirm orders", 2},
-		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery", "--confirm", "other"}, "needs --confirm orders", 2},
-		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--drill", "nosuchplan"}, "nosuchplan", 1},
-		{[]string{"run", "-f", bad, "--drill"}, `unknown key "grups"`, 2},
-		{[]string{"run", "--drill"}, "missing -f", 2},
-		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--drill", "--poll", "0s"}, "invalid --poll", 2},
-		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery", "--confirm", "orders", "--cleanup-after", "1m"}, "--cleanup-after is for drills", 2},
-		{[]string{"exec", "show", "no-such-exec"}, "no-such-exec", 1},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml"}, nil, "choose exactly one of --drill and --recovery", 2},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery"}, nil, "a recovery of plan orders needs --confirm orders", 2},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery", "--confirm", "other"}, nil, "needs --confirm orders", 2},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--drill", "nosuchplan"}, nil, "nosuchplan", 1},
+		{[]string{"run", "-f", bad, "--drill"}, nil, `unknown key "grups"`, 2},
+		{[]string{"run", "--drill"}, nil, "missing -f", 2},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--drill"}, []string{"--poll", "0s"}, "invalid --poll", 2},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery", "--confirm", "orders", "--cleanup-after", "1m"}, nil, "--cleanup-after is for drills", 2},
+		{[]string{"exec", "show", "no-such-exec"}, nil, "no-such-exec", 1},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			args := append(tt.args, c.conn()...)
-			if tt.args[0] == "run" && len(tt.args) > 2 && tt.args[len(tt.args)-1] == "0s" {
-				args = append(append([]string{}, tt.args...), "--db", c.db, "--endpoint-url", c.url)
-			}
+			args := append(append(append([]string{}, tt.args...), c.conn()...), tt.extra...)
 			_, errOut, code := c.ripcord(args...)
 			if !strings.Contains(errOut, tt.want) {
 				t.Errorf("stderr %q lacks %q", errOut, tt.want)
