@@ -51,12 +51,21 @@ func (c *connFlags) Validate() error {
 	return nil
 }
 
-// validateAndOpen checks the flags and opens the store.
-func (c *connFlags) validateAndOpen(ctx context.Context) (ripcord.Store, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
+// withStore makes a command's RunE that checks the flags, opens the store,
+// runs fn and closes the store.
+func (c *connFlags) withStore(fn func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		store, err := c.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return fn(ctx, cmd, args, store)
 	}
-	return c.openStore(ctx)
 }
 
 // openStore opens the SQLite store named by --db or the default one.

@@ -50,19 +50,13 @@ func execListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List executions, newest first",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, err := cf.validateAndOpen(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, _ []string, store ripcord.Store) error {
 			list, err := store.ListExecutions(ctx, ripcord.ExecutionFilter{})
 			if err != nil {
 				return err
 			}
 			return writeExecList(cmd.OutOrStdout(), list, cf.Output == "json")
-		},
+		}),
 	}
 	cf.register(cmd)
 	return cmd
@@ -124,13 +118,7 @@ func execShowCmd() *cobra.Command {
 		Use:   "show ID",
 		Short: "Show an execution: its steps, servers and outcome",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			store, err := cf.validateAndOpen(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			s, err := engine.New(engine.Config{Store: store}).Load(ctx, args[0])
 			if err != nil {
 				return err
@@ -149,7 +137,7 @@ func execShowCmd() *cobra.Command {
 				}
 			}
 			return printSummary(out, sum, false)
-		},
+		}),
 	}
 	cf.register(cmd)
 	return cmd
@@ -169,13 +157,7 @@ func execWatchCmd() *cobra.Command {
 		Use:   "watch ID",
 		Short: "Follow an execution another process runs, until it ends or pauses",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			store, err := cf.validateAndOpen(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			eng := engine.New(engine.Config{Store: store})
 			p := newProgress(cmd.OutOrStdout())
 			for {
@@ -191,7 +173,7 @@ func execWatchCmd() *cobra.Command {
 					return err
 				}
 			}
-		},
+		}),
 	}
 	cf.register(cmd)
 	cmd.Flags().DurationVar(&every, "every", 2*time.Second, "how often to read the store")
@@ -238,13 +220,7 @@ func execControlCmd(name, short string, nargs int, do func(ctx context.Context, 
 		Use:   use,
 		Short: short,
 		Args:  usageArgs(cobra.ExactArgs(nargs)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			store, err := cf.validateAndOpen(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			if err := do(ctx, engine.New(engine.Config{Store: store, Actor: actor()}), args[0], args); err != nil {
 				return err
 			}
@@ -253,7 +229,7 @@ func execControlCmd(name, short string, nargs int, do func(ctx context.Context, 
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: recorded for execution %s by %s\n", name, args[0], actor())
 			return nil
-		},
+		}),
 	}
 	cf.register(cmd)
 	return cmd
