@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// TestProjectionUpdateLeavesStateAlone: computing the listing's update for
+// a resume must not fold the resume into the live state as well, or the
+// time paused would be counted twice against the step's deadline.
+func TestProjectionUpdateLeavesStateAlone(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	spec := Spec{Plan: "p", Mode: ripcord.ModeDrill, Steps: []SpecStep{{Name: "a", Kind: ripcord.StepLaunch,
+		Servers: []SpecServer{{ID: "s-0123456789abcdef0", Target: "t"}}}}}
+	evs := []ripcord.Event{
+		newEvent(EvExecutionStarted, "engine", t0, spec),
+		newEvent(EvStepStarted, "engine", t0, stepStarted{Step: "a"}),
+		newEvent(EvExecutionPaused, "alice", t0.Add(time.Minute), stepRef{}),
+	}
+	for i := range evs {
+		evs[i].Seq = int64(i + 1)
+	}
+	s, err := Fold("x", evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resume := newEvent(EvExecutionResumed, "alice", t0.Add(11*time.Minute), struct{}{})
+	upd := projectionUpdate(s, []ripcord.Event{resume})
+	if upd == nil || upd.State == nil || *upd.State != ripcord.ExecRunning {
+		t.Fatalf("update %+v, want state running", upd)
+	}
+	if !s.Paused || s.Steps["a"].PausedTotal != 0 {
+		t.Fatalf("projectionUpdate changed the live state: paused=%v pausedTotal=%s", s.Paused, s.Steps["a"].PausedTotal)
+	}
+	resume.Seq = 4
+	if err := s.apply(resume); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Steps["a"].PausedTotal; got != 10*time.Minute {
+		t.Fatalf("paused total %s, want 10m", got)
+	}
+	if upd := projectionUpdate(s, []ripcord.Event{newEvent(EvStepStarted, "engine", t0, stepStarted{Step: "a"})}); upd != nil {
+		t.Errorf("an event that does not change the listing gave an update: %+v", upd)
+	}
+}
