@@ -50,7 +50,28 @@ type DRS interface {
 	// ListRecoveryInstances returns the recovery instances with the given
 	// IDs and/or of the given source servers; with both nil, every one.
 	ListRecoveryInstances(ctx context.Context, ids []string, serverIDs []string) ([]RecoveryInstance, error)
+
+	// CallerIdentity says whose credentials DRS calls in this target use
+	// (after assuming the target's role, if any): STS GetCallerIdentity.
+	// The engine compares its account with the target's before launching.
+	CallerIdentity(ctx context.Context) (CallerIdentity, error)
 }
+
+// CallerIdentity is who AWS takes the caller to be.
+type CallerIdentity struct {
+	Account string // 12 digits
+	ARN     string // e.g. arn:aws:sts::222233334444:assumed-role/ripcord/ripcord
+	UserID  string
+}
+
+// Tags ripcord puts on every job it starts, so that it recognizes its own
+// jobs by what DRS records, never by their servers.
+const (
+	TagExecution = "ripcord:execution" // the execution's ID
+	TagBatch     = "ripcord:batch"     // the batch within the execution (b1, b2, ...)
+	TagStep      = "ripcord:step"      // the step's name
+	TagPlan      = "ripcord:plan"      // the plan's name and targets (Execution.Exclusive)
+)
 
 // DRS job types, statuses and per-server launch statuses, as DRS spells them.
 const (

@@ -3,6 +3,7 @@ package ripcord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -85,7 +86,67 @@ type Execution struct {
 	// Summary is the engine's digest for listings (steps done, servers
 	// launched, ...): valid JSON, or empty.
 	Summary json.RawMessage `json:"summary,omitempty"`
+	// Exclusive, when not empty, keeps two live executions of the same
+	// thing apart: CreateExecution refuses an execution whose Exclusive
+	// equals that of one that is running or paused (ECONFLICT, naming
+	// it). The engine sets it to the plan and its targets; empty opts out
+	// (ripcord run --allow-concurrent).
+	Exclusive string `json:"exclusive,omitempty"`
 }
+
+// LeaseOwner identifies a driver: a process on a host, started at a time
+// (so that a recycled PID is another owner). Two values are the same owner
+// only if every field is equal.
+type LeaseOwner struct {
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"` // stored like every time: UTC, microseconds
+}
+
+func (o LeaseOwner) String() string {
+	return fmt.Sprintf("%s pid %d (started %s)", o.Host, o.PID, StoreTime(o.Started).Format(time.RFC3339))
+}
+
+// Validate reports whether o can hold a lease.
+func (o LeaseOwner) Validate() error {
+	if o.Host == "" || o.PID <= 0 {
+		return Errorf(EINVALID, "lease owner %q pid %d: a lease owner needs a host and a positive pid", o.Host, o.PID)
+	}
+	return checkTime(o.Started, "owner started")
+}
+
+// Lease is the right to drive one execution. Epoch is the fencing token:
+// it grows with every takeover, and the store refuses a driver's appends
+// once it has moved on.
+type Lease struct {
+	ExecutionID string     `json:"executionId"`
+	Owner       LeaseOwner `json:"owner"`
+	Epoch       int64      `json:"epoch"`
+	Acquired    time.Time  `json:"acquired"` // when this epoch began
+	Expires     time.Time  `json:"expires"`
+}
+
+// Live reports whether the lease is held at now.
+func (l Lease) Live(now time.Time) bool { return l.Epoch > 0 && now.Before(l.Expires) }
+
+// ErrLeaseLost is in the chain of the error a store returns when a driver's
+// lease epoch is no longer the execution's (see [Store.Append]). The driver
+// must stop: another owner drives the execution now.
+var ErrLeaseLost = errors.New("the execution's lease was taken over by another driver")
+
+// LeaseLost returns the error stores return for a stale epoch: ECONFLICT,
+// with ErrLeaseLost in its chain.
+func LeaseLost(execID string, epoch int64, current Lease) error {
+	e := &Error{Code: ECONFLICT,
+		Message: fmt.Sprintf("execution %s: lease epoch %d is stale; %s holds epoch %d", execID, epoch, current.Owner, current.Epoch),
+		Hint:    "another ripcord process took this execution over; let it drive, or follow it with: ripcord exec watch " + execID}
+	return &leaseLostError{err: e}
+}
+
+type leaseLostError struct{ err *Error }
+
+func (e *leaseLostError) Error() string   { return e.err.Error() }
+func (e *leaseLostError) Unwrap() []error { return []error{e.err, ErrLeaseLost} }
 
 // ExecutionUpdate changes an execution's projection together with the
 // events appended by the same [Store.Append]. Nil fields are left alone.
@@ -130,16 +191,16 @@ type PlanVersion struct {
 // summaries come back byte for byte (in PostgreSQL: json or text columns,
 // not jsonb, which rewrites them).
 //
-// Appends are guarded by optimistic concurrency on the execution's last
-// sequence number, which is enough while one process owns an execution
-// (SQLite). The PostgreSQL store, with several replicas, will add leases:
-// an execution is owned by one replica through a lease with an expiry and a
-// fencing epoch, and Append will check the writer's epoch in the same
-// transaction as it checks afterSeq, failing with ECONFLICT when the lease
-// has moved on. That check will come in as a method or an option that names
-// the epoch, next to afterSeq; callers already treat ECONFLICT from Append
-// as "re-read and decide again", which is also the right answer to a lost
-// lease.
+// Appends are guarded twice. Optimistic concurrency on the execution's last
+// sequence number orders the events of every writer (a driver, a person's
+// control command). A lease decides who may act: each execution is driven by
+// one owner at a time (a process with SQLite, a replica with PostgreSQL),
+// which holds the execution's lease, renews it before it expires and checks
+// it before every DRS mutation. Every takeover increments the lease's
+// fencing epoch, and a driver's Append names its epoch: the store checks it
+// in the same transaction as afterSeq, so a driver that lost its lease can
+// record nothing and therefore must call nothing. Lease expiry is judged on
+// the store's clock (sqlite.WithClock in tests), never on a caller's.
 type Store interface {
 	// SavePlanVersion saves a plan version. Saving a hash that is already
 	// saved does nothing and succeeds: the first version saved under a
@@ -164,7 +225,38 @@ type Store interface {
 	// seq. If the execution's last seq is not afterSeq (another writer
 	// appended since the caller last read), it fails with ECONFLICT and
 	// writes nothing: the caller reads the new events and decides again.
-	Append(ctx context.Context, execID string, afterSeq int64, events []Event, update *ExecutionUpdate) (lastSeq int64, err error)
+	//
+	// epoch is the appending driver's lease epoch, or 0 for a writer that
+	// drives nothing (a person's control command). With an epoch > 0 the
+	// append is refused, with an error that is ECONFLICT and
+	// errors.Is(err, ErrLeaseLost), unless the execution's lease still has
+	// that epoch (expired or not: only a takeover moves it on); nothing is
+	// written. The lease is checked before afterSeq.
+	Append(ctx context.Context, execID string, afterSeq int64, epoch int64, events []Event, update *ExecutionUpdate) (lastSeq int64, err error)
+
+	// AcquireLease makes owner the driver of an execution for ttl, on the
+	// store's clock. It succeeds when nobody holds the lease, when it has
+	// expired or been released, and when owner holds it already (then it
+	// is a renewal and the epoch stays). Any other acquisition is a
+	// takeover: the epoch becomes the previous one plus 1 (the first is
+	// 1). While another owner's lease is live it fails with ECONFLICT,
+	// names the holder and the expiry, and also returns that lease. A
+	// missing execution is ENOTFOUND; ttl must be positive (EINVALID).
+	AcquireLease(ctx context.Context, execID string, owner LeaseOwner, ttl time.Duration) (Lease, error)
+
+	// RenewLease extends l by ttl from now (store's clock) if l's epoch is
+	// still the execution's: an expired lease nobody took over can be
+	// renewed. Otherwise it fails with ECONFLICT and ErrLeaseLost.
+	RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+
+	// ReleaseLease gives l up (it expires now) so that the next driver
+	// need not wait; the epoch stays. Releasing a lease that was taken
+	// over fails with ECONFLICT and ErrLeaseLost and changes nothing.
+	ReleaseLease(ctx context.Context, l Lease) error
+
+	// Lease returns an execution's current lease: Epoch 0 when it was
+	// never leased. A missing execution is ENOTFOUND.
+	Lease(ctx context.Context, execID string) (Lease, error)
 
 	// Events returns the execution's events with Seq > afterSeq in order,
 	// at most limit of them (0: all). An execution that does not exist is

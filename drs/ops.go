@@ -359,3 +359,8 @@ func (c *Client) endless(op string) error {
 	return &ripcord.DRSError{Op: op, Err: &ripcord.Error{Code: ripcord.EINTERNAL,
 		Message: fmt.Sprintf("drs %s in %s: more than %d pages; DRS keeps sending page tokens", op, c.where(), maxPages)}}
 }
+
+// CallerIdentity implements [ripcord.DRS].
+func (c *Client) CallerIdentity(ctx context.Context) (ripcord.CallerIdentity, error) {
+	return ripcord.CallerIdentity{}, ripcord.Errorf(ripcord.EINTERNAL, "not yet") // TODO(sts)
+}

@@ -23,7 +23,7 @@ func (e *Engine) Cleanup(ctx context.Context, id string) error {
 	if s.Cleanup.Requested {
 		return nil
 	}
-	_, err = e.cfg.Store.Append(ctx, id, s.LastSeq, []ripcord.Event{
+	_, err = e.cfg.Store.Append(ctx, id, s.LastSeq, 0, []ripcord.Event{
 		newEvent(EvCleanupRequested, e.cfg.Actor, e.cfg.Clock.Now(), struct{}{})}, nil)
 	return err
 }

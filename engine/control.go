@@ -108,6 +108,6 @@ func (e *Engine) controlOnce(ctx context.Context, id, actor, typ string, data an
 	ev.ExecutionID = id
 	after := s.LastSeq
 	upd := projectionUpdate(s, []ripcord.Event{ev})
-	_, err = e.cfg.Store.Append(ctx, id, after, []ripcord.Event{ev}, upd)
+	_, err = e.cfg.Store.Append(ctx, id, after, 0, []ripcord.Event{ev}, upd)
 	return ripcord.ErrorCode(err) == ripcord.ECONFLICT, err
 }

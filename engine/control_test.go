@@ -368,16 +368,16 @@ type racingStore struct {
 	raced bool
 }
 
-func (r *racingStore) Append(ctx context.Context, id string, after int64, evs []ripcord.Event, upd *ripcord.ExecutionUpdate) (int64, error) {
+func (r *racingStore) Append(ctx context.Context, id string, after, epoch int64, evs []ripcord.Event, upd *ripcord.ExecutionUpdate) (int64, error) {
 	if !r.raced {
 		r.raced = true
 		ev := ripcord.Event{ExecutionID: id, Type: engine.EvServersBlocked, Actor: "engine", At: t0,
 			Data: []byte(`{"step":"database","target":"prod","servers":["` + db1 + `"],"jobID":"drsjob-3f0c2a9b7d1e45a60","jobType":"TERMINATE"}`)}
-		if _, err := r.Store.Append(ctx, id, after, []ripcord.Event{ev}, nil); err != nil {
+		if _, err := r.Store.Append(ctx, id, after, 0, []ripcord.Event{ev}, nil); err != nil {
 			return 0, err
 		}
 	}
-	return r.Store.Append(ctx, id, after, evs, upd)
+	return r.Store.Append(ctx, id, after, epoch, evs, upd)
 }
 
 // TestControlRacesEngineAppend: the engine appends between a command's read

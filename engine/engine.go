@@ -210,7 +210,7 @@ func (r *run) record(evs ...ripcord.Event) error {
 	var last int64
 	for attempt := 1; ; attempt++ {
 		var err error
-		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, evs, projectionUpdate(r.s, evs))
+		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, 0, evs, projectionUpdate(r.s, evs))
 		if err == nil {
 			break
 		}

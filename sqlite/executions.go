@@ -58,7 +58,7 @@ func (s *Store) CreateExecution(ctx context.Context, x ripcord.Execution, first 
 }
 
 // Append adds events after seq afterSeq and applies update, atomically.
-func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, events []ripcord.Event, update *ripcord.ExecutionUpdate) (int64, error) {
+func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch int64, events []ripcord.Event, update *ripcord.ExecutionUpdate) (int64, error) {
 	events, err := ripcord.SequenceEvents(execID, afterSeq, events)
 	if err != nil {
 		return 0, err

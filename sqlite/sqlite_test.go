@@ -71,7 +71,7 @@ func fill(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	done, end := ripcord.ExecSucceeded, t0.Add(time.Minute)
-	_, err := s.Append(ctx, "ex-1", 2, []ripcord.Event{{At: end, Actor: ripcord.ActorEngine, Type: "ExecutionSucceeded"}},
+	_, err := s.Append(ctx, "ex-1", 2, 0, []ripcord.Event{{At: end, Actor: ripcord.ActorEngine, Type: "ExecutionSucceeded"}},
 		&ripcord.ExecutionUpdate{State: &done, Ended: &end, Summary: json.RawMessage(`{"launched":6}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Errorf("after reopening: %v", err)
 	}
 	// The log goes on where it stopped.
-	last, err := s.Append(ctx, "ex-1", 3, []ripcord.Event{{At: t0, Actor: "bob", Type: "ReportViewed"}}, nil)
+	last, err := s.Append(ctx, "ex-1", 3, 0, []ripcord.Event{{At: t0, Actor: "bob", Type: "ReportViewed"}}, nil)
 	if err != nil || last != 4 {
 		t.Errorf("Append after reopening = %d, %v; want 4", last, err)
 	}
@@ -419,7 +419,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 					errs[i] = err
 					return
 				}
-				_, err = s.Append(ctx, "ex-1", x.LastSeq, []ripcord.Event{{At: t0, Actor: fmt.Sprint("store-", i), Type: "Tick"}}, nil)
+				_, err = s.Append(ctx, "ex-1", x.LastSeq, 0, []ripcord.Event{{At: t0, Actor: fmt.Sprint("store-", i), Type: "Tick"}}, nil)
 				switch {
 				case err == nil:
 					n++

@@ -312,7 +312,7 @@ func testNotFound(t *testing.T, s ripcord.Store) {
 	}{
 		{"Execution", func() error { _, err := s.Execution(ctx, "ex-404"); return err }},
 		{"Events", func() error { _, err := s.Events(ctx, "ex-404", 0, 0); return err }},
-		{"Append", func() error { _, err := s.Append(ctx, "ex-404", 0, []ripcord.Event{event("X", "")}, nil); return err }},
+		{"Append", func() error { _, err := s.Append(ctx, "ex-404", 0, 0, []ripcord.Event{event("X", "")}, nil); return err }},
 		{"PlanVersion", func() error { _, err := s.PlanVersion(ctx, "h-404"); return err }},
 	}
 	for _, tt := range tests {
@@ -325,14 +325,14 @@ func testNotFound(t *testing.T, s ripcord.Store) {
 func testAppend(t *testing.T, s ripcord.Store) {
 	ctx := context.Background()
 	create(t, s, "ex-1")
-	last, err := s.Append(ctx, "ex-1", 1, []ripcord.Event{event("StepStarted", `{"step":"database"}`), event("LaunchRequested", `{"batch":1}`)}, nil)
+	last, err := s.Append(ctx, "ex-1", 1, 0, []ripcord.Event{event("StepStarted", `{"step":"database"}`), event("LaunchRequested", `{"batch":1}`)}, nil)
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	if last != 3 {
 		t.Errorf("Append returned last seq %d, want 3", last)
 	}
-	last, err = s.Append(ctx, "ex-1", 3, []ripcord.Event{event("JobCreated", `{"job":"j-1"}`)}, nil)
+	last, err = s.Append(ctx, "ex-1", 3, 0, []ripcord.Event{event("JobCreated", `{"job":"j-1"}`)}, nil)
 	if err != nil || last != 4 {
 		t.Fatalf("Append = %d, %v; want 4", last, err)
 	}
@@ -349,14 +349,14 @@ func testAppend(t *testing.T, s ripcord.Store) {
 func testAppendStale(t *testing.T, s ripcord.Store) {
 	ctx := context.Background()
 	create(t, s, "ex-1")
-	if _, err := s.Append(ctx, "ex-1", 1, []ripcord.Event{event("A", ""), event("B", "")}, nil); err != nil {
+	if _, err := s.Append(ctx, "ex-1", 1, 0, []ripcord.Event{event("A", ""), event("B", "")}, nil); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	before := getExecution(t, s, "ex-1")
 	paused := ripcord.ExecPaused
 	for _, afterSeq := range []int64{0, 1, 2, 4, 100} {
 		t.Run(fmt.Sprint("after ", afterSeq), func(t *testing.T) {
-			_, err := s.Append(ctx, "ex-1", afterSeq, []ripcord.Event{event("Stale", "")},
+			_, err := s.Append(ctx, "ex-1", afterSeq, 0, []ripcord.Event{event("Stale", "")},
 				&ripcord.ExecutionUpdate{State: &paused, Summary: json.RawMessage(`{"stale":true}`)})
 			wantCode(t, err, ripcord.ECONFLICT)
 			if got := getExecution(t, s, "ex-1"); !equalExecution(got, before) {
@@ -390,7 +390,7 @@ func testAppendInvalid(t *testing.T, s ripcord.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.Append(ctx, "ex-1", tt.afterSeq, tt.events, tt.update)
+			_, err := s.Append(ctx, "ex-1", tt.afterSeq, 0, tt.events, tt.update)
 			wantCode(t, err, ripcord.EINVALID)
 			if got := getExecution(t, s, "ex-1"); !equalExecution(got, before) {
 				t.Errorf("a refused append changed the execution: %+v", got)
@@ -409,7 +409,7 @@ func testAppendGapless(t *testing.T, s ripcord.Store) {
 		for j := range batch {
 			batch[j] = event("Tick", fmt.Sprintf(`{"append":%d,"index":%d}`, i, j))
 		}
-		next, err := s.Append(ctx, "ex-1", last, batch, nil)
+		next, err := s.Append(ctx, "ex-1", last, 0, batch, nil)
 		if err != nil {
 			t.Fatalf("append %d: %v", i, err)
 		}
@@ -423,7 +423,7 @@ func testAppendGapless(t *testing.T, s ripcord.Store) {
 	for j := range batch {
 		batch[j] = event("Bulk", fmt.Sprintf(`{"index":%d}`, j))
 	}
-	last, err := s.Append(ctx, "ex-1", last, batch, nil)
+	last, err := s.Append(ctx, "ex-1", last, 0, batch, nil)
 	if err != nil {
 		t.Fatalf("append of 1000 events: %v", err)
 	}
@@ -453,7 +453,7 @@ func testAppendRace(t *testing.T, s ripcord.Store) {
 		for w := range writers {
 			wg.Go(func() {
 				<-start
-				_, errs[w] = s.Append(ctx, "ex-1", afterSeq, []ripcord.Event{event("Race", fmt.Sprintf(`{"writer":%d}`, w))}, nil)
+				_, errs[w] = s.Append(ctx, "ex-1", afterSeq, 0, []ripcord.Event{event("Race", fmt.Sprintf(`{"writer":%d}`, w))}, nil)
 			})
 		}
 		close(start) // the barrier: all writers go at once
@@ -502,7 +502,7 @@ func testAppendRaceRetry(t *testing.T, s ripcord.Store) {
 					errs[w] = err
 					return
 				}
-				_, err = s.Append(ctx, "ex-1", x.LastSeq, []ripcord.Event{event("Race", fmt.Sprintf(`{"writer":%d,"i":%d}`, w, i))}, nil)
+				_, err = s.Append(ctx, "ex-1", x.LastSeq, 0, []ripcord.Event{event("Race", fmt.Sprintf(`{"writer":%d,"i":%d}`, w, i))}, nil)
 				switch {
 				case err == nil:
 					i++
@@ -560,7 +560,7 @@ func testUpdate(t *testing.T, s ripcord.Store) {
 			func(x *ripcord.Execution) { x.Ended = time.Time{} }},
 	}
 	for _, st := range steps {
-		last, err := s.Append(ctx, "ex-1", want.LastSeq, []ripcord.Event{event("Changed", "")}, st.update)
+		last, err := s.Append(ctx, "ex-1", want.LastSeq, 0, []ripcord.Event{event("Changed", "")}, st.update)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
@@ -599,7 +599,7 @@ func testUpdateAtomic(t *testing.T, s ripcord.Store) {
 			for j := range evs {
 				evs[j] = event("Tick", "")
 			}
-			if last, writeErr = s.Append(ctx, "ex-1", last, evs, &ripcord.ExecutionUpdate{State: &state, Summary: summary}); writeErr != nil {
+			if last, writeErr = s.Append(ctx, "ex-1", last, 0, evs, &ripcord.ExecutionUpdate{State: &state, Summary: summary}); writeErr != nil {
 				return
 			}
 		}
@@ -654,10 +654,10 @@ func testEventsPaging(t *testing.T, s ripcord.Store) {
 	for i := range batch {
 		batch[i] = event("Tick", fmt.Sprintf(`{"i":%d}`, i+2))
 	}
-	if _, err := s.Append(ctx, "ex-1", 1, batch, nil); err != nil {
+	if _, err := s.Append(ctx, "ex-1", 1, 0, batch, nil); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
-	if _, err := s.Append(ctx, "ex-2", 1, batch[:3], nil); err != nil {
+	if _, err := s.Append(ctx, "ex-2", 1, 0, batch[:3], nil); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	tests := []struct {
@@ -784,7 +784,7 @@ func testLargeData(t *testing.T, s ripcord.Store) {
 	// far smaller, but a store must not have a low ceiling.
 	big := `{"blob":"` + strings.Repeat("0123456789abcdef", 1<<18) + `"}`
 	summary := `{"servers":[` + strings.TrimSuffix(strings.Repeat(`"s-0123456789abcdef0",`, 20000), ",") + `]}`
-	_, err := s.Append(ctx, "ex-1", 1, []ripcord.Event{event("Big", big)}, &ripcord.ExecutionUpdate{Summary: json.RawMessage(summary)})
+	_, err := s.Append(ctx, "ex-1", 1, 0, []ripcord.Event{event("Big", big)}, &ripcord.ExecutionUpdate{Summary: json.RawMessage(summary)})
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -812,7 +812,7 @@ func testDataBytes(t *testing.T, s ripcord.Store) {
 	for i, p := range payloads {
 		batch[i] = event("Data", p)
 	}
-	if _, err := s.Append(ctx, "ex-1", 1, batch, nil); err != nil {
+	if _, err := s.Append(ctx, "ex-1", 1, 0, batch, nil); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	evs := allEvents(t, s, "ex-1")
@@ -842,7 +842,7 @@ func testTimes(t *testing.T, s ripcord.Store) {
 	if err := s.CreateExecution(ctx, x, []ripcord.Event{e}); err != nil {
 		t.Fatalf("CreateExecution: %v", err)
 	}
-	if _, err := s.Append(ctx, "ex-1", 1, []ripcord.Event{event("Ended", "")}, &ripcord.ExecutionUpdate{Ended: &ended}); err != nil {
+	if _, err := s.Append(ctx, "ex-1", 1, 0, []ripcord.Event{event("Ended", "")}, &ripcord.ExecutionUpdate{Ended: &ended}); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 
@@ -873,7 +873,7 @@ func testCancelledContext(t *testing.T, s ripcord.Store) {
 	create(t, s, "ex-1")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Append(ctx, "ex-1", 1, []ripcord.Event{event("Late", "")}, nil); err == nil {
+	if _, err := s.Append(ctx, "ex-1", 1, 0, []ripcord.Event{event("Late", "")}, nil); err == nil {
 		t.Error("Append with a cancelled context succeeded")
 	}
 	if _, err := s.Execution(ctx, "ex-1"); err == nil {
@@ -899,7 +899,7 @@ func testClosed(t *testing.T, s ripcord.Store) {
 		{"CreateExecution", func() error {
 			return s.CreateExecution(ctx, newExecution("ex-2", "three-tier"), []ripcord.Event{event("ExecutionStarted", "")})
 		}},
-		{"Append", func() error { _, err := s.Append(ctx, "ex-1", 1, []ripcord.Event{event("A", "")}, nil); return err }},
+		{"Append", func() error { _, err := s.Append(ctx, "ex-1", 1, 0, []ripcord.Event{event("A", "")}, nil); return err }},
 		{"Events", func() error { _, err := s.Events(ctx, "ex-1", 0, 0); return err }},
 		{"Execution", func() error { _, err := s.Execution(ctx, "ex-1"); return err }},
 		{"ListExecutions", func() error { _, err := s.ListExecutions(ctx, ripcord.ExecutionFilter{}); return err }},
