@@ -82,6 +82,11 @@ type Settings struct {
 	// StepTimeout bounds a launch step from its start until all its
 	// servers are final. Zero: no limit.
 	StepTimeout time.Duration `json:"stepTimeout,omitempty"`
+	// OutageLimit bounds how long DRS may keep failing with transient
+	// errors (5xx, timeouts, lost connections) while ripcord keeps trying
+	// and shows the outage; then the execution pauses for a person. Zero:
+	// the engine's default (30m).
+	OutageLimit time.Duration `json:"outageLimit,omitempty"`
 }
 
 // Plan is a recovery plan: a named graph of steps. A step starts when every

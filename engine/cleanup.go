@@ -3,57 +3,161 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
 )
 
 // Cleanup asks for an execution's drill instances to be terminated: only the
-// recovery instances this execution launched, never another execution's and
-// never a recovery. Run carries it out and verifies it.
-func (e *Engine) Cleanup(ctx context.Context, id string) error {
-	s, err := e.Load(ctx, id)
-	if err != nil {
-		return err
-	}
-	if s.Spec.Mode != ripcord.ModeDrill {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("execution %s is a %s, not a drill", id, s.Spec.Mode),
-			Hint: "ripcord terminates only drill instances; recovery instances are production and stay"}
-	}
-	if s.Cleanup.Requested {
+// recovery instances this execution's own jobs launched, never another
+// execution's and never a recovery. Run carries it out and verifies it.
+func (e *Engine) Cleanup(ctx context.Context, id, actor string) error {
+	return e.control(ctx, id, actor, EvCleanupRequested, struct{}{}, func(s *State) error {
+		if s.Spec.Mode != ripcord.ModeDrill {
+			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("execution %s is a %s, not a drill", id, s.Spec.Mode),
+				Hint: "ripcord terminates only drill instances; recovery instances are production and stay"}
+		}
+		if s.Cleanup.Requested {
+			return errSkip
+		}
+		if !s.Final() && !s.Cancel {
+			return &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf("execution %s is %s: a drill is cleaned up once it has ended", id, s.State),
+				Hint: "cancel it first (ripcord exec cancel " + id + "), which cleans it up, or wait for it to end"}
+		}
 		return nil
-	}
-	_, err = e.cfg.Store.Append(ctx, id, s.LastSeq, 0, []ripcord.Event{
-		newEvent(EvCleanupRequested, e.cfg.Actor, e.cfg.Clock.Now(), struct{}{})}, nil)
-	return err
+	})
 }
 
-// driveCleanup terminates this execution's drill instances, follows the
-// TERMINATE jobs and verifies with DescribeRecoveryInstances that they are
-// gone.
-func (r *run) driveCleanup() error {
-	s := r.s
-	if !s.Cleanup.Requested || s.Cleanup.Done || r.anyLaunchOpen() {
+// ScheduleCleanup records that a drill's instances are to be cleaned up at
+// due: whoever drives the execution then (this run, or `exec resume` after
+// a crash or a Ctrl-C) carries it out.
+func (e *Engine) ScheduleCleanup(ctx context.Context, id, actor string, due time.Time) error {
+	return e.control(ctx, id, actor, EvCleanupScheduled, cleanupScheduled{Due: due}, func(s *State) error {
+		if s.Spec.Mode != ripcord.ModeDrill {
+			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("execution %s is a %s, not a drill", id, s.Spec.Mode),
+				Hint: "only drills are cleaned up"}
+		}
+		if s.Cleanup.Requested {
+			return errSkip
+		}
 		return nil
-	}
-	if s.Spec.Mode != ripcord.ModeDrill {
-		return nil
-	}
-	launched := s.launchedInstances()
-	inBatch := map[string]*Batch{}
-	for _, b := range s.Batches {
-		if b.Terminate && !b.Refused {
-			for _, id := range b.Servers {
-				inBatch[id] = b
+	})
+}
+
+// ownInstances lists, by target, every recovery instance this execution's
+// jobs reported for its servers (every attempt's, not only the last).
+func (s *State) ownInstances() map[string][]string {
+	out := map[string][]string{}
+	for _, st := range s.Steps {
+		for _, sv := range st.Servers {
+			seen := map[string]bool{}
+			add := func(id string) {
+				if id != "" && !seen[id] {
+					seen[id] = true
+					out[sv.Target] = append(out[sv.Target], id)
+				}
+			}
+			add(sv.InstanceID)
+			for _, a := range sv.History {
+				add(a.InstanceID)
 			}
 		}
 	}
-	allDone := true
-	for _, target := range sortedKeys(launched) {
-		api := r.e.cfg.Targets[target]
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out
+}
+
+// ownJobIDs is the set of this execution's launch jobs.
+func (s *State) ownJobIDs() map[string]bool {
+	out := map[string]bool{}
+	for _, b := range s.Batches {
+		if !b.Terminate && b.JobID != "" {
+			out[b.JobID] = true
+		}
+	}
+	return out
+}
+
+// driveCleanup terminates this execution's drill instances and verifies
+// with DescribeRecoveryInstances that they are gone. Before asking, it
+// checks each instance with DRS: only a drill instance launched by one of
+// this execution's own jobs is terminated. An instance DRS no longer knows,
+// already terminated, or replaced by a later drill counts as cleaned up;
+// one launched by another job is left alone. Both are recorded.
+func (r *run) driveCleanup() error {
+	s := r.s
+	if !s.Cleanup.Requested || s.Cleanup.Done || r.anyLaunchOpen() || s.Spec.Mode != ripcord.ModeDrill {
+		return nil
+	}
+	// First, follow the TERMINATE jobs asked for.
+	busy := false
+	for _, id := range sortedKeys(s.Batches) {
+		b := s.Batches[id]
+		if !b.Terminate || b.Refused {
+			continue
+		}
+		if b.Unclear || b.JobID == "" {
+			busy = true
+			if err := r.reconcileTerminate(b); err != nil {
+				return err
+			}
+			continue
+		}
+		if j, ok := r.jobs[b.JobID]; ok && !j.Active() {
+			continue
+		}
+		jobs, err := r.e.cfg.Targets[b.Target].DescribeJobs(r.ctx, []string{b.JobID})
+		if err != nil {
+			return r.drsFailed(b.Target, "DescribeJobs (cleanup)", err)
+		}
+		for _, j := range jobs {
+			r.jobs[j.ID] = j
+			if j.Active() {
+				busy = true
+			}
+		}
+	}
+	if busy {
+		return nil
+	}
+	// Then look at every instance: gone, not ours, or still to go.
+	ours := s.ownJobIDs()
+	var gone, notOurs []string
+	terminated := map[string]bool{}
+	for _, b := range s.Batches {
+		if b.Terminate && b.JobID != "" {
+			for _, id := range b.Servers {
+				terminated[id] = true
+			}
+		}
+	}
+	minutes, total := 0.0, 0
+	for target, ids := range s.ownInstances() {
+		left, err := r.e.cfg.Targets[target].ListRecoveryInstances(r.ctx, ids, nil)
+		if err != nil {
+			return r.drsFailed(target, "DescribeRecoveryInstances (cleanup)", err)
+		}
+		byID := map[string]ripcord.RecoveryInstance{}
+		for _, in := range left {
+			byID[in.ID] = in
+		}
 		var todo []string
-		for _, id := range launched[target] {
-			if inBatch[id] == nil {
+		for _, id := range ids {
+			in, known := byID[id]
+			switch {
+			case !known || in.EC2State == "TERMINATED" || in.EC2State == "NOT_FOUND":
+				if terminated[id] {
+					total++
+					minutes += r.instanceMinutes(id)
+				} else {
+					gone = append(gone, id) // terminated, replaced or removed before we got to it
+				}
+			case !ours[in.JobID] || !in.IsDrill:
+				notOurs = append(notOurs, fmt.Sprintf("%s (launched by job %s, drill %v)", id, in.JobID, in.IsDrill))
+			default:
 				todo = append(todo, id)
 			}
 		}
@@ -63,78 +167,29 @@ func (r *run) driveCleanup() error {
 				return err
 			}
 			todo = todo[n:]
-			allDone = false
-		}
-		// Follow this target's TERMINATE jobs.
-		var jobIDs []string
-		for _, b := range s.Batches {
-			if b.Terminate && b.Target == target && b.JobID != "" {
-				jobIDs = append(jobIDs, b.JobID)
-			}
-			if b.Terminate && b.Target == target && b.Unclear {
-				allDone = false
-				if err := r.reconcileTerminate(b); err != nil {
-					return err
-				}
-			}
-		}
-		if len(jobIDs) == 0 {
-			continue
-		}
-		jobs, err := api.DescribeJobs(r.ctx, jobIDs)
-		if err != nil {
-			if isTransient(err) {
-				return nil
-			}
-			return fmt.Errorf("describe terminate jobs in target %s: %w", target, err)
-		}
-		for _, j := range jobs {
-			r.jobs[j.ID] = j
-			if j.Active() {
-				allDone = false
-			}
+			busy = true
 		}
 	}
-	if !allDone {
+	if busy {
 		return nil
 	}
-	// Verify: none of the instances may still exist in DRS.
-	total, minutes := 0, 0.0
-	for _, target := range sortedKeys(launched) {
-		ids := launched[target]
-		left, err := r.e.cfg.Targets[target].ListRecoveryInstances(r.ctx, ids, nil)
-		if err != nil {
-			if isTransient(err) {
-				return nil
-			}
-			return fmt.Errorf("verify cleanup in target %s: %w", target, err)
-		}
-		if len(left) > 0 {
-			// Still there (a failed termination): request it again.
-			var again []string
-			for _, in := range left {
-				again = append(again, in.ID)
-			}
-			return r.terminateBatch(target, again)
-		}
-		total += len(ids)
-		for _, id := range ids {
-			minutes += r.instanceMinutes(id, inBatch[id])
-		}
-	}
-	return r.record(r.ev(EvCleanupFinished, cleanupFinished{Instances: total, InstanceMinutes: minutes}))
+	slices.Sort(gone)
+	slices.Sort(notOurs)
+	return r.record(r.ev(EvCleanupFinished, cleanupFinished{Instances: total, InstanceMinutes: minutes, AlreadyGone: gone, NotOurs: notOurs}))
 }
 
 // instanceMinutes is how long an instance ran, on the engine's clock: from
 // when the engine saw it LAUNCHED until cleanup verified it gone (both
 // readings of the same clock, so the figure never mixes DRS's clock with
 // ours; it overstates by at most one poll interval at each end).
-func (r *run) instanceMinutes(id string, _ *Batch) float64 {
+func (r *run) instanceMinutes(id string) float64 {
 	var launched time.Time
 	for _, st := range r.s.Steps {
 		for _, sv := range st.Servers {
-			if sv.InstanceID == id {
-				launched = sv.LaunchedAt
+			for _, a := range sv.History {
+				if a.InstanceID == id && !a.Launched.IsZero() {
+					launched = a.Launched
+				}
 			}
 		}
 	}
@@ -145,6 +200,8 @@ func (r *run) instanceMinutes(id string, _ *Batch) float64 {
 	return end.Sub(launched).Minutes()
 }
 
+// terminateBatch records the intent, then asks DRS to terminate ids, as one
+// mutation (see launchBatch).
 func (r *run) terminateBatch(target string, ids []string) error {
 	id := fmt.Sprintf("t%d", r.s.nextBatch+1)
 	if err := r.record(r.ev(EvTerminateRequested, terminateRequested{Batch: id, Target: target, Instances: ids})); err != nil {
@@ -155,46 +212,49 @@ func (r *run) terminateBatch(target string, ids []string) error {
 			return err
 		}
 	}
-	job, err := r.e.cfg.Targets[target].TerminateRecoveryInstances(r.ctx, ids)
-	switch {
-	case err == nil:
-		r.jobs[job.ID] = job
-		return r.record(r.ev(EvTerminateJob, jobCreated{Batch: id, JobID: job.ID}))
-	case isUnclear(err) || isConflict(err) || isTransient(err) || isQuota(err):
-		return r.record(r.ev(EvTerminateUnclear, launchUnclear{Batch: id, Error: err.Error()}))
-	default:
-		return fmt.Errorf("terminate drill instances in target %s: %w", target, err)
-	}
+	return r.mutation(func() error {
+		job, err := r.e.cfg.Targets[target].TerminateRecoveryInstances(r.ctx, ids)
+		if err == nil {
+			r.jobs[job.ID] = job
+			return r.record(r.ev(EvTerminateJob, jobCreated{Batch: id, JobID: job.ID}))
+		}
+		switch ripcord.Classify(err) {
+		case ripcord.ClassPermanent:
+			if ripcord.ErrorCode(err) == ripcord.ENOTFOUND {
+				// An instance went (replaced by a later drill, say)
+				// between the check and the call: look again.
+				return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
+			}
+			if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
+				return err
+			}
+			return r.pauseFor(fmt.Sprintf("cleanup: TerminateRecoveryInstances in target %s refused: %v", target, err), remedyOf(err))
+		case ripcord.ClassTransient:
+			if isUnclear(err) {
+				return r.record(r.ev(EvTerminateUnclear, launchUnclear{Batch: id, Error: err.Error()}))
+			}
+			if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
+				return err
+			}
+			return r.outageSeen(target, "TerminateRecoveryInstances", err)
+		}
+		// conflict, quota, throttling: nothing happened; ask again later.
+		return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
+	})
 }
 
 // reconcileTerminate settles a TERMINATE batch whose outcome is unknown: it
-// adopts a TERMINATE job that holds the instances, or else retries when the
-// instances are free.
+// adopts the TERMINATE job that holds its instances, or else gives the
+// batch up, and the instances are checked and asked for again.
 func (r *run) reconcileTerminate(b *Batch) error {
-	api := r.e.cfg.Targets[b.Target]
-	jobs, err := api.JobsCreatedSince(r.ctx, b.Requested.Add(-2*time.Minute))
+	jobs, err := r.e.cfg.Targets[b.Target].JobsCreatedSince(r.ctx, b.Requested.Add(-reconcileWindow))
 	if err != nil {
-		if isTransient(err) {
-			return nil
-		}
-		return fmt.Errorf("reconcile terminate batch %s: %w", b.ID, err)
+		return r.drsFailed(b.Target, "DescribeJobs (reconcile cleanup)", err)
 	}
-	want := map[string]bool{}
-	for _, id := range b.Servers {
-		want[id] = true
+	if j, ok := ownJob(jobs, r.s.ID, b); ok {
+		r.jobs[j.ID] = j
+		return r.record(r.ev(EvTerminateJob, jobCreated{Batch: b.ID, JobID: j.ID}))
 	}
-	for _, j := range jobs {
-		if j.Type != ripcord.JobTypeTerminate {
-			continue
-		}
-		for _, ps := range j.Servers {
-			if want[ps.RecoveryInstanceID] {
-				r.jobs[j.ID] = j
-				return r.record(r.ev(EvTerminateJob, jobCreated{Batch: b.ID, JobID: j.ID}))
-			}
-		}
-	}
-	// Not found: give the batch up; its instances are requested again.
 	return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: b.ID, Code: "UNCLEAR", Error: "no TERMINATE job found for an unclear TerminateRecoveryInstances"}))
 }
 

@@ -2,19 +2,25 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ripcord-dr/ripcord"
 )
 
 // Control commands. Each is an event with the identity of who asked; the
-// running engine (or the next `exec resume`) acts on it.
+// running engine (or the next `exec resume`) acts on it. A command that
+// does not fit the execution's state is refused with the state and what to
+// do instead.
 
 // Pause stops new steps from starting; running jobs go on.
 func (e *Engine) Pause(ctx context.Context, id, actor string) error {
 	return e.control(ctx, id, actor, EvExecutionPaused, stepRef{Reason: "paused by " + actor}, func(s *State) error {
+		if err := notEnded(s, "paused"); err != nil {
+			return err
+		}
 		if s.Paused {
-			return fmt.Errorf("execution %s is already paused", id)
+			return refuse("execution %s is already paused (%s); resume it with: ripcord exec resume %s", id, s.PauseReason, id)
 		}
 		return nil
 	})
@@ -36,7 +42,7 @@ func (e *Engine) Cancel(ctx context.Context, id, actor string) error {
 		if s.Cancel {
 			return errSkip
 		}
-		return nil
+		return notEnded(s, "cancelled")
 	})
 }
 
@@ -44,11 +50,17 @@ func (e *Engine) Cancel(ctx context.Context, id, actor string) error {
 func (e *Engine) Retry(ctx context.Context, id, actor, step string) error {
 	return e.control(ctx, id, actor, EvRetryRequested, stepRef{Step: step}, func(s *State) error {
 		st := s.Steps[step]
-		if st == nil {
-			return fmt.Errorf("execution %s has no step %q", id, step)
-		}
-		if st.Spec.Kind != ripcord.StepLaunch || st.Status != stepFailed {
-			return fmt.Errorf("step %s is %s; only a failed launch step can be retried", step, st.Status)
+		switch {
+		case st == nil:
+			return unknownStep(s, step)
+		case s.State == ripcord.ExecCancelled || s.Cancel:
+			return refuse("execution %s is cancelled: its steps cannot be retried; start a new execution of plan %s with: ripcord run", id, s.Spec.Plan)
+		case s.State == ripcord.ExecSucceeded:
+			return refuse("execution %s has succeeded: nothing is left to retry", id)
+		case st.Spec.Kind != ripcord.StepLaunch:
+			return refuse("step %s is a %s step; only a failed launch step can be retried", step, st.Spec.Kind)
+		case st.Status != stepFailed:
+			return refuse("step %s is %s; only a failed launch step can be retried", step, st.Status)
 		}
 		return nil
 	})
@@ -59,15 +71,18 @@ func (e *Engine) Skip(ctx context.Context, id, actor, step string) error {
 	return e.control(ctx, id, actor, EvStepSkipped, stepFinished{Step: step, Status: stepSkipped, Reason: "skipped by " + actor, Manual: true}, func(s *State) error {
 		st := s.Steps[step]
 		if st == nil {
-			return fmt.Errorf("execution %s has no step %q", id, step)
+			return unknownStep(s, step)
+		}
+		if err := notEnded(s, "changed"); err != nil {
+			return err
 		}
 		if st.Status == stepSucceeded || st.Status == stepSkipped {
-			return fmt.Errorf("step %s is already %s", step, st.Status)
+			return refuse("step %s is already %s", step, st.Status)
 		}
 		if st.Status == stepRunning && st.Spec.Kind == ripcord.StepLaunch {
-			for _, sv := range st.Servers {
-				if sv.Status == srvRequested || sv.Status == srvLaunching {
-					return fmt.Errorf("step %s has launches in flight (server %s); wait for them or cancel", step, sv.ID)
+			for _, id := range sortedKeys(st.Servers) {
+				if sv := st.Servers[id]; sv.Status == srvRequested || sv.Status == srvLaunching {
+					return refuse("step %s has launches in flight (server %s is %s); wait for them to end, or cancel the execution", step, sv.ID, sv.Status)
 				}
 			}
 		}
@@ -75,13 +90,36 @@ func (e *Engine) Skip(ctx context.Context, id, actor, step string) error {
 	})
 }
 
-var errSkip = fmt.Errorf("nothing to do")
+var errSkip = errors.New("nothing to do")
 
-// control records a command after checking it against the execution's
-// state. The engine running the execution may append between the read and
-// the write; the store then refuses the write (ECONFLICT) and the command is
-// checked again on the new state, so that `ripcord exec pause` works while
-// `ripcord run` follows the execution.
+func refuse(format string, args ...any) error {
+	return &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf(format, args...)}
+}
+
+// notEnded refuses a command on an execution that has ended.
+func notEnded(s *State, what string) error {
+	if !s.Final() {
+		return nil
+	}
+	e := refuse("execution %s has ended (%s) and cannot be %s", s.ID, s.State, what)
+	if s.State == ripcord.ExecFailed {
+		e.(*ripcord.Error).Hint = "retry a failed step with: ripcord exec retry " + s.ID + " STEP"
+	}
+	return e
+}
+
+func unknownStep(s *State, step string) error {
+	return &ripcord.Error{Code: ripcord.ENOTFOUND, Message: fmt.Sprintf("execution %s has no step %q", s.ID, step),
+		Hint: fmt.Sprintf("its steps are: %v (ripcord exec show %s)", s.Order, s.ID)}
+}
+
+// control records a command through the one guarded path for commands:
+// check it against the execution's state, fold it into a copy (an event
+// that does not fit is refused), append it unfenced (a person drives
+// nothing) with the listing's update. The engine running the execution may
+// append between the read and the write; the store then refuses the write
+// (ECONFLICT) and the command is checked again on the new state, so that
+// `ripcord exec pause` works while `ripcord run` follows the execution.
 func (e *Engine) control(ctx context.Context, id, actor, typ string, data any, check func(*State) error) error {
 	for attempt := 1; ; attempt++ {
 		raced, err := e.controlOnce(ctx, id, actor, typ, data, check)
@@ -96,18 +134,21 @@ func (e *Engine) controlOnce(ctx context.Context, id, actor, typ string, data an
 	if err != nil {
 		return false, err
 	}
-	if s.Final() && typ != EvRetryRequested {
-		return false, &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf("execution %s has ended (%s)", id, s.State)}
-	}
 	if err := check(s); err == errSkip {
 		return false, nil
 	} else if err != nil {
-		return false, &ripcord.Error{Code: ripcord.ECONFLICT, Message: err.Error()}
+		return false, err
 	}
 	ev := newEvent(typ, actor, e.cfg.Clock.Now(), data)
 	ev.ExecutionID = id
-	after := s.LastSeq
-	upd := projectionUpdate(s, []ripcord.Event{ev})
-	_, err = e.cfg.Store.Append(ctx, id, after, 0, []ripcord.Event{ev}, upd)
-	return ripcord.ErrorCode(err) == ripcord.ECONFLICT, err
+	after, err := foldCopy(s, []ripcord.Event{ev})
+	if err != nil {
+		return false, &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf("execution %s (%s): %v", id, s.State, err)}
+	}
+	var summary []byte
+	if b, err := jsonSummary(after); err == nil {
+		summary = b
+	}
+	_, err = e.cfg.Store.Append(ctx, id, s.LastSeq, 0, []ripcord.Event{ev}, projection(s, after, summary))
+	return ripcord.ErrorCode(err) == ripcord.ECONFLICT && !errors.Is(err, ripcord.ErrLeaseLost), err
 }

@@ -9,7 +9,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,9 +90,35 @@ type Config struct {
 	// Seed makes the backoff jitter repeatable (0: seeded from the clock).
 	Seed int64
 	// OnChange, when set, is called after every pass that recorded
-	// something, with the execution's state (read it, do not keep it).
+	// something, and after every pass while DRS is failing, with the
+	// execution's state (read it, do not keep it).
 	OnChange func(*State)
+	// Owner identifies this driver in leases (default: this host and
+	// process, made unique per Engine).
+	Owner ripcord.LeaseOwner
+	// LeaseTTL is how long the lease lasts without renewal (default 2m).
+	// The engine renews it every pass and before every DRS mutation, so
+	// it must exceed the longest pass or DRS call.
+	LeaseTTL time.Duration
+	// OwnerGone, when set, reports whether a lease holder is known to be
+	// gone (its process ended): its lease is then taken over without
+	// waiting for it to expire. cmd/ripcord checks processes on this
+	// host.
+	OwnerGone func(ripcord.LeaseOwner) bool
+	// MutationTimeout bounds a DRS mutation (StartRecovery,
+	// TerminateRecoveryInstances) and the recording of its outcome once
+	// started: a soft stop (ctx done) lets them finish within it
+	// (default 1m).
+	MutationTimeout time.Duration
+	// OutageLimit, when the plan sets none, is how long DRS may keep
+	// failing with transient errors before the execution pauses
+	// (default 30m).
+	OutageLimit time.Duration
 }
+
+// DefaultOutageLimit is how long a transient DRS outage lasts before the
+// execution pauses, unless the plan says otherwise.
+const DefaultOutageLimit = 30 * time.Minute
 
 // Hooks are called at the engine's dangerous points; an error returned by a
 // hook stops the engine there, as a crash would.
@@ -132,6 +160,18 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Owner == (ripcord.LeaseOwner{}) {
+		cfg.Owner = defaultOwner()
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 2 * time.Minute
+	}
+	if cfg.MutationTimeout <= 0 {
+		cfg.MutationTimeout = time.Minute
+	}
+	if cfg.OutageLimit <= 0 {
+		cfg.OutageLimit = DefaultOutageLimit
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -195,24 +235,55 @@ type run struct {
 	s     *State
 	ctx   context.Context
 	dirty bool // something changed in this pass: poll again soon
+	// lease is this driver's lease; epoch fences its appends.
+	lease ripcord.Lease
+	epoch int64
+	// written is the summary last written to the listing row.
+	written []byte
+	// calls0 is the DRS request count of the targets' clients when this
+	// driver started.
+	calls0 int64
+	// outage follows transient failures per target while they last.
+	outage map[string]*Outage
+	// failing is set when a DRS call failed in this pass; errPause when
+	// the execution was paused for an error; lost when the lease was.
+	failing  bool
+	errPause bool
+	lost     bool
 	// notBefore delays the next launch attempt of a step after a refusal.
 	notBefore map[string]time.Time
 	backoff   map[string]int
 	jobs      map[string]ripcord.Job // last seen state of this execution's jobs
 }
 
-// record appends events (and the projection's state) atomically, then
-// applies them to the in-memory state.
+// record appends events through the one guarded path: each event must fit
+// the state (a *TransitionError otherwise: nothing is written), the append
+// names this driver's lease epoch (a lost lease writes nothing), and the
+// listing row's state, end and summary change in the same transaction.
+// Then the events are applied to the in-memory state.
 func (r *run) record(evs ...ripcord.Event) error {
 	for i := range evs {
 		evs[i].ExecutionID = r.s.ID
 	}
 	var last int64
 	for attempt := 1; ; attempt++ {
-		var err error
-		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, 0, evs, projectionUpdate(r.s, evs))
+		after, err := foldCopy(r.s, evs)
+		if err != nil {
+			if attempt > 1 {
+				return errReplan // what others recorded meanwhile makes this moot
+			}
+			return fmt.Errorf("engine: refusing to record %s: %w", evs[0].Type, err)
+		}
+		upd := projection(r.s, after, r.summaryIfChanged(after))
+		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, r.epoch, evs, upd)
 		if err == nil {
+			if upd != nil && upd.Summary != nil {
+				r.written = upd.Summary
+			}
 			break
+		}
+		if errors.Is(err, ripcord.ErrLeaseLost) {
+			return r.leaseLost(err)
 		}
 		if ripcord.ErrorCode(err) != ripcord.ECONFLICT || attempt == 5 {
 			return fmt.Errorf("record %s: %w", evs[0].Type, err)
@@ -238,6 +309,16 @@ func (r *run) record(evs ...ripcord.Event) error {
 	return nil
 }
 
+// summaryIfChanged returns the summary of after when it differs from the
+// one last written, else nil.
+func (r *run) summaryIfChanged(after *State) []byte {
+	b, err := json.Marshal(after.Summarize(r.calls()))
+	if err != nil || bytes.Equal(b, r.written) {
+		return nil
+	}
+	return b
+}
+
 // errReplan ends a pass whose decision was made on a state that others
 // have changed since (see record); the next pass decides again.
 var errReplan = errors.New("the execution changed while deciding; deciding again")
@@ -249,7 +330,8 @@ var errReplan = errors.New("the execution changed while deciding; deciding again
 func allResults(evs []ripcord.Event) bool {
 	for _, ev := range evs {
 		switch ev.Type {
-		case EvJobCreated, EvJobAdopted, EvLaunchUnclear, EvLaunchRefused, EvTerminateJob, EvTerminateUnclear:
+		case EvJobCreated, EvJobAdopted, EvLaunchUnclear, EvLaunchRefused, EvTerminateJob, EvTerminateUnclear,
+			EvServerStatus, EvDRSUnavailable, EvDRSRecovered, EvDriverStopped:
 		default:
 			return false
 		}
@@ -288,32 +370,93 @@ func (r *run) ev(typ string, data any) ripcord.Event {
 // Run drives an execution until it ends, pauses, or ctx is done. It resumes
 // from the store, so it is also how a crashed execution is taken up again:
 // open intents are reconciled with DRS before anything new is launched.
+//
+// Run first takes the execution's lease: while another driver holds a live
+// one it returns a *LeaseHeldError (ECONFLICT) at once. It renews the lease
+// every pass and before every DRS mutation, and stops with a
+// *LostLeaseError if another driver took over. It then checks that every
+// target calls DRS in its declared account (CheckTargets).
+//
+// ctx ending is a soft stop: a DRS mutation in flight finishes and its
+// outcome is recorded, then Run returns an error wrapping ErrStopped, and
+// the execution can be taken up again. A hard stop is the process's end.
 func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 	s, err := e.Load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{}}
+	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
+		outage: map[string]*Outage{}, calls0: e.totalCalls()}
+	if err := r.acquire(); err != nil {
+		return r.s, err
+	}
+	reason := "stopped"
+	defer func() { r.release(reason) }()
+	if !r.settled() {
+		if err := e.CheckTargets(ctx, s.Spec); err != nil {
+			reason = "target check failed: " + err.Error()
+			return r.s, err
+		}
+	}
 	// After a restart every open intent is unclear until reconciled.
 	for _, b := range s.Batches {
 		if b.JobID == "" && !b.Refused {
 			b.Unclear = true
 		}
 	}
+	stopped := func() (*State, error) {
+		reason = "stopped on request (soft stop); in-flight DRS calls finished and were recorded"
+		return r.s, fmt.Errorf("execution %s: %w; it can be taken up again with: ripcord exec resume %s", id, ErrStopped, id)
+	}
 	interval := e.cfg.MinPoll
 	for {
 		if r.settled() {
-			return s, nil
+			reason = "execution " + string(r.s.State)
+			return r.s, nil
 		}
-		r.dirty = false
-		if err := r.pass(); err != nil && !errors.Is(err, errReplan) {
-			return s, err
+		if ctx.Err() != nil {
+			return stopped()
 		}
-		if r.dirty && e.cfg.OnChange != nil {
-			e.cfg.OnChange(s)
+		r.dirty, r.failing = false, false
+		failedBefore := len(r.outage)
+		err := r.renew(ctx)
+		if err == nil {
+			err = r.pass()
+		}
+		switch {
+		case err == nil, errors.Is(err, errReplan):
+		case errors.Is(err, errPaused):
+			// Paused for an error a person must fix (or an outage
+			// past its limit): the reason and remedy are recorded.
+			reason = "paused: " + r.s.PauseReason
+			if e.cfg.OnChange != nil {
+				e.cfg.OnChange(r.s)
+			}
+			return r.s, nil
+		case errors.Is(err, ErrStopped) || ctx.Err() != nil:
+			return stopped()
+		default:
+			var lost *LostLeaseError
+			if errors.As(err, &lost) {
+				reason = "lost the lease"
+			} else {
+				reason = "error: " + err.Error()
+			}
+			return r.s, err
+		}
+		if !r.failing && failedBefore > 0 {
+			for _, t := range sortedKeys(r.outage) {
+				if err := r.outageOver(t); err != nil {
+					return r.s, err
+				}
+			}
+		}
+		if (r.dirty || r.failing || len(r.outage) > 0) && e.cfg.OnChange != nil {
+			e.cfg.OnChange(r.s)
 		}
 		if r.settled() {
-			return s, nil
+			reason = "execution " + string(r.s.State)
+			return r.s, nil
 		}
 		if r.dirty || r.launchEnding() {
 			interval = e.cfg.MinPoll
@@ -326,7 +469,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			}
 		}
 		if err := e.cfg.Clock.Sleep(ctx, interval); err != nil {
-			return s, err
+			return stopped()
 		}
 	}
 }
@@ -337,7 +480,10 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 func (r *run) settled() bool {
 	s := r.s
 	if s.Final() {
-		return !s.Cleanup.Requested || s.Cleanup.Done || s.Spec.Mode != ripcord.ModeDrill
+		if s.Spec.Mode != ripcord.ModeDrill || s.Cleanup.Done {
+			return true
+		}
+		return !s.Cleanup.Requested && s.Cleanup.Due.IsZero()
 	}
 	return s.Paused && !r.anyActive() && !s.Cancel
 }
@@ -404,6 +550,9 @@ func (r *run) nextDeadline() time.Time {
 	for _, x := range r.notBefore {
 		consider(x)
 	}
+	if r.s.Final() && !r.s.Cleanup.Requested {
+		consider(r.s.Cleanup.Due)
+	}
 	return t
 }
 
@@ -420,6 +569,11 @@ func (r *run) pass() error {
 		return err
 	}
 	if s.Final() {
+		if c := s.Cleanup; !c.Requested && !c.Due.IsZero() && !r.now().Before(c.Due) && s.Spec.Mode == ripcord.ModeDrill {
+			if err := r.record(r.ev(EvCleanupRequested, struct{}{})); err != nil {
+				return err
+			}
+		}
 		return r.driveCleanup()
 	}
 	for _, name := range s.Order {

@@ -83,7 +83,7 @@ func TestThreeTierDrillWaitsForLingeringJob(t *testing.T) {
 		t.Errorf("StartRecovery called %d times, want 3 (one per wave, no conflicts)", got)
 	}
 	// Cleanup terminates exactly the drill instances and verifies.
-	if err := eng.Cleanup(context.Background(), "exec-1"); err != nil {
+	if err := eng.Cleanup(context.Background(), "exec-1", "tester"); err != nil {
 		t.Fatal(err)
 	}
 	s, err = eng.Run(context.Background(), "exec-1")
@@ -135,7 +135,7 @@ func TestCrashAtEachDangerousPoint(t *testing.T) {
 				ctx := context.Background()
 				eng := e.engine(hooks)
 				e.start(eng, "exec-c", threeTierSpec(ripcord.ModeDrill))
-				if err := eng.Cleanup(ctx, "exec-c"); err != nil {
+				if err := eng.Cleanup(ctx, "exec-c", "tester"); err != nil {
 					t.Fatal(err)
 				}
 				_, err := eng.Run(ctx, "exec-c")

@@ -33,6 +33,20 @@ const (
 	EvTerminateUnclear   = "TerminateUnclear"
 	EvCleanupFinished    = "CleanupFinished"
 	EvExecutionFinished  = "ExecutionFinished"
+	// EvCleanupScheduled records when a drill's cleanup is due
+	// (run --cleanup-after): whoever drives the execution then carries it
+	// out, even after a crash or a Ctrl-C during the wait.
+	EvCleanupScheduled = "CleanupScheduled"
+	// EvDriverStarted and EvDriverStopped frame each stretch of driving:
+	// who held the lease (host, pid), with which fencing epoch, and why
+	// it stopped, with the DRS requests it made.
+	EvDriverStarted = "DriverStarted"
+	EvDriverStopped = "DriverStopped"
+	// EvDRSUnavailable records that DRS calls in a target keep failing
+	// with transient errors (what fails, since when, how many attempts);
+	// EvDRSRecovered that they work again.
+	EvDRSUnavailable = "DRSUnavailable"
+	EvDRSRecovered   = "DRSRecovered"
 )
 
 // Spec is what an execution runs, frozen when it starts: the plan version
@@ -47,6 +61,10 @@ type Spec struct {
 	// Targets are the DRS connections the steps use, by name, so that an
 	// execution can be resumed from the store alone.
 	Targets []ripcord.Target `json:"targets,omitempty"`
+	// Exclusive keeps two live executions of the same plan on the same
+	// targets apart (ripcord.Execution.Exclusive); empty when the run
+	// allowed concurrent executions on purpose.
+	Exclusive string `json:"exclusive,omitempty"`
 }
 
 // SpecStep is one step with its resolved servers.
@@ -114,20 +132,49 @@ type (
 	stepRef struct {
 		Step   string `json:"step"`
 		Reason string `json:"reason,omitempty"`
+		// Remedy says what a person should do (a pause for an error).
+		Remedy string `json:"remedy,omitempty"`
 	}
 	terminateRequested struct {
 		Batch     string   `json:"batch"`
 		Target    string   `json:"target"`
 		Instances []string `json:"instances"`
 	}
-	terminateJob struct {
-		Batch string `json:"batch"`
-		JobID string `json:"jobID"`
-		Error string `json:"error,omitempty"`
-	}
 	cleanupFinished struct {
-		Instances       int     `json:"instances"`
+		Instances       int     `json:"instances"` // terminated by this cleanup
 		InstanceMinutes float64 `json:"instanceMinutes"`
+		// AlreadyGone were terminated, replaced by a later drill or
+		// unknown to DRS before this cleanup got to them: cleaned up.
+		AlreadyGone []string `json:"alreadyGone,omitempty"`
+		// NotOurs are instances the state named that DRS says another
+		// job launched, or that are not drill instances: left alone.
+		NotOurs []string `json:"notOurs,omitempty"`
+	}
+	cleanupScheduled struct {
+		Due time.Time `json:"due"`
+	}
+	driverStarted struct {
+		Owner ripcord.LeaseOwner `json:"owner"`
+		Epoch int64              `json:"epoch"`
+		// Took over from a previous owner whose lease had expired or
+		// whose process was gone.
+		TookOver *ripcord.LeaseOwner `json:"tookOver,omitempty"`
+	}
+	driverStopped struct {
+		Epoch    int64  `json:"epoch"`
+		Reason   string `json:"reason"`
+		DRSCalls int64  `json:"drsCalls"`
+	}
+	drsUnavailable struct {
+		Target   string    `json:"target"`
+		Op       string    `json:"op"`
+		Error    string    `json:"error"`
+		Since    time.Time `json:"since"`
+		Attempts int       `json:"attempts"`
+	}
+	drsRecovered struct {
+		Target   string `json:"target"`
+		Attempts int    `json:"attempts"`
 	}
 	executionFinished struct {
 		State  ripcord.ExecState `json:"state"`

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -54,11 +55,7 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 	api := r.e.cfg.Targets[target]
 	active, err := api.ActiveJobs(r.ctx)
 	if err != nil {
-		if isTransient(err) {
-			r.e.cfg.Logger.Warn("listing active jobs failed; will look again", "target", target, "err", err)
-			return nil
-		}
-		return fmt.Errorf("list active jobs in target %s: %w", target, err)
+		return r.drsFailed(target, "DescribeJobs (active jobs)", err)
 	}
 	holder := map[string]ripcord.Job{}
 	activeServers := 0
@@ -148,7 +145,9 @@ func (r *run) ownJobsFillQuota(st *StepState, target string, servers []string) b
 }
 
 // launchBatch records the intent, calls StartRecovery once (the adapter has
-// the SDK's retries off for it) and records the outcome.
+// the SDK's retries off for it) and records the outcome. The call and the
+// recording of its outcome run as one mutation: a soft stop lets them
+// finish, and a driver that lost its lease makes neither.
 func (r *run) launchBatch(st *StepState, target string, servers []string) error {
 	s := r.s
 	id := fmt.Sprintf("b%d", s.nextBatch+1)
@@ -160,45 +159,62 @@ func (r *run) launchBatch(st *StepState, target string, servers []string) error 
 			return err
 		}
 	}
+	return r.mutation(func() error { return r.startRecovery(st, target, id, servers) })
+}
+
+// jobTags are the tags of a batch's job: how ripcord knows its own jobs.
+func (r *run) jobTags(step, batch string) map[string]string {
+	tags := map[string]string{}
+	for k, v := range r.s.Spec.Tags {
+		tags[k] = v
+	}
+	tags[ripcord.TagExecution], tags[ripcord.TagStep], tags[ripcord.TagBatch] = r.s.ID, step, batch
+	tags[ripcord.TagPlan] = r.s.Spec.Plan
+	return tags
+}
+
+func (r *run) startRecovery(st *StepState, target, id string, servers []string) error {
+	s := r.s
 	ls := make([]ripcord.LaunchServer, len(servers))
 	for i, sv := range servers {
 		ls[i] = ripcord.LaunchServer{ID: sv}
 	}
-	tags := map[string]string{"ripcord:execution": s.ID, "ripcord:step": st.Spec.Name, "ripcord:batch": id}
-	for k, v := range s.Spec.Tags {
-		tags[k] = v
-	}
-	job, err := r.e.cfg.Targets[target].StartRecovery(r.ctx, ls, s.Spec.Mode == ripcord.ModeDrill, tags)
+	job, err := r.e.cfg.Targets[target].StartRecovery(r.ctx, ls, s.Spec.Mode == ripcord.ModeDrill, r.jobTags(st.Spec.Name, id))
 	if h := r.e.cfg.Hooks.AfterCall; h != nil {
 		if herr := h(id); herr != nil {
 			return herr
 		}
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		delete(r.backoff, st.Spec.Name)
 		delete(r.notBefore, st.Spec.Name)
 		r.jobs[job.ID] = job
 		return r.record(r.ev(EvJobCreated, jobCreated{Batch: id, JobID: job.ID}))
+	}
+	switch class := ripcord.Classify(err); {
 	case isUnclear(err):
 		return r.record(r.ev(EvLaunchUnclear, launchUnclear{Batch: id, Error: err.Error()}))
-	case isConflict(err) && s.Batches[id] != nil && r.retriedBatch(st, servers):
+	case class == ripcord.ClassConflict && r.retriedBatch(st, servers):
 		// A conflict right after a retry of the same servers may be our
-		// own earlier job: reconcile as if unclear.
+		// own earlier job: reconcile as if unclear (by tags).
 		return r.record(r.ev(EvLaunchUnclear, launchUnclear{Batch: id, Error: err.Error()}))
-	case isConflict(err) || isQuota(err) || isThrottling(err) || isTransient(err):
-		r.delay(st.Spec.Name)
-		return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
-	default:
-		// DRS refused the batch for good (validation, access): its servers fail.
+	case class == ripcord.ClassPermanent:
+		// DRS refused the batch for good (access, credentials,
+		// validation): the servers wait, the execution pauses for a
+		// person with the reason and the remedy.
 		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}
-		var evs []ripcord.Event
-		for _, sv := range servers {
-			evs = append(evs, r.ev(EvServerStatus, serverStatus{Step: st.Spec.Name, Server: sv, Status: srvFailed, Reason: "StartRecovery refused: " + err.Error()}))
+		return r.pauseFor(fmt.Sprintf("step %s: StartRecovery in target %s refused: %v", st.Spec.Name, target, err), remedyOf(err))
+	default: // conflict, quota, throttling, transient: try again later
+		r.delay(st.Spec.Name)
+		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
+			return err
 		}
-		return r.record(evs...)
+		if class == ripcord.ClassTransient {
+			return r.outageSeen(target, "StartRecovery", err)
+		}
+		return nil
 	}
 }
 
@@ -208,7 +224,7 @@ func (r *run) retriedBatch(st *StepState, servers []string) bool {
 	for _, sv := range servers {
 		if s := st.Servers[sv]; s != nil && s.Attempts > 1 {
 			for _, b := range r.s.Batches {
-				if b.Step == st.Spec.Name && b.JobID == "" && b.Refused && strings.Contains(strings.Join(b.Servers, ","), sv) {
+				if b.Step == st.Spec.Name && b.JobID == "" && b.Refused && slices.Contains(b.Servers, sv) {
 					return true
 				}
 			}
@@ -237,9 +253,11 @@ func (r *run) delay(step string) {
 }
 
 // reconcileUnclear settles every batch whose StartRecovery outcome is not
-// known: it adopts the job DRS created for exactly those servers since the
-// intent, or, if there is none, returns the servers to pending so that they
-// are launched again.
+// known: it adopts the job DRS created for it, recognized by this
+// execution's and this batch's tags (ownJob), or, if there is none,
+// returns the servers to pending so that they are launched again. A job
+// with the same servers but not these tags (a colleague's, a blocker,
+// another execution's, this execution's earlier batch) is never adopted.
 func (r *run) reconcileUnclear() error {
 	for _, id := range sortedKeys(r.s.Batches) {
 		b := r.s.Batches[id]
@@ -247,14 +265,11 @@ func (r *run) reconcileUnclear() error {
 			continue
 		}
 		api := r.e.cfg.Targets[b.Target]
-		jobs, err := api.JobsCreatedSince(r.ctx, b.Requested.Add(-2*time.Minute))
+		jobs, err := api.JobsCreatedSince(r.ctx, b.Requested.Add(-reconcileWindow))
 		if err != nil {
-			if isTransient(err) {
-				continue
-			}
-			return fmt.Errorf("reconcile batch %s: %w", id, err)
+			return r.drsFailed(b.Target, "DescribeJobs (reconcile)", err)
 		}
-		if j, ok := matchBatch(jobs, b.Servers); ok {
+		if j, ok := ownJob(jobs, r.s.ID, b); ok {
 			r.jobs[j.ID] = j
 			if err := r.record(r.ev(EvJobAdopted, jobCreated{Batch: id, JobID: j.ID})); err != nil {
 				return err
@@ -263,28 +278,40 @@ func (r *run) reconcileUnclear() error {
 		}
 		r.delay(b.Step) // design 4.1.5: retry with backoff and full jitter
 		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: "UNCLEAR",
-			Error: "no job for this batch exists in DRS after an unclear StartRecovery; its servers will be launched again"})); err != nil {
+			Error: "no job tagged for this batch exists in DRS after an unclear StartRecovery; its servers will be launched again"})); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// matchBatch finds a LAUNCH job whose participating servers are exactly
-// servers.
-func matchBatch(jobs []ripcord.Job, servers []string) (ripcord.Job, bool) {
-	want := append([]string(nil), servers...)
-	sort.Strings(want)
+// reconcileWindow is how far before an intent reconciliation looks for
+// its job. The job is recognized by its tags, not by its time: the window
+// only bounds the listing, and is wide so that clocks that disagree
+// (ripcord's and DRS's) cannot hide the job.
+const reconcileWindow = 15 * time.Minute
+
+// ownJob is the one job matcher: among jobs, the job of batch b of
+// execution execID. A LAUNCH job is ours only if DRS records our tags on it
+// (the execution's ID and the batch's); its servers must then be exactly
+// the batch's, as a sanity check. A cleanup batch is matched by
+// terminateJob.
+func ownJob(jobs []ripcord.Job, execID string, b *Batch) (ripcord.Job, bool) {
+	if b.Terminate {
+		return terminateJob(jobs, b)
+	}
 	for _, j := range jobs {
-		if j.Type != ripcord.JobTypeLaunch || len(j.Servers) != len(want) {
+		if j.Type != ripcord.JobTypeLaunch || j.Tags[ripcord.TagExecution] != execID || j.Tags[ripcord.TagBatch] != b.ID {
 			continue
 		}
 		got := make([]string, len(j.Servers))
 		for i, ps := range j.Servers {
 			got[i] = ps.SourceServerID
 		}
-		sort.Strings(got)
-		if strings.Join(got, ",") == strings.Join(want, ",") {
+		want := slices.Clone(b.Servers)
+		slices.Sort(got)
+		slices.Sort(want)
+		if slices.Equal(got, want) {
 			return j, true
 		}
 	}
@@ -307,10 +334,10 @@ func (r *run) poll() error {
 	for _, target := range sortedKeys(byTarget) {
 		jobs, err := r.e.cfg.Targets[target].DescribeJobs(r.ctx, byTarget[target])
 		if err != nil {
-			if isTransient(err) {
-				continue
+			if err := r.drsFailed(target, "DescribeJobs", err); err != nil {
+				return err
 			}
-			return fmt.Errorf("describe jobs in target %s: %w", target, err)
+			continue
 		}
 		if h := r.e.cfg.Hooks.AfterPoll; h != nil {
 			if err := h(); err != nil {
@@ -381,6 +408,12 @@ func (r *run) applyJob(j ripcord.Job) error {
 	if b == nil || b.Terminate {
 		return nil
 	}
+	if j.Tags[ripcord.TagExecution] != r.s.ID || j.Tags[ripcord.TagBatch] != b.ID {
+		// Not the job this batch started: never follow another's job
+		// as ours.
+		return r.pauseFor(fmt.Sprintf("job %s, recorded for batch %s, does not carry this execution's tags (%v)", j.ID, b.ID, j.Tags),
+			"check the job in the DRS console; ripcord follows only jobs tagged ripcord:execution="+r.s.ID+"; then: ripcord exec resume ID")
+	}
 	st := r.s.Steps[b.Step]
 	var log []ripcord.JobLogItem
 	var evs []ripcord.Event
@@ -406,8 +439,10 @@ func (r *run) applyJob(j ripcord.Job) error {
 		if status == srvFailed {
 			if log == nil {
 				var err error
-				if log, err = r.e.cfg.Targets[b.Target].JobLog(r.ctx, j.ID); err != nil && !isTransient(err) {
-					return fmt.Errorf("job log of %s: %w", j.ID, err)
+				if log, err = r.e.cfg.Targets[b.Target].JobLog(r.ctx, j.ID); err != nil {
+					// The reason is a nicety: without the log the
+					// server still fails, with a plainer reason.
+					r.e.cfg.Logger.Warn("reading a job log failed", "job", j.ID, "err", err)
 				}
 			}
 			reason = failureReason(log, ps.SourceServerID, j.ID)
@@ -493,27 +528,23 @@ func isUnclear(err error) bool {
 	return d != nil && d.Unclear
 }
 
-func isConflict(err error) bool {
-	d := drsErr(err)
-	return d != nil && d.Type == "ConflictException"
-}
 
-func isQuota(err error) bool {
-	d := drsErr(err)
-	return d != nil && d.Type == "ServiceQuotaExceededException"
-}
-
-func isThrottling(err error) bool {
-	d := drsErr(err)
-	return d != nil && d.Type == "ThrottlingException"
-}
-
-// isTransient reports errors worth trying again later on a read: throttling,
-// 5xx, lost connections.
-func isTransient(err error) bool {
-	d := drsErr(err)
-	if d == nil {
-		return false
+// terminateJob finds the TERMINATE job of a cleanup batch.
+// TerminateRecoveryInstances takes no tags, so DRS cannot say whose a
+// TERMINATE job is; it is matched by the instances it holds, which are
+// this execution's own (cleanup verified that with DescribeRecoveryInstances
+// before asking). Adopting a colleague's TERMINATE job of the same
+// instances is harmless: it does what the batch asked.
+func terminateJob(jobs []ripcord.Job, b *Batch) (ripcord.Job, bool) {
+	for _, j := range jobs {
+		if j.Type != ripcord.JobTypeTerminate {
+			continue
+		}
+		for _, ps := range j.Servers {
+			if ps.RecoveryInstanceID != "" && slices.Contains(b.Servers, ps.RecoveryInstanceID) {
+				return j, true
+			}
+		}
 	}
-	return d.Type == "ThrottlingException" || d.Status >= 500 || d.Status == 0
+	return ripcord.Job{}, false
 }

@@ -41,7 +41,7 @@ func TestProjectionUpdateLeavesStateAlone(t *testing.T) {
 	if got := s.Steps["a"].PausedTotal; got != 10*time.Minute {
 		t.Fatalf("paused total %s, want 10m", got)
 	}
-	if upd := projectionUpdate(s, []ripcord.Event{newEvent(EvStepStarted, "engine", t0, stepStarted{Step: "a"})}); upd != nil {
+	if upd := projectionUpdate(s, []ripcord.Event{newEvent(EvServersBlocked, "engine", t0, serversBlocked{Step: "a", Servers: []string{"s-0123456789abcdef0"}, JobID: "drsjob-1"})}); upd != nil {
 		t.Errorf("an event that does not change the listing gave an update: %+v", upd)
 	}
 }

@@ -182,7 +182,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 		return nil, outcomeError(s)
 	}
 	fmt.Fprintln(out, "\nCleanup: terminating the drill instances this execution launched, then verifying they are gone")
-	if err := eng.Cleanup(ctx, id); err != nil {
+	if err := eng.Cleanup(ctx, id, "demo"); err != nil {
 		return nil, err
 	}
 	if s, err = eng.Run(ctx, id); err != nil {

@@ -248,7 +248,7 @@ func newCleanupCmd() *cobra.Command {
 			}
 			ctx, id, out := cmd.Context(), args[0], cmd.OutOrStdout()
 			return withEngine(ctx, &cf, id, nil, func(store ripcord.Store, eng *engine.Engine, clients map[string]*drsClient) error {
-				if err := eng.Cleanup(ctx, id); err != nil {
+				if err := eng.Cleanup(ctx, id, actor()); err != nil {
 					return err
 				}
 				return follow(ctx, out, store, eng, clients, id, cf.Output == "json", 0)

@@ -202,7 +202,7 @@ func follow(ctx context.Context, out io.Writer, store ripcord.Store, eng *engine
 		if err := (engine.RealClock{}).Sleep(ctx, cleanupAfter); err != nil {
 			return err
 		}
-		if err := eng.Cleanup(ctx, id); err != nil {
+		if err := eng.Cleanup(ctx, id, actor()); err != nil {
 			return err
 		}
 		if s, err = eng.Run(ctx, id); err != nil {

@@ -1,0 +1,362 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+)
+
+// This file holds what makes one driver the only one: the execution's
+// lease, the soft stop, the checks made before anything is launched
+// (accounts, concurrent executions), and how DRS failures end or show.
+
+var (
+	ownerMu   sync.Mutex
+	ownerLast time.Time
+)
+
+// defaultOwner is this host and process. Started is when the Engine was
+// made, distinct for every Engine of the process (a microsecond apart at
+// least), so that two engines in one process are two owners.
+func defaultOwner() ripcord.LeaseOwner {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	ownerMu.Lock()
+	defer ownerMu.Unlock()
+	t := ripcord.StoreTime(time.Now())
+	if !t.After(ownerLast) {
+		t = ownerLast.Add(time.Microsecond)
+	}
+	ownerLast = t
+	return ripcord.LeaseOwner{Host: host, PID: os.Getpid(), Started: t}
+}
+
+// LeaseHeldError is Run's answer when another driver holds the execution's
+// live lease. Its code is ECONFLICT.
+type LeaseHeldError struct {
+	Lease ripcord.Lease
+	Err   error
+}
+
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("execution %s is being driven by %s (lease epoch %d, expires %s)", e.Lease.ExecutionID,
+		e.Lease.Owner, e.Lease.Epoch, e.Lease.Expires.UTC().Format(time.RFC3339))
+}
+
+// Unwrap gives the store's ECONFLICT error, for ripcord.ErrorCode.
+func (e *LeaseHeldError) Unwrap() error {
+	return &ripcord.Error{Code: ripcord.ECONFLICT, Message: e.Error(),
+		Hint: fmt.Sprintf("follow it with: ripcord exec watch %s; or wait for it with: ripcord exec resume --wait %s", e.Lease.ExecutionID, e.Lease.ExecutionID)}
+}
+
+// ErrStopped is in the chain of Run's error after a soft stop (ctx done):
+// the mutation in flight finished and was recorded, and the execution can
+// be taken up again with Run.
+var ErrStopped = errors.New("stopped")
+
+// LostLeaseError is Run's error when another driver took the execution
+// over: this one recorded nothing more and called nothing more.
+type LostLeaseError struct{ Err error }
+
+func (e *LostLeaseError) Error() string {
+	return "this ripcord process lost the execution's lease and stopped: " + e.Err.Error()
+}
+func (e *LostLeaseError) Unwrap() error { return e.Err }
+
+// acquire takes the execution's lease, taking over one whose holder is
+// known to be gone, and records who drives.
+func (r *run) acquire() error {
+	e := r.e
+	l, err := e.cfg.Store.AcquireLease(r.ctx, r.s.ID, e.cfg.Owner, e.cfg.LeaseTTL)
+	var tookOver *ripcord.LeaseOwner
+	if err != nil && ripcord.ErrorCode(err) == ripcord.ECONFLICT && l.Epoch > 0 {
+		held := l
+		if e.cfg.OwnerGone == nil || !e.cfg.OwnerGone(held.Owner) {
+			return &LeaseHeldError{Lease: held, Err: err}
+		}
+		// The holder's process is gone: end its lease (fenced by its
+		// epoch, so a concurrent taker cannot be undone) and take it.
+		if rerr := e.cfg.Store.ReleaseLease(r.ctx, held); rerr != nil && !errors.Is(rerr, ripcord.ErrLeaseLost) {
+			return fmt.Errorf("take over execution %s from %s: %w", r.s.ID, held.Owner, rerr)
+		}
+		l, err = e.cfg.Store.AcquireLease(r.ctx, r.s.ID, e.cfg.Owner, e.cfg.LeaseTTL)
+		if err != nil && ripcord.ErrorCode(err) == ripcord.ECONFLICT && l.Epoch > 0 {
+			return &LeaseHeldError{Lease: l, Err: err}
+		}
+		tookOver = &held.Owner
+	}
+	if err != nil {
+		return fmt.Errorf("take the lease of execution %s: %w", r.s.ID, err)
+	}
+	r.lease, r.epoch = l, l.Epoch
+	// The log may have moved on while we waited.
+	if err := r.catchUp(); err != nil {
+		return err
+	}
+	return r.record(r.ev(EvDriverStarted, driverStarted{Owner: e.cfg.Owner, Epoch: l.Epoch, TookOver: tookOver}))
+}
+
+// renew extends the lease; a lost lease stops the driver. It is called
+// every pass and right before every DRS mutation, so that a driver that
+// was taken over never calls DRS again.
+func (r *run) renew(ctx context.Context) error {
+	l, err := r.e.cfg.Store.RenewLease(ctx, r.lease, r.e.cfg.LeaseTTL)
+	if err != nil {
+		if errors.Is(err, ripcord.ErrLeaseLost) {
+			return r.leaseLost(err)
+		}
+		return fmt.Errorf("renew the lease of execution %s: %w", r.s.ID, err)
+	}
+	r.lease = l
+	return nil
+}
+
+func (r *run) leaseLost(err error) error {
+	r.lost = true
+	return &LostLeaseError{Err: err}
+}
+
+// release records why this driver stops and gives the lease up, so that
+// the next driver need not wait for it to expire. It runs on a context of
+// its own: a soft stop must still say so.
+func (r *run) release(reason string) {
+	if r.epoch == 0 || r.lost {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.e.cfg.MutationTimeout)
+	defer cancel()
+	saved := r.ctx
+	r.ctx = ctx
+	defer func() { r.ctx = saved }()
+	if err := r.record(r.ev(EvDriverStopped, driverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()})); err != nil {
+		r.e.cfg.Logger.Warn("recording the driver's stop failed", "execution", r.s.ID, "err", err)
+	}
+	if err := r.e.cfg.Store.ReleaseLease(ctx, r.lease); err != nil && !errors.Is(err, ripcord.ErrLeaseLost) {
+		r.e.cfg.Logger.Warn("releasing the lease failed; it expires on its own", "execution", r.s.ID, "expires", r.lease.Expires, "err", err)
+	}
+}
+
+// counter is implemented by DRS clients that count their requests
+// (drs.Client): the summary's DRS call count is theirs.
+type counter interface{ Calls() map[string]int64 }
+
+// totalCalls sums the requests of the targets' clients.
+func (e *Engine) totalCalls() int64 {
+	var n int64
+	for _, t := range e.cfg.Targets {
+		if c, ok := t.(counter); ok {
+			for _, v := range c.Calls() {
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// calls is how many DRS requests this driver has made so far.
+func (r *run) calls() int64 { return r.e.totalCalls() - r.calls0 }
+
+// mutation runs fn, a DRS mutation and the recording of its outcome, on a
+// context that a soft stop does not cancel: it finishes (bounded by
+// MutationTimeout) so that its outcome is recorded. The lease is renewed
+// first: a driver that lost it calls nothing.
+func (r *run) mutation(fn func() error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.e.cfg.MutationTimeout)
+	defer cancel()
+	if err := r.renew(ctx); err != nil {
+		return err
+	}
+	saved := r.ctx
+	r.ctx = ctx
+	defer func() { r.ctx = saved }()
+	return fn()
+}
+
+// errPaused ends a pass after the execution was paused for an error.
+var errPaused = errors.New("paused")
+
+// drsFailed decides what a failed DRS read means: a transient failure
+// (5xx, timeout, connection, throttling) is recorded as an outage of the
+// target, shown while ripcord keeps trying, until it lasts longer than the
+// outage limit; a permanent one (access denied, bad credentials,
+// validation) pauses the execution with the reason and a remedy. It
+// returns nil when the pass may go on, errPaused when it must end.
+func (r *run) drsFailed(target, op string, err error) error {
+	switch ripcord.Classify(err) {
+	case ripcord.ClassTransient, ripcord.ClassThrottling, ripcord.ClassConflict, ripcord.ClassQuota:
+		if r.ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ErrStopped, r.ctx.Err())
+		}
+		return r.outageSeen(target, op, err)
+	}
+	return r.pauseFor(fmt.Sprintf("DRS %s in target %s failed: %v", op, target, err), remedyOf(err))
+}
+
+// remedyOf is the hint of err, or a general one.
+func remedyOf(err error) string {
+	if h := ripcord.ErrorHint(err); h != "" {
+		return h + "; then: ripcord exec resume ID"
+	}
+	return "fix the cause, then: ripcord exec resume ID"
+}
+
+// pauseFor pauses the execution for an error a person must fix.
+func (r *run) pauseFor(reason, remedy string) error {
+	r.e.cfg.Logger.Error("execution paused", "execution", r.s.ID, "reason", reason, "remedy", remedy)
+	if !r.s.Final() {
+		if err := r.record(r.ev(EvExecutionPaused, stepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, " ID", " "+r.s.ID)})); err != nil {
+			return err
+		}
+	}
+	r.errPause = true
+	return errPaused
+}
+
+// outageSeen counts a transient failure in target. The first is recorded
+// at once (so `exec show` tells within one poll), later ones at 2, 4, 8,
+// ... attempts; past the outage limit the execution pauses.
+func (r *run) outageSeen(target, op string, err error) error {
+	now := r.now()
+	o := r.outage[target]
+	if o == nil {
+		o = &Outage{Target: target, Since: now}
+		r.outage[target] = o
+	}
+	o.Op, o.Error = op, err.Error()
+	o.Attempts++
+	r.e.cfg.Logger.Warn("DRS call failed; will try again", "target", target, "op", op, "since", o.Since, "attempts", o.Attempts, "err", err)
+	r.failing = true
+	limit := r.s.Spec.Settings.OutageLimit
+	if limit <= 0 {
+		limit = r.e.cfg.OutageLimit
+	}
+	if now.Sub(o.Since) >= limit {
+		return r.pauseFor(fmt.Sprintf("DRS in target %s has failed for %s (%d attempts; last %s: %v)", target,
+			now.Sub(o.Since).Round(time.Second), o.Attempts, op, err),
+			"check DRS's health and the network path to it; the execution goes on with: ripcord exec resume ID")
+	}
+	if o.Attempts&(o.Attempts-1) == 0 { // 1, 2, 4, 8, ...
+		return r.record(r.ev(EvDRSUnavailable, drsUnavailable{Target: target, Op: op, Error: o.Error, Since: o.Since, Attempts: o.Attempts}))
+	}
+	return nil
+}
+
+// outageOver notes a successful call in target, ending its outage.
+func (r *run) outageOver(target string) error {
+	o := r.outage[target]
+	if o == nil {
+		if r.s.Outages[target] == nil {
+			return nil
+		}
+		o = &Outage{}
+	}
+	delete(r.outage, target)
+	if r.s.Outages[target] == nil {
+		return nil
+	}
+	return r.record(r.ev(EvDRSRecovered, drsRecovered{Target: target, Attempts: o.Attempts}))
+}
+
+// CheckTargets makes sure every target of spec that has servers calls DRS
+// in the account it declares, before anything is launched: it asks each
+// for its caller identity (after assuming its role) and compares. Two
+// targets in one account and region are refused: they would launch the
+// same servers twice. Errors are EINVALID (a person must fix the plan or
+// the credentials) or EUNAVAILABLE (STS did not answer).
+func (e *Engine) CheckTargets(ctx context.Context, spec Spec) error {
+	used := map[string]bool{}
+	for _, st := range spec.Steps {
+		for _, sv := range st.Servers {
+			used[sv.Target] = true
+		}
+	}
+	where := map[string]string{} // account/region -> target
+	var problems []string
+	for _, t := range spec.Targets {
+		if !used[t.Name] {
+			continue
+		}
+		api := e.cfg.Targets[t.Name]
+		if api == nil {
+			problems = append(problems, fmt.Sprintf("target %s has no DRS connection", t.Name))
+			continue
+		}
+		id, err := api.CallerIdentity(ctx)
+		if err != nil {
+			if ripcord.Classify(err) == ripcord.ClassTransient {
+				return &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("target %s: checking the account failed: %v", t.Name, err),
+					Hint: "STS did not answer; try again"}
+			}
+			problems = append(problems, fmt.Sprintf("target %s: cannot check its account: %v", t.Name, err))
+			if h := ripcord.ErrorHint(err); h != "" {
+				problems[len(problems)-1] += " (" + h + ")"
+			}
+			continue
+		}
+		if t.Account != "" && id.Account != t.Account {
+			via := "the credentials in use"
+			if t.RoleARN != "" {
+				via = "role " + t.RoleARN
+			}
+			problems = append(problems, fmt.Sprintf("target %s is declared in account %s, but %s call AWS as account %s (%s)",
+				t.Name, t.Account, via, id.Account, id.ARN))
+		}
+		key := id.Account + "/" + t.Region
+		if other, dup := where[key]; dup {
+			problems = append(problems, fmt.Sprintf("targets %s and %s both reach account %s in %s: the same servers would be launched twice",
+				other, t.Name, id.Account, t.Region))
+		}
+		where[key] = t.Name
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return &ripcord.Error{Code: ripcord.EINVALID, Message: "targets do not match their accounts:\n  " + strings.Join(problems, "\n  "),
+		Hint: "fix the target's account, role ARN or external ID in the plan, or run with the credentials of the declared account; nothing was launched"}
+}
+
+// CheckConcurrent looks in DRS, in every target of spec, for an active job
+// tagged with the same plan by another execution: another ripcord (with
+// another store) is running the plan. It returns ECONFLICT naming it.
+func (e *Engine) CheckConcurrent(ctx context.Context, id string, spec Spec) error {
+	for _, name := range specTargets(spec) {
+		api := e.cfg.Targets[name]
+		if api == nil {
+			continue
+		}
+		jobs, err := api.ActiveJobs(ctx)
+		if err != nil {
+			return fmt.Errorf("target %s: looking for other executions of plan %s: %w", name, spec.Plan, err)
+		}
+		for _, j := range jobs {
+			if j.Tags[ripcord.TagPlan] == spec.Plan && j.Tags[ripcord.TagExecution] != "" && j.Tags[ripcord.TagExecution] != id {
+				return &ripcord.Error{Code: ripcord.ECONFLICT,
+					Message: fmt.Sprintf("plan %s is being run by execution %s: its job %s (%s) is active in target %s",
+						spec.Plan, j.Tags[ripcord.TagExecution], j.ID, j.Status, name),
+					Hint: "wait for that execution to end (it may live in another ripcord store), or run anyway with --allow-concurrent"}
+			}
+		}
+	}
+	return nil
+}
+
+// specTargets lists the targets spec's servers are in, sorted.
+func specTargets(spec Spec) []string {
+	set := map[string]bool{}
+	for _, st := range spec.Steps {
+		for _, sv := range st.Servers {
+			set[sv.Target] = true
+		}
+	}
+	return sortedStrings(set)
+}
