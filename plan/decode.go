@@ -482,6 +482,7 @@ func (d *decoder) plan(n *yaml.Node, path string, index int) (ripcord.Plan, bool
 			FailurePolicy:    ripcord.FailurePolicy(scalar(m, "failurePolicy")),
 			ConflictDeadline: d.duration(m, "conflictDeadline", path, subj),
 			StepTimeout:      d.duration(m, "stepTimeout", path, subj),
+			OutageLimit:      d.duration(m, "outageLimit", path, subj),
 		},
 	}
 	if m.get("failurePolicy") == nil {

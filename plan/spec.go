@@ -160,6 +160,7 @@ var planObject = &object{
 		{key: "failurePolicy", kind: kEnum, enum: strs(ripcord.FailurePolicies), def: string(ripcord.FailureStop), doc: "What happens when a critical server fails to launch: stop, pause or continue."},
 		{key: "conflictDeadline", kind: kDuration, def: ripcord.DefaultConflictDeadline.String(), doc: "How long a launch step waits for DRS jobs that hold its servers."},
 		{key: "stepTimeout", kind: kDuration, doc: "How long a launch step may take until all its servers are final; unset: no limit."},
+		{key: "outageLimit", kind: kDuration, def: "30m", doc: "How long DRS may keep failing with transient errors (5xx, timeouts, lost connections) while ripcord keeps trying and shows the outage; then the execution pauses."},
 		{key: "waves", kind: kObjects, object: stepObject, doc: "Steps that run one after the other: each wave is after the previous one."},
 		{key: "steps", kind: kObjects, object: stepObject, doc: "Steps ordered only by their after: lists."},
 	},

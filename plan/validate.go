@@ -274,6 +274,7 @@ func (v *validator) plan(n *names, p *ripcord.Plan, path string, i int) {
 		{"rpo", int64(set.RPOTarget), false},
 		{"conflictDeadline", int64(set.ConflictDeadline), true},
 		{"stepTimeout", int64(set.StepTimeout), false},
+		{"outageLimit", int64(set.OutageLimit), false},
 	} {
 		if d.value < 0 || (d.positive && d.value == 0) {
 			v.add(path+"."+d.key, fmt.Sprintf("%s of %s must be greater than 0", d.key, subj), "use a positive Go duration such as 15m")
