@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 
+	modernc "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/ripcord-dr/ripcord"
 )
 
@@ -40,12 +43,17 @@ func (s *Store) CreateExecution(ctx context.Context, x ripcord.Execution, first 
 		return s.planVersionNotFound(x.PlanHash)
 	}
 
+	// The partial unique index on exclusive refuses a second live
+	// execution of the same key, even when another process creates it at
+	// the same moment; the refusal is then explained.
 	_, err = tx.ExecContext(ctx, `INSERT INTO executions
-		(id, plan_name, plan_hash, mode, state, started, ended, actor, last_seq, summary)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(id, plan_name, plan_hash, mode, state, started, ended, actor, last_seq, summary, exclusive)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.ID, x.PlanName, x.PlanHash, string(x.Mode), string(x.State),
-		formatTime(x.Started), formatTimeOrNull(x.Ended), x.Actor, len(events), jsonOrNull(x.Summary))
-	if err != nil {
+		formatTime(x.Started), formatTimeOrNull(x.Ended), x.Actor, len(events), jsonOrNull(x.Summary), textOrNull(x.Exclusive))
+	if isUniqueViolation(err) && x.Exclusive != "" {
+		return s.exclusiveRefused(ctx, tx, x.ID, x.Exclusive, err)
+	} else if err != nil {
 		return fmt.Errorf("create execution %s: %w", x.ID, err)
 	}
 	if err := insertEvents(ctx, tx, events); err != nil {
@@ -68,13 +76,29 @@ func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch
 			return 0, err
 		}
 	}
+	if epoch < 0 {
+		return 0, ripcord.Errorf(ripcord.EINVALID, "append to execution %q: negative lease epoch %d", execID, epoch)
+	}
 	last := afterSeq + int64(len(events))
 
-	tx, err := s.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the check and the write are under one lock
+	tx, err := s.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the checks and the write are under one lock
 	if err != nil {
 		return 0, fmt.Errorf("append to execution %s: %w", execID, err)
 	}
 	defer tx.Rollback()
+
+	// The fence, before the seq: a driver whose epoch has moved on
+	// records nothing, whatever it last read. Epoch 0 is a writer that
+	// drives nothing (a person's control command).
+	if epoch > 0 {
+		current, err := s.readLease(ctx, tx, execID)
+		if err != nil {
+			return 0, err
+		}
+		if current.Epoch != epoch {
+			return 0, ripcord.LeaseLost(execID, epoch, current)
+		}
+	}
 
 	// The guarded write: it moves last_seq only from afterSeq.
 	set, args := []string{"last_seq = ?"}, []any{last}
@@ -91,7 +115,15 @@ func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch
 	}
 	args = append(args, execID, afterSeq)
 	res, err := tx.ExecContext(ctx, `UPDATE executions SET `+strings.Join(set, ", ")+` WHERE id = ? AND last_seq = ?`, args...)
-	if err != nil {
+	if isUniqueViolation(err) {
+		// A terminal execution made live again while another live
+		// execution holds its exclusive key.
+		var key sql.NullString
+		if qerr := tx.QueryRowContext(ctx, `SELECT exclusive FROM executions WHERE id = ?`, execID).Scan(&key); qerr == nil && key.Valid {
+			return 0, s.exclusiveRefused(ctx, tx, execID, key.String, err)
+		}
+		return 0, fmt.Errorf("append to execution %s: %w", execID, err)
+	} else if err != nil {
 		return 0, fmt.Errorf("append to execution %s: %w", execID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
@@ -121,6 +153,29 @@ func (s *Store) appendRefused(ctx context.Context, tx *sql.Tx, execID string, af
 	return &ripcord.Error{Code: ripcord.ECONFLICT,
 		Message: fmt.Sprintf("execution %q is at event %d, not %d: another writer appended", execID, current, afterSeq),
 		Hint:    fmt.Sprintf("read the events after %d and decide again", afterSeq)}
+}
+
+// exclusiveRefused explains a unique violation on the exclusive key: it
+// names the live execution that holds key. If none does, the violation was
+// something else, and err is returned wrapped.
+func (s *Store) exclusiveRefused(ctx context.Context, tx *sql.Tx, execID, key string, err error) error {
+	var holder, state string
+	qerr := tx.QueryRowContext(ctx, `SELECT id, state FROM executions
+		WHERE exclusive = ? AND state IN ('running', 'paused') AND id <> ?`, key, execID).Scan(&holder, &state)
+	if qerr != nil {
+		return fmt.Errorf("execution %s: %w", execID, errors.Join(err, qerr))
+	}
+	return &ripcord.Error{Code: ripcord.ECONFLICT,
+		Message: fmt.Sprintf("execution %q cannot run: execution %q is %s with the same plan and targets (exclusive key %q)", execID, holder, state, key),
+		Hint: fmt.Sprintf("resume it (ripcord exec resume %s), cancel it (ripcord exec cancel %s), or run with --allow-concurrent if running both at once is intended",
+			holder, holder)}
+}
+
+// isUniqueViolation reports whether err is SQLite refusing a duplicate in
+// a UNIQUE index.
+func isUniqueViolation(err error) bool {
+	var se *modernc.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
 
 func insertEvents(ctx context.Context, tx *sql.Tx, events []ripcord.Event) error {
@@ -189,7 +244,7 @@ func (s *Store) Events(ctx context.Context, execID string, afterSeq int64, limit
 	return events, nil
 }
 
-const executionColumns = `id, plan_name, plan_hash, mode, state, started, ended, actor, last_seq, summary`
+const executionColumns = `id, plan_name, plan_hash, mode, state, started, ended, actor, last_seq, summary, exclusive`
 
 // Execution returns the execution with the given ID.
 func (s *Store) Execution(ctx context.Context, id string) (ripcord.Execution, error) {
@@ -249,12 +304,13 @@ func (s *Store) ListExecutions(ctx context.Context, f ripcord.ExecutionFilter) (
 func scanExecution(row interface{ Scan(...any) error }) (ripcord.Execution, error) {
 	var x ripcord.Execution
 	var mode, state, started string
-	var ended, summary sql.NullString
-	err := row.Scan(&x.ID, &x.PlanName, &x.PlanHash, &mode, &state, &started, &ended, &x.Actor, &x.LastSeq, &summary)
+	var ended, summary, exclusive sql.NullString
+	err := row.Scan(&x.ID, &x.PlanName, &x.PlanHash, &mode, &state, &started, &ended, &x.Actor, &x.LastSeq, &summary, &exclusive)
 	if err != nil {
 		return ripcord.Execution{}, err
 	}
 	x.Mode, x.State, x.Summary = ripcord.Mode(mode), ripcord.ExecState(state), jsonFrom(summary)
+	x.Exclusive = exclusive.String
 	if x.Started, err = parseTime(started); err != nil {
 		return ripcord.Execution{}, err
 	}

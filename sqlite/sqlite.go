@@ -3,10 +3,13 @@
 // ripcord builds without cgo.
 //
 // A database file holds plan versions and executions, each execution an
-// append-only event log plus the row that lists it. The schema is created
-// and upgraded by embedded, numbered migrations (migrations/0001_init.sql,
-// ...) when the store opens; a database written by a newer ripcord is
-// refused rather than misread.
+// append-only event log plus the row that lists it, and the lease of the
+// process that drives it (expiry judged on the store's clock, see
+// [WithClock]). The schema is created and upgraded by embedded, numbered
+// migrations (migrations/0001_init.sql, ...) when the store opens; a
+// database written by a newer ripcord is refused rather than misread. The
+// schema itself keeps event logs gapless and append-only, lease epochs
+// growing, and at most one live execution per exclusive key.
 //
 // The file runs in WAL mode with synchronous=FULL, foreign keys on and a
 // busy timeout. Writes go through a single connection in BEGIN IMMEDIATE
@@ -62,6 +65,23 @@ type Store struct {
 	// the writer. For Memory it is write: each connection to :memory:
 	// would be a different database.
 	read *sql.DB
+
+	// now is the store's clock: lease expiry is judged on it.
+	now func() time.Time
+}
+
+// Option configures a Store in [Open].
+type Option func(*Store)
+
+// WithClock makes now the store's clock, on which leases are acquired,
+// renewed and judged expired; tests pass a manual clock. The default is
+// time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
 }
 
 var _ ripcord.Store = (*Store)(nil)
@@ -69,7 +89,7 @@ var _ ripcord.Store = (*Store)(nil)
 // Open opens the SQLite database at path, creating the file and its
 // directory if needed, and brings its schema up to date. Memory opens a
 // private in-memory database.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, &ripcord.Error{Code: ripcord.EINVALID, Message: "sqlite: no database path",
 			Hint: "pass a file path, or leave --db out to use " + defaultPathHint()}
@@ -79,7 +99,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err // a bug in the build, not the caller's
 	}
 
-	s := &Store{path: path}
+	s := &Store{path: path, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	writePragmas := []string{
 		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
 		"foreign_keys(1)",
@@ -266,6 +289,15 @@ func jsonOrNull(b []byte) any {
 		return nil
 	}
 	return string(b)
+}
+
+// textOrNull returns nil for the empty string, for nullable columns where
+// empty means none.
+func textOrNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // jsonFrom returns the JSON read from a nullable column; nil when NULL.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,22 +20,22 @@ import (
 
 // TestStore runs the conformance suite on a new database file per test.
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) ripcord.Store {
-		return openFile(t, filepath.Join(t.TempDir(), "ripcord.db"))
+	storetest.Run(t, func(t *testing.T, now func() time.Time) ripcord.Store {
+		return openFile(t, filepath.Join(t.TempDir(), "ripcord.db"), WithClock(now))
 	})
 }
 
 // TestStoreMemory runs the conformance suite on :memory:, where reads and
 // writes share one connection.
 func TestStoreMemory(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) ripcord.Store {
-		return openFile(t, Memory)
+	storetest.Run(t, func(t *testing.T, now func() time.Time) ripcord.Store {
+		return openFile(t, Memory, WithClock(now))
 	})
 }
 
-func openFile(t *testing.T, path string) *Store {
+func openFile(t *testing.T, path string, opts ...Option) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), path)
+	s, err := Open(context.Background(), path, opts...)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
@@ -278,6 +279,15 @@ func TestPragmas(t *testing.T) {
 func TestSchemaGuards(t *testing.T) {
 	s := openFile(t, filepath.Join(t.TempDir(), "ripcord.db"))
 	fill(t, s)
+	ctx := context.Background()
+	if _, err := s.AcquireLease(ctx, "ex-1", driverA, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	live := ripcord.Execution{ID: "ex-2", PlanName: "three-tier", PlanHash: "h1", Mode: ripcord.ModeDrill,
+		State: ripcord.ExecPaused, Started: t0, Actor: "alice", Exclusive: "three-tier@k"}
+	if err := s.CreateExecution(ctx, live, []ripcord.Event{{At: t0, Actor: "alice", Type: "ExecutionStarted"}}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, sql, want string
 	}{
@@ -287,7 +297,13 @@ func TestSchemaGuards(t *testing.T) {
 		{"update", `UPDATE events SET type = 'Rewritten' WHERE seq = 2`, "append-only"},
 		{"delete", `DELETE FROM events WHERE seq = 3`, "append-only"},
 		{"unknown plan", `INSERT INTO executions (id, plan_name, plan_hash, mode, state, started, actor, last_seq)
-			VALUES ('ex-2', 'p', 'h-none', 'drill', 'running', 'x', 'a', 0)`, "FOREIGN KEY"},
+			VALUES ('ex-9', 'p', 'h-none', 'drill', 'running', 'x', 'a', 0)`, "FOREIGN KEY"},
+		{"second live exclusive key", `INSERT INTO executions (id, plan_name, plan_hash, mode, state, started, actor, last_seq, exclusive)
+			VALUES ('ex-3', 'three-tier', 'h1', 'drill', 'running', 'x', 'a', 0, 'three-tier@k')`, "UNIQUE"},
+		{"exclusive key revived", `UPDATE executions SET state = 'running', exclusive = 'three-tier@k' WHERE id = 'ex-1'`, "UNIQUE"},
+		{"lease epoch back", `UPDATE leases SET epoch = 0 WHERE execution_id = 'ex-1'`, "never goes back"},
+		{"lease deleted", `DELETE FROM leases WHERE execution_id = 'ex-1'`, "never deleted"},
+		{"lease of an unknown execution", `INSERT INTO leases VALUES ('ex-9', 'h', 1, 'x', 1, 'x', 'x')`, "FOREIGN KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,6 +316,9 @@ func TestSchemaGuards(t *testing.T) {
 	evs, err := s.Events(context.Background(), "ex-1", 0, 0)
 	if err != nil || len(evs) != 3 || evs[1].Type != "ExecutionStarted" {
 		t.Errorf("events after the refused writes: %+v, %v", evs, err)
+	}
+	if l, err := s.Lease(ctx, "ex-1"); err != nil || l.Epoch != 1 || l.Owner.PID != driverA.PID {
+		t.Errorf("lease after the refused writes: %+v, %v", l, err)
 	}
 }
 
@@ -526,5 +545,196 @@ func TestDefaultPath(t *testing.T) {
 				t.Errorf("DefaultPath() = %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// Two drivers on one host.
+var (
+	driverA = ripcord.LeaseOwner{Host: "dr-1", PID: 4242, Started: t0.Add(-time.Hour)}
+	driverB = ripcord.LeaseOwner{Host: "dr-1", PID: 5151, Started: t0.Add(-time.Minute)}
+)
+
+// TestLeaseAcrossStores: two stores on one file, as `ripcord run` in two
+// terminals would have: a lease one takes is seen and refused by the
+// other, and once the other takes it over, the first can record nothing.
+func TestLeaseAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ripcord.db")
+	clock := storetest.NewClock(t0)
+	a, b := openFile(t, path, WithClock(clock.Now)), openFile(t, path, WithClock(clock.Now))
+	fill(t, a)
+
+	held, err := a.AcquireLease(ctx, "ex-1", driverA, 30*time.Second)
+	if err != nil {
+		t.Fatalf("a: AcquireLease: %v", err)
+	}
+	if seen, err := b.Lease(ctx, "ex-1"); err != nil || seen != held {
+		t.Fatalf("b: Lease = %+v, %v; want a's %+v", seen, err, held)
+	}
+	got, err := b.AcquireLease(ctx, "ex-1", driverB, 30*time.Second)
+	if ripcord.ErrorCode(err) != ripcord.ECONFLICT || !strings.Contains(err.Error(), driverA.String()) || got != held {
+		t.Fatalf("b: AcquireLease while a holds it = %+v, %v; want a conflict naming %s, with a's lease", got, err, driverA)
+	}
+	if _, err := b.Append(ctx, "ex-1", 3, 0, []ripcord.Event{{At: t0, Actor: "bob", Type: "Paused"}}, nil); err != nil {
+		t.Fatalf("b: a person's command (epoch 0): %v", err)
+	}
+
+	clock.Advance(30 * time.Second)
+	taken, err := b.AcquireLease(ctx, "ex-1", driverB, 30*time.Second)
+	if err != nil || taken.Epoch != 2 {
+		t.Fatalf("b: takeover = %+v, %v; want epoch 2", taken, err)
+	}
+	_, err = a.Append(ctx, "ex-1", 4, held.Epoch, []ripcord.Event{{At: t0, Actor: ripcord.ActorEngine, Type: "LaunchRequested"}}, nil)
+	if !errors.Is(err, ripcord.ErrLeaseLost) {
+		t.Fatalf("a: Append with the old epoch: %v; want ErrLeaseLost", err)
+	}
+	if _, err := a.RenewLease(ctx, held, 30*time.Second); !errors.Is(err, ripcord.ErrLeaseLost) {
+		t.Fatalf("a: RenewLease of the old lease: %v; want ErrLeaseLost", err)
+	}
+	if last, err := b.Append(ctx, "ex-1", 4, taken.Epoch, []ripcord.Event{{At: t0, Actor: ripcord.ActorEngine, Type: "LaunchRequested"}}, nil); err != nil || last != 5 {
+		t.Fatalf("b: Append with its epoch = %d, %v; want 5", last, err)
+	}
+}
+
+// TestRacesAcrossStores: stores on one file, as processes, acquire one
+// lease and create executions with one exclusive key at the same moment;
+// the file's lock and the schema let exactly one of each through.
+func TestRacesAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ripcord.db")
+	clock := storetest.NewClock(t0)
+	const n = 6
+	stores := make([]*Store, n)
+	for i := range stores {
+		stores[i] = openFile(t, path, WithClock(clock.Now))
+	}
+	fill(t, stores[0])
+
+	race := func(call func(i int, s *Store) error) (winners []int) {
+		start := make(chan struct{})
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			wg.Go(func() {
+				<-start
+				errs[i] = call(i, s)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				winners = append(winners, i)
+			case ripcord.ErrorCode(err) != ripcord.ECONFLICT:
+				t.Fatalf("store %d: %v, want a conflict", i, err)
+			}
+		}
+		return winners
+	}
+
+	for round := range 3 {
+		winners := race(func(i int, s *Store) error {
+			_, err := s.AcquireLease(ctx, "ex-1", ripcord.LeaseOwner{Host: "dr-1", PID: 100 + i, Started: t0}, time.Minute)
+			return err
+		})
+		if len(winners) != 1 {
+			t.Fatalf("round %d: stores %v acquired the lease, want exactly one", round, winners)
+		}
+		l, err := stores[0].Lease(ctx, "ex-1")
+		if err != nil || l.Epoch != int64(round+1) || l.Owner.PID != 100+winners[0] {
+			t.Fatalf("round %d: Lease = %+v, %v; want epoch %d held by pid %d", round, l, err, round+1, 100+winners[0])
+		}
+		clock.Advance(time.Minute)
+
+		key := fmt.Sprint("three-tier@round-", round)
+		winners = race(func(i int, s *Store) error {
+			x := ripcord.Execution{ID: fmt.Sprintf("ex-%d-%d", round, i), PlanName: "three-tier", PlanHash: "h1",
+				Mode: ripcord.ModeDrill, State: ripcord.ExecRunning, Started: t0, Actor: "alice", Exclusive: key}
+			return s.CreateExecution(ctx, x, []ripcord.Event{{At: t0, Actor: ripcord.ActorEngine, Type: "ExecutionStarted"}})
+		})
+		if len(winners) != 1 {
+			t.Fatalf("round %d: stores %v created a live execution with key %s, want exactly one", round, winners, key)
+		}
+	}
+}
+
+// TestExclusiveRevival: an ended execution whose key another live
+// execution took cannot be made live again by an Append; it is refused
+// like a create, and nothing is written.
+func TestExclusiveRevival(t *testing.T) {
+	ctx := context.Background()
+	s := openFile(t, filepath.Join(t.TempDir(), "ripcord.db"))
+	fill(t, s) // ex-1 succeeded
+	if _, err := s.write.Exec(`UPDATE executions SET exclusive = 'three-tier@k' WHERE id = 'ex-1'`); err != nil {
+		t.Fatal(err)
+	}
+	x := ripcord.Execution{ID: "ex-2", PlanName: "three-tier", PlanHash: "h1", Mode: ripcord.ModeDrill,
+		State: ripcord.ExecRunning, Started: t0, Actor: "alice", Exclusive: "three-tier@k"}
+	if err := s.CreateExecution(ctx, x, []ripcord.Event{{At: t0, Actor: ripcord.ActorEngine, Type: "ExecutionStarted"}}); err != nil {
+		t.Fatalf("CreateExecution of the key of an ended execution: %v", err)
+	}
+	running := ripcord.ExecRunning
+	_, err := s.Append(ctx, "ex-1", 3, 0, []ripcord.Event{{At: t0, Actor: "bob", Type: "Retried"}}, &ripcord.ExecutionUpdate{State: &running})
+	if ripcord.ErrorCode(err) != ripcord.ECONFLICT || !strings.Contains(err.Error(), `"ex-2" is running`) {
+		t.Fatalf("Append reviving ex-1: %v; want a conflict naming ex-2, running", err)
+	}
+	if got, err := s.Execution(ctx, "ex-1"); err != nil || got.State != ripcord.ExecSucceeded || got.LastSeq != 3 {
+		t.Errorf("after the refusal, ex-1 = %+v, %v; want it succeeded at seq 3", got, err)
+	}
+}
+
+// TestUpgradeFromVersion1: a database written before leases keeps its
+// executions, which have no exclusive key and were never leased.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ripcord.db")
+	db := rawDB(t, path)
+	db.SetMaxOpenConns(1)
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, db, path, ms[:1]); err != nil {
+		t.Fatalf("migrate to version 1: %v", err)
+	}
+	for _, q := range []string{
+		`INSERT INTO plan_versions VALUES ('h1', 'three-tier', x'00', '2025-03-14T09:26:53.589793Z')`,
+		`INSERT INTO executions (id, plan_name, plan_hash, mode, state, started, actor, last_seq)
+			VALUES ('ex-old', 'three-tier', 'h1', 'drill', 'running', '2025-03-14T09:26:53.589793Z', 'alice', 1)`,
+		`INSERT INTO events (execution_id, seq, at, actor, type) VALUES ('ex-old', 1, '2025-03-14T09:26:53.589793Z', 'engine', 'ExecutionStarted')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s := openFile(t, path)
+	x, err := s.Execution(ctx, "ex-old")
+	if err != nil || x.Exclusive != "" || x.State != ripcord.ExecRunning {
+		t.Fatalf("Execution after the upgrade = %+v, %v; want it running, without exclusive key", x, err)
+	}
+	if l, err := s.Lease(ctx, "ex-old"); err != nil || l.Epoch != 0 {
+		t.Fatalf("Lease after the upgrade = %+v, %v; want epoch 0", l, err)
+	}
+	if l, err := s.AcquireLease(ctx, "ex-old", driverA, time.Minute); err != nil || l.Epoch != 1 {
+		t.Fatalf("AcquireLease after the upgrade = %+v, %v; want epoch 1", l, err)
+	}
+}
+
+// TestDefaultClock: without WithClock, leases are judged on the wall
+// clock.
+func TestDefaultClock(t *testing.T) {
+	s := openFile(t, Memory)
+	fill(t, s)
+	before := ripcord.StoreTime(time.Now())
+	l, err := s.AcquireLease(context.Background(), "ex-1", driverA, time.Hour)
+	after := ripcord.StoreTime(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Acquired.Before(before) || l.Acquired.After(after) || !l.Expires.Equal(l.Acquired.Add(time.Hour)) {
+		t.Errorf("lease %+v: want it acquired between %s and %s, for an hour", l, before, after)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -20,40 +21,79 @@ import (
 
 // Run runs the conformance suite. newStore returns a new, empty, open store
 // for one subtest and closes it when that test ends (t.Cleanup); the suite
-// may close it first, so Close must tolerate a second call.
-func Run(t *testing.T, newStore func(t *testing.T) ripcord.Store) {
+// may close it first, so Close must tolerate a second call. The store must
+// judge leases on the clock now (sqlite.WithClock), which the suite
+// advances by hand: no test sleeps.
+func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s ripcord.Store)
+		fn   func(t *testing.T, s ripcord.Store, clock *Clock)
 	}{
-		{"PlanVersions", testPlanVersions},
-		{"PlanVersionInvalid", testPlanVersionInvalid},
-		{"CreateExecution", testCreateExecution},
-		{"CreateExecutionConflict", testCreateExecutionConflict},
-		{"CreateExecutionUnknownPlan", testCreateExecutionUnknownPlan},
-		{"CreateExecutionInvalid", testCreateExecutionInvalid},
-		{"NotFound", testNotFound},
-		{"Append", testAppend},
-		{"AppendStale", testAppendStale},
-		{"AppendInvalid", testAppendInvalid},
-		{"AppendGapless", testAppendGapless},
-		{"AppendRace", testAppendRace},
-		{"AppendRaceRetry", testAppendRaceRetry},
-		{"Update", testUpdate},
-		{"UpdateAtomic", testUpdateAtomic},
-		{"EventsPaging", testEventsPaging},
-		{"ListExecutions", testListExecutions},
-		{"LargeData", testLargeData},
-		{"DataBytes", testDataBytes},
-		{"Times", testTimes},
-		{"CancelledContext", testCancelledContext},
-		{"Closed", testClosed},
+		{"PlanVersions", plain(testPlanVersions)},
+		{"PlanVersionInvalid", plain(testPlanVersionInvalid)},
+		{"CreateExecution", plain(testCreateExecution)},
+		{"CreateExecutionConflict", plain(testCreateExecutionConflict)},
+		{"CreateExecutionUnknownPlan", plain(testCreateExecutionUnknownPlan)},
+		{"CreateExecutionInvalid", plain(testCreateExecutionInvalid)},
+		{"NotFound", plain(testNotFound)},
+		{"Append", plain(testAppend)},
+		{"AppendStale", plain(testAppendStale)},
+		{"AppendInvalid", plain(testAppendInvalid)},
+		{"AppendGapless", plain(testAppendGapless)},
+		{"AppendRace", plain(testAppendRace)},
+		{"AppendRaceRetry", plain(testAppendRaceRetry)},
+		{"Update", plain(testUpdate)},
+		{"UpdateAtomic", plain(testUpdateAtomic)},
+		{"EventsPaging", plain(testEventsPaging)},
+		{"ListExecutions", plain(testListExecutions)},
+		{"LargeData", plain(testLargeData)},
+		{"DataBytes", plain(testDataBytes)},
+		{"Times", plain(testTimes)},
+		{"CancelledContext", plain(testCancelledContext)},
+		{"Closed", plain(testClosed)},
+		{"Leases", testLeases},
+		{"LeaseConflictMessage", testLeaseConflictMessage},
+		{"LeaseInvalid", testLeaseInvalid},
+		{"LeaseRace", testLeaseRace},
+		{"AppendFenced", testAppendFenced},
+		{"Exclusive", testExclusive},
+		{"ExclusiveRace", testExclusiveRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.fn(t, newStore(t))
+			clock := NewClock(t0)
+			tt.fn(t, newStore(t, clock.Now), clock)
 		})
 	}
+}
+
+// plain adapts a test that does not need the clock.
+func plain(fn func(*testing.T, ripcord.Store)) func(*testing.T, ripcord.Store, *Clock) {
+	return func(t *testing.T, s ripcord.Store, _ *Clock) { fn(t, s) }
+}
+
+// Clock is a manual clock for a store's tests: it stands still until
+// Advance moves it. It is safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock that reads start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now returns the clock's time; pass it to the store as its clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // t0 is the suite's clock: a time with sub-microsecond digits, so that a
@@ -152,7 +192,7 @@ func checkGapless(t *testing.T, evs []ripcord.Event, id string, n int) {
 func equalExecution(a, b ripcord.Execution) bool {
 	return a.ID == b.ID && a.PlanName == b.PlanName && a.PlanHash == b.PlanHash && a.Mode == b.Mode &&
 		a.State == b.State && a.Started.Equal(b.Started) && a.Ended.Equal(b.Ended) && a.Actor == b.Actor &&
-		a.LastSeq == b.LastSeq && bytes.Equal(a.Summary, b.Summary)
+		a.LastSeq == b.LastSeq && bytes.Equal(a.Summary, b.Summary) && a.Exclusive == b.Exclusive
 }
 
 func testPlanVersions(t *testing.T, s ripcord.Store) {
@@ -210,6 +250,7 @@ func testCreateExecution(t *testing.T, s ripcord.Store) {
 	x := newExecution("ex-1", "three-tier")
 	x.Mode = ripcord.ModeRecovery
 	x.Summary = json.RawMessage(`{"steps":3}`)
+	x.Exclusive = "three-tier@123456789012/us-east-1"
 	x.LastSeq = 99 // ignored: the store sets it
 	first := []ripcord.Event{
 		event("ExecutionStarted", `{"plan":"three-tier"}`),
@@ -312,8 +353,24 @@ func testNotFound(t *testing.T, s ripcord.Store) {
 	}{
 		{"Execution", func() error { _, err := s.Execution(ctx, "ex-404"); return err }},
 		{"Events", func() error { _, err := s.Events(ctx, "ex-404", 0, 0); return err }},
-		{"Append", func() error { _, err := s.Append(ctx, "ex-404", 0, 0, []ripcord.Event{event("X", "")}, nil); return err }},
+		{"Append", func() error {
+			_, err := s.Append(ctx, "ex-404", 0, 0, []ripcord.Event{event("X", "")}, nil)
+			return err
+		}},
 		{"PlanVersion", func() error { _, err := s.PlanVersion(ctx, "h-404"); return err }},
+		{"Append with an epoch", func() error {
+			_, err := s.Append(ctx, "ex-404", 0, 1, []ripcord.Event{event("X", "")}, nil)
+			return err
+		}},
+		{"AcquireLease", func() error { _, err := s.AcquireLease(ctx, "ex-404", ownerA, time.Minute); return err }},
+		{"RenewLease", func() error {
+			_, err := s.RenewLease(ctx, ripcord.Lease{ExecutionID: "ex-404", Owner: ownerA, Epoch: 1}, time.Minute)
+			return err
+		}},
+		{"ReleaseLease", func() error {
+			return s.ReleaseLease(ctx, ripcord.Lease{ExecutionID: "ex-404", Owner: ownerA, Epoch: 1})
+		}},
+		{"Lease", func() error { _, err := s.Lease(ctx, "ex-404"); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -879,6 +936,12 @@ func testCancelledContext(t *testing.T, s ripcord.Store) {
 	if _, err := s.Execution(ctx, "ex-1"); err == nil {
 		t.Error("Execution with a cancelled context succeeded")
 	}
+	if _, err := s.AcquireLease(ctx, "ex-1", ownerA, time.Minute); err == nil {
+		t.Error("AcquireLease with a cancelled context succeeded")
+	}
+	if l, err := s.Lease(context.Background(), "ex-1"); err != nil || l.Epoch != 0 {
+		t.Errorf("after a cancelled AcquireLease, Lease = %+v, %v; want epoch 0", l, err)
+	}
 	checkGapless(t, allEvents(t, s, "ex-1"), "ex-1", 1)
 }
 
@@ -903,6 +966,13 @@ func testClosed(t *testing.T, s ripcord.Store) {
 		{"Events", func() error { _, err := s.Events(ctx, "ex-1", 0, 0); return err }},
 		{"Execution", func() error { _, err := s.Execution(ctx, "ex-1"); return err }},
 		{"ListExecutions", func() error { _, err := s.ListExecutions(ctx, ripcord.ExecutionFilter{}); return err }},
+		{"AcquireLease", func() error { _, err := s.AcquireLease(ctx, "ex-1", ownerA, time.Minute); return err }},
+		{"RenewLease", func() error {
+			_, err := s.RenewLease(ctx, ripcord.Lease{ExecutionID: "ex-1", Owner: ownerA, Epoch: 1}, time.Minute)
+			return err
+		}},
+		{"ReleaseLease", func() error { return s.ReleaseLease(ctx, ripcord.Lease{ExecutionID: "ex-1", Owner: ownerA, Epoch: 1}) }},
+		{"Lease", func() error { _, err := s.Lease(ctx, "ex-1"); return err }},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
@@ -912,4 +982,634 @@ func testClosed(t *testing.T, s ripcord.Store) {
 		})
 	}
 	_ = s.Close() // a second Close must not panic; its error is the store's business
+}
+
+// Leases. ownerA and ownerB are two drivers; ownerA2 is ownerA's host and
+// pid in a later process (a recycled pid): another owner. Their start
+// times have nanoseconds, which the store drops.
+var (
+	ownerA  = ripcord.LeaseOwner{Host: "dr-host-a", PID: 4242, Started: at(-time.Hour)}
+	ownerA2 = ripcord.LeaseOwner{Host: "dr-host-a", PID: 4242, Started: at(-time.Minute)}
+	ownerB  = ripcord.LeaseOwner{Host: "dr-host-b", PID: 77, Started: at(-2 * time.Hour)}
+)
+
+// wantLease is a lease as a test expects it, its times as offsets from
+// the moment its scenario began on the store's clock.
+type wantLease struct {
+	epoch             int64
+	owner             ripcord.LeaseOwner
+	acquired, expires time.Duration
+}
+
+// lease returns w as the store must return it for execution id: owner
+// and times in UTC to the microsecond. Epoch 0 is the lease of an
+// execution never leased: no owner, no times.
+func (w wantLease) lease(id string, base time.Time) ripcord.Lease {
+	if w.epoch == 0 {
+		return ripcord.Lease{ExecutionID: id}
+	}
+	owner := w.owner
+	owner.Started = ripcord.StoreTime(owner.Started)
+	return ripcord.Lease{ExecutionID: id, Owner: owner, Epoch: w.epoch,
+		Acquired: ripcord.StoreTime(base.Add(w.acquired)), Expires: ripcord.StoreTime(base.Add(w.expires))}
+}
+
+// checkLease fails unless got is want, with every time in UTC.
+func checkLease(t *testing.T, what string, got, want ripcord.Lease) {
+	t.Helper()
+	same := got.ExecutionID == want.ExecutionID && got.Epoch == want.Epoch &&
+		got.Owner.Host == want.Owner.Host && got.Owner.PID == want.Owner.PID && got.Owner.Started.Equal(want.Owner.Started) &&
+		got.Acquired.Equal(want.Acquired) && got.Expires.Equal(want.Expires)
+	for _, tm := range []time.Time{got.Owner.Started, got.Acquired, got.Expires} {
+		same = same && tm.Location() == time.UTC
+	}
+	if !same {
+		t.Fatalf("%s =\n%+v\nwant\n%+v (times in UTC, to the microsecond)", what, got, want)
+	}
+}
+
+func currentLease(t *testing.T, s ripcord.Store, id string) ripcord.Lease {
+	t.Helper()
+	l, err := s.Lease(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Lease(%s): %v", id, err)
+	}
+	return l
+}
+
+// wantLeaseLost fails unless err is the refusal of a stale lease epoch:
+// ECONFLICT and ErrLeaseLost, naming the execution and who holds it now.
+func wantLeaseLost(t *testing.T, err error, id string, holder ripcord.Lease) {
+	t.Helper()
+	wantCode(t, err, ripcord.ECONFLICT)
+	if !errors.Is(err, ripcord.ErrLeaseLost) {
+		t.Fatalf("err = %v, want ErrLeaseLost in its chain", err)
+	}
+	if holder.Epoch > 0 && !strings.Contains(err.Error(), holder.Owner.String()) || !strings.Contains(err.Error(), id) {
+		t.Errorf("err = %q, want it to name execution %s and its holder %s", err, id, holder.Owner)
+	}
+}
+
+// leaseStep is one lease call in a scenario, made after the store's clock
+// moved on by advance, and what the store must answer. After every step,
+// Lease must return want: the lease the call made on success, the lease
+// as it was on a refusal.
+type leaseStep struct {
+	advance time.Duration
+	call    string             // "acquire", "renew" or "release"
+	owner   ripcord.LeaseOwner // acquire: who asks
+	of      int                // renew, release: the step whose lease is renewed or released
+	ttl     time.Duration      // acquire, renew
+
+	code string // the error's code; "" for success
+	lost bool   // the error is ErrLeaseLost
+	want wantLease
+}
+
+func testLeases(t *testing.T, s ripcord.Store, clock *Clock) {
+	const ttl = 30 * time.Second
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	a := func(epoch int64, acquired, expires int) wantLease {
+		return wantLease{epoch, ownerA, sec(acquired), sec(expires)}
+	}
+	b := func(epoch int64, acquired, expires int) wantLease {
+		return wantLease{epoch, ownerB, sec(acquired), sec(expires)}
+	}
+	tests := []struct {
+		name  string
+		steps []leaseStep
+	}{
+		{"first acquire takes epoch 1", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+		}},
+		{"the owner acquiring again renews and keeps the epoch", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(10), call: "acquire", owner: ownerA, ttl: time.Minute, want: a(1, 0, 70)},
+		}},
+		{"another owner is refused while the lease is live", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: ttl - time.Microsecond, call: "acquire", owner: ownerB, ttl: ttl, code: ripcord.ECONFLICT, want: a(1, 0, 30)},
+		}},
+		{"a recycled pid is another owner", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(1), call: "acquire", owner: ownerA2, ttl: ttl, code: ripcord.ECONFLICT, want: a(1, 0, 30)},
+		}},
+		{"a takeover once the lease expires takes the next epoch", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: ttl, call: "acquire", owner: ownerB, ttl: ttl, want: b(2, 30, 60)},
+		}},
+		{"the owner of an expired lease takes a new epoch", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(31), call: "acquire", owner: ownerA, ttl: ttl, want: a(2, 31, 61)},
+		}},
+		{"a released lease is taken over at once", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(5), call: "release", of: 0, want: a(1, 0, 5)},
+			{call: "acquire", owner: ownerB, ttl: ttl, want: b(2, 5, 35)},
+		}},
+		{"the previous owner cannot take a live lease back", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: ttl, call: "acquire", owner: ownerB, ttl: ttl, want: b(2, 30, 60)},
+			{advance: sec(1), call: "acquire", owner: ownerA, ttl: ttl, code: ripcord.ECONFLICT, want: b(2, 30, 60)},
+		}},
+		{"every takeover moves the epoch on", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: ttl, call: "acquire", owner: ownerB, ttl: ttl, want: b(2, 30, 60)},
+			{advance: ttl, call: "acquire", owner: ownerA, ttl: ttl, want: a(3, 60, 90)},
+			{call: "release", of: 2, want: a(3, 60, 60)},
+			{call: "acquire", owner: ownerB, ttl: ttl, want: b(4, 60, 90)},
+		}},
+		{"renewal extends the lease from now", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(20), call: "renew", of: 0, ttl: ttl, want: a(1, 0, 50)},
+			{advance: sec(20), call: "renew", of: 1, ttl: ttl, want: a(1, 0, 70)},
+			{advance: sec(29), call: "acquire", owner: ownerB, ttl: ttl, code: ripcord.ECONFLICT, want: a(1, 0, 70)},
+		}},
+		{"an expired lease nobody took over can be renewed", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(45), call: "renew", of: 0, ttl: ttl, want: a(1, 0, 75)},
+			{call: "acquire", owner: ownerB, ttl: ttl, code: ripcord.ECONFLICT, want: a(1, 0, 75)},
+		}},
+		{"a released lease nobody took over can be renewed", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(5), call: "release", of: 0, want: a(1, 0, 5)},
+			{advance: sec(5), call: "renew", of: 0, ttl: ttl, want: a(1, 0, 40)},
+		}},
+		{"releasing twice changes nothing", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(5), call: "release", of: 0, want: a(1, 0, 5)},
+			{advance: sec(5), call: "release", of: 0, want: a(1, 0, 5)},
+		}},
+		{"renewal after a takeover is lost", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: ttl, call: "acquire", owner: ownerB, ttl: ttl, want: b(2, 30, 60)},
+			{call: "renew", of: 0, ttl: ttl, code: ripcord.ECONFLICT, lost: true, want: b(2, 30, 60)},
+		}},
+		{"release after a takeover is lost", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: ttl, call: "acquire", owner: ownerB, ttl: ttl, want: b(2, 30, 60)},
+			{call: "release", of: 0, code: ripcord.ECONFLICT, lost: true, want: b(2, 30, 60)},
+		}},
+		{"renewal after a takeover of the expired lease is lost", []leaseStep{
+			{call: "acquire", owner: ownerA, ttl: ttl, want: a(1, 0, 30)},
+			{advance: sec(40), call: "acquire", owner: ownerB, ttl: ttl, want: b(2, 40, 70)},
+			{advance: sec(40), call: "renew", of: 0, ttl: ttl, code: ripcord.ECONFLICT, lost: true, want: b(2, 40, 70)},
+		}},
+	}
+	ctx := context.Background()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("ex-lease-%d", i)
+			create(t, s, id)
+			base := clock.Now()
+			checkLease(t, "Lease before any", currentLease(t, s, id), wantLease{}.lease(id, base))
+			var elapsed time.Duration
+			leases := make([]ripcord.Lease, len(tt.steps)) // what each step made or used
+			for n, st := range tt.steps {
+				clock.Advance(st.advance)
+				elapsed += st.advance
+				want := st.want.lease(id, base)
+				var got ripcord.Lease
+				var err error
+				switch st.call {
+				case "acquire":
+					got, err = s.AcquireLease(ctx, id, st.owner, st.ttl)
+				case "renew":
+					got, err = s.RenewLease(ctx, leases[st.of], st.ttl)
+				case "release":
+					got = leases[st.of]
+					err = s.ReleaseLease(ctx, got)
+				}
+				what := fmt.Sprintf("step %d (%s at +%s)", n, st.call, elapsed)
+				switch {
+				case st.code == "" && err != nil:
+					t.Fatalf("%s: %v", what, err)
+				case st.code != "":
+					if err == nil {
+						t.Fatalf("%s succeeded, want %s", what, st.code)
+					}
+					wantCode(t, err, st.code)
+					if st.lost {
+						wantLeaseLost(t, err, id, want)
+					} else if errors.Is(err, ripcord.ErrLeaseLost) {
+						t.Fatalf("%s: %v is ErrLeaseLost; nobody lost a lease", what, err)
+					}
+					if st.call == "acquire" {
+						checkLease(t, what+": the lease returned with the refusal", got, want)
+					}
+				case st.call != "release":
+					checkLease(t, what+": the lease returned", got, want)
+				}
+				leases[n] = got
+				checkLease(t, what+": then Lease", currentLease(t, s, id), want)
+			}
+		})
+	}
+}
+
+// testLeaseConflictMessage: the refusal of a live lease tells a person who
+// holds it and until when.
+func testLeaseConflictMessage(t *testing.T, s ripcord.Store, clock *Clock) {
+	ctx := context.Background()
+	create(t, s, "ex-1")
+	held, err := s.AcquireLease(ctx, "ex-1", ownerA, time.Minute)
+	if err != nil {
+		t.Fatalf("AcquireLease: %v", err)
+	}
+	clock.Advance(time.Second)
+	got, err := s.AcquireLease(ctx, "ex-1", ownerB, time.Minute)
+	wantCode(t, err, ripcord.ECONFLICT)
+	checkLease(t, "the lease returned with the refusal", got, held)
+	expiry := held.Expires.Format(time.RFC3339)
+	for _, part := range []string{"ex-1", ownerA.String(), expiry} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("err = %q, want it to say %q (the execution, the holder, the expiry)", err, part)
+		}
+	}
+	if ripcord.ErrorHint(err) == "" {
+		t.Errorf("the refusal of a held lease has no hint: %v", err)
+	}
+}
+
+func testLeaseInvalid(t *testing.T, s ripcord.Store, clock *Clock) {
+	ctx := context.Background()
+	create(t, s, "ex-1")
+	held, err := s.AcquireLease(ctx, "ex-1", ownerA, time.Minute)
+	if err != nil {
+		t.Fatalf("AcquireLease: %v", err)
+	}
+	owner := func(change func(*ripcord.LeaseOwner)) ripcord.LeaseOwner {
+		o := ownerB
+		change(&o)
+		return o
+	}
+	expired := held
+	expired.Epoch = 0
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"acquire with ttl 0", func() error { _, err := s.AcquireLease(ctx, "ex-1", ownerA, 0); return err }},
+		{"acquire with a negative ttl", func() error { _, err := s.AcquireLease(ctx, "ex-1", ownerA, -time.Second); return err }},
+		{"owner without host", func() error {
+			_, err := s.AcquireLease(ctx, "ex-1", owner(func(o *ripcord.LeaseOwner) { o.Host = "" }), time.Minute)
+			return err
+		}},
+		{"owner with pid 0", func() error {
+			_, err := s.AcquireLease(ctx, "ex-1", owner(func(o *ripcord.LeaseOwner) { o.PID = 0 }), time.Minute)
+			return err
+		}},
+		{"owner with a negative pid", func() error {
+			_, err := s.AcquireLease(ctx, "ex-1", owner(func(o *ripcord.LeaseOwner) { o.PID = -4 }), time.Minute)
+			return err
+		}},
+		{"owner without start time", func() error {
+			_, err := s.AcquireLease(ctx, "ex-1", owner(func(o *ripcord.LeaseOwner) { o.Started = time.Time{} }), time.Minute)
+			return err
+		}},
+		{"owner started in the year 10000", func() error {
+			_, err := s.AcquireLease(ctx, "ex-1", owner(func(o *ripcord.LeaseOwner) { o.Started = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }), time.Minute)
+			return err
+		}},
+		{"renew with ttl 0", func() error { _, err := s.RenewLease(ctx, held, 0); return err }},
+		{"renew with a negative ttl", func() error { _, err := s.RenewLease(ctx, held, -time.Minute); return err }},
+		{"renew epoch 0", func() error { _, err := s.RenewLease(ctx, expired, time.Minute); return err }},
+		{"release epoch 0", func() error { return s.ReleaseLease(ctx, expired) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.Advance(time.Second) // a refused call must not renew the lease either
+			wantCode(t, tt.call(), ripcord.EINVALID)
+			checkLease(t, "Lease after the refusal", currentLease(t, s, "ex-1"), held)
+		})
+	}
+}
+
+// testLeaseRace: drivers that acquire an execution's lease at the same
+// moment: exactly one wins, the others are told who did. Every round
+// starts once the last lease expired, and takes the next epoch.
+func testLeaseRace(t *testing.T, s ripcord.Store, clock *Clock) {
+	ctx := context.Background()
+	create(t, s, "ex-1")
+	const drivers, rounds, ttl = 8, 5, 30 * time.Second
+	for round := range rounds {
+		start := make(chan struct{})
+		got := make([]ripcord.Lease, drivers)
+		errs := make([]error, drivers)
+		var wg sync.WaitGroup
+		for d := range drivers {
+			wg.Go(func() {
+				<-start
+				owner := ripcord.LeaseOwner{Host: fmt.Sprint("host-", d), PID: 100 + d, Started: t0}
+				got[d], errs[d] = s.AcquireLease(ctx, "ex-1", owner, ttl)
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for d, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("round %d: drivers %d and %d both acquired the lease", round, winner, d)
+			case err == nil:
+				winner = d
+			case ripcord.ErrorCode(err) != ripcord.ECONFLICT:
+				t.Fatalf("round %d: driver %d: %v, want a conflict", round, d, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: nobody acquired the lease: %v", round, errs)
+		}
+		won := got[winner]
+		if won.Epoch != int64(round+1) || won.Owner.Host != fmt.Sprint("host-", winner) {
+			t.Fatalf("round %d: the winner's lease is %+v, want epoch %d held by host-%d", round, won, round+1, winner)
+		}
+		for d := range drivers {
+			if d != winner {
+				checkLease(t, fmt.Sprintf("round %d: the lease returned to loser %d", round, d), got[d], won)
+			}
+		}
+		checkLease(t, fmt.Sprintf("round %d: Lease", round), currentLease(t, s, "ex-1"), won)
+		clock.Advance(ttl)
+	}
+}
+
+// testAppendFenced: a driver's Append names its lease epoch, and is
+// refused, writing nothing, unless that epoch is still the execution's.
+func testAppendFenced(t *testing.T, s ripcord.Store, clock *Clock) {
+	ctx := context.Background()
+	const ttl = 30 * time.Second
+	acquire := func(t *testing.T, id string, o ripcord.LeaseOwner) ripcord.Lease {
+		t.Helper()
+		l, err := s.AcquireLease(ctx, id, o, ttl)
+		if err != nil {
+			t.Fatalf("AcquireLease(%s): %v", id, err)
+		}
+		return l
+	}
+	takeover := func(t *testing.T, id string) {
+		acquire(t, id, ownerA)
+		clock.Advance(ttl)
+		acquire(t, id, ownerB)
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, id string)
+		epoch int64
+		stale bool // append after the seq before the last: another writer went first
+
+		code string // "" for success
+		lost bool
+	}{
+		{"the current epoch", func(t *testing.T, id string) { acquire(t, id, ownerA) }, 1, false, "", false},
+		{"the current epoch of an expired lease", func(t *testing.T, id string) {
+			acquire(t, id, ownerA)
+			clock.Advance(time.Hour)
+		}, 1, false, "", false},
+		{"the current epoch of a released lease", func(t *testing.T, id string) {
+			if err := s.ReleaseLease(ctx, acquire(t, id, ownerA)); err != nil {
+				t.Fatal(err)
+			}
+		}, 1, false, "", false},
+		{"the new owner's epoch after a takeover", takeover, 2, false, "", false},
+		{"a stale epoch after a takeover", takeover, 1, false, ripcord.ECONFLICT, true},
+		{"an epoch ahead of the lease", func(t *testing.T, id string) { acquire(t, id, ownerA) }, 2, false, ripcord.ECONFLICT, true},
+		{"epoch 0 (a person's command) while a lease is live", func(t *testing.T, id string) { acquire(t, id, ownerA) }, 0, false, "", false},
+		{"epoch 0 after a takeover", takeover, 0, false, "", false},
+		{"epoch 0 on an execution never leased", func(*testing.T, string) {}, 0, false, "", false},
+		{"an epoch on an execution never leased", func(*testing.T, string) {}, 1, false, ripcord.ECONFLICT, true},
+		{"the lease is checked before the seq", takeover, 1, true, ripcord.ECONFLICT, true},
+		{"the current epoch with a stale seq", func(t *testing.T, id string) { acquire(t, id, ownerA) }, 1, true, ripcord.ECONFLICT, false},
+		{"a negative epoch", func(t *testing.T, id string) { acquire(t, id, ownerA) }, -1, false, ripcord.EINVALID, false},
+	}
+	paused := ripcord.ExecPaused
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("ex-fenced-%d", i)
+			create(t, s, id)
+			// A person's command first, so that there is a seq to be
+			// stale against.
+			if _, err := s.Append(ctx, id, 1, 0, []ripcord.Event{{At: t0, Actor: "bob@example.com", Type: "Noted"}}, nil); err != nil {
+				t.Fatalf("Append: %v", err)
+			}
+			tt.setup(t, id)
+			beforeX, beforeL := getExecution(t, s, id), currentLease(t, s, id)
+			afterSeq := beforeX.LastSeq
+			if tt.stale {
+				afterSeq--
+			}
+			last, err := s.Append(ctx, id, afterSeq, tt.epoch, []ripcord.Event{event("Fenced", `{"epoch":true}`)},
+				&ripcord.ExecutionUpdate{State: &paused, Summary: json.RawMessage(`{"fenced":1}`)})
+			checkLease(t, "Lease after the append", currentLease(t, s, id), beforeL)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("Append with epoch %d: %v", tt.epoch, err)
+				}
+				x := getExecution(t, s, id)
+				if last != 3 || x.LastSeq != 3 || x.State != paused || string(x.Summary) != `{"fenced":1}` {
+					t.Errorf("after the append (last %d), Execution = %+v; want last seq 3, paused, the new summary", last, x)
+				}
+				checkGapless(t, allEvents(t, s, id), id, 3)
+				return
+			}
+			wantCode(t, err, tt.code)
+			if tt.lost {
+				wantLeaseLost(t, err, id, beforeL)
+			} else if errors.Is(err, ripcord.ErrLeaseLost) {
+				t.Fatalf("err = %v is ErrLeaseLost; the epoch is the execution's", err)
+			}
+			if got := getExecution(t, s, id); !equalExecution(got, beforeX) {
+				t.Errorf("a refused append changed the execution: %+v, was %+v", got, beforeX)
+			}
+			evs := allEvents(t, s, id)
+			checkGapless(t, evs, id, 2)
+			if evs[1].Type != "Noted" {
+				t.Errorf("event 2 = %+v, want the one appended before", evs[1])
+			}
+		})
+	}
+}
+
+// setState appends an event that moves execution id to state, as the
+// engine records the end of an execution (or a pause).
+func setState(t *testing.T, s ripcord.Store, id string, state ripcord.ExecState) {
+	t.Helper()
+	x := getExecution(t, s, id)
+	u := &ripcord.ExecutionUpdate{State: &state}
+	if state.Terminal() {
+		end := at(time.Hour)
+		u.Ended = &end
+	}
+	if _, err := s.Append(context.Background(), id, x.LastSeq, 0, []ripcord.Event{event("State", fmt.Sprintf(`{"state":%q}`, state))}, u); err != nil {
+		t.Fatalf("Append(%s) to %s: %v", id, state, err)
+	}
+}
+
+// exclusiveStep creates an execution (create) or moves one to another
+// state (set). A refused create must name the live execution holding the
+// key.
+type exclusiveStep struct {
+	create, set string // the execution's ID, after the scenario's prefix
+	key         string // create: its Exclusive, after the prefix ("" stays empty)
+	state       ripcord.ExecState
+
+	heldBy string // create: "" if it must succeed, else the execution refusing it
+}
+
+func testExclusive(t *testing.T, s ripcord.Store, _ *Clock) {
+	ctx := context.Background()
+	savePlan(t, s, "three-tier")
+	running, paused := ripcord.ExecRunning, ripcord.ExecPaused
+	tests := []struct {
+		name  string
+		steps []exclusiveStep
+	}{
+		{"a second live execution with the same key is refused", []exclusiveStep{
+			{create: "1", key: "k", state: running},
+			{create: "2", key: "k", state: running, heldBy: "1"},
+			{create: "3", key: "k", state: paused, heldBy: "1"},
+		}},
+		{"a paused execution holds its key", []exclusiveStep{
+			{create: "1", key: "k", state: running},
+			{set: "1", state: paused},
+			{create: "2", key: "k", state: running, heldBy: "1"},
+		}},
+		{"an execution created paused holds its key", []exclusiveStep{
+			{create: "1", key: "k", state: paused},
+			{create: "2", key: "k", state: running, heldBy: "1"},
+		}},
+		{"a succeeded execution lets its key go", []exclusiveStep{
+			{create: "1", key: "k", state: running},
+			{set: "1", state: ripcord.ExecSucceeded},
+			{create: "2", key: "k", state: running},
+			{create: "3", key: "k", state: running, heldBy: "2"},
+		}},
+		{"a failed execution lets its key go", []exclusiveStep{
+			{create: "1", key: "k", state: running},
+			{set: "1", state: paused},
+			{set: "1", state: ripcord.ExecFailed},
+			{create: "2", key: "k", state: paused},
+		}},
+		{"a cancelled execution lets its key go", []exclusiveStep{
+			{create: "1", key: "k", state: running},
+			{set: "1", state: ripcord.ExecCancelled},
+			{create: "2", key: "k", state: running},
+		}},
+		{"an empty key opts out", []exclusiveStep{
+			{create: "1", state: running},
+			{create: "2", state: running},
+			{create: "3", key: "k", state: running},
+			{create: "4", state: paused},
+		}},
+		{"different keys are independent", []exclusiveStep{
+			{create: "1", key: "k1", state: running},
+			{create: "2", key: "k2", state: running},
+			{create: "3", key: "k1", state: running, heldBy: "1"},
+			{create: "4", key: "k2", state: running, heldBy: "2"},
+			{create: "5", key: "K1", state: running}, // keys compare exactly
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("ex-%d-", i)
+			for n, st := range tt.steps {
+				if st.set != "" {
+					setState(t, s, prefix+st.set, st.state)
+					continue
+				}
+				x := newExecution(prefix+st.create, "three-tier")
+				x.State = st.state
+				if st.key != "" {
+					x.Exclusive = fmt.Sprintf("three-tier@%d/%s", i, st.key)
+				}
+				err := s.CreateExecution(ctx, x, []ripcord.Event{event("ExecutionStarted", ""), event("StepStarted", "")})
+				if st.heldBy == "" {
+					if err != nil {
+						t.Fatalf("step %d: CreateExecution(%s): %v", n, x.ID, err)
+					}
+					x.LastSeq, x.Started = 2, ripcord.StoreTime(x.Started)
+					if got := getExecution(t, s, x.ID); !equalExecution(got, x) {
+						t.Fatalf("step %d: Execution =\n%+v\nwant\n%+v", n, got, x)
+					}
+					continue
+				}
+				wantCode(t, err, ripcord.ECONFLICT)
+				holder := getExecution(t, s, prefix+st.heldBy)
+				if !strings.Contains(err.Error(), holder.ID) || !strings.Contains(err.Error(), string(holder.State)) {
+					t.Errorf("step %d: err = %q, want it to name %s and its state %s", n, err, holder.ID, holder.State)
+				}
+				if !strings.Contains(ripcord.ErrorHint(err), "--allow-concurrent") {
+					t.Errorf("step %d: hint = %q, want it to offer resume, cancel or --allow-concurrent", n, ripcord.ErrorHint(err))
+				}
+				_, err = s.Execution(ctx, x.ID)
+				wantCode(t, err, ripcord.ENOTFOUND)
+				_, err = s.Events(ctx, x.ID, 0, 0)
+				wantCode(t, err, ripcord.ENOTFOUND)
+			}
+		})
+	}
+
+	// Listings return the key too.
+	list, err := s.ListExecutions(ctx, ripcord.ExecutionFilter{})
+	if err != nil {
+		t.Fatalf("ListExecutions: %v", err)
+	}
+	keys := map[string]string{}
+	for _, x := range list {
+		keys[x.ID] = x.Exclusive
+	}
+	if keys["ex-0-1"] != "three-tier@0/k" || keys["ex-6-1"] != "" || len(keys) != 16 {
+		t.Errorf("ListExecutions: exclusive keys %v; want ex-0-1's three-tier@0/k, ex-6-1's empty, 16 executions", keys)
+	}
+}
+
+// testExclusiveRace: creators of live executions with one key, at the same
+// moment: exactly one is created.
+func testExclusiveRace(t *testing.T, s ripcord.Store, _ *Clock) {
+	ctx := context.Background()
+	savePlan(t, s, "three-tier")
+	const creators, rounds = 8, 5
+	for round := range rounds {
+		key := fmt.Sprint("three-tier@race-", round)
+		start := make(chan struct{})
+		errs := make([]error, creators)
+		var wg sync.WaitGroup
+		for c := range creators {
+			wg.Go(func() {
+				x := newExecution(fmt.Sprintf("ex-%d-%d", round, c), "three-tier")
+				x.Exclusive = key
+				<-start
+				errs[c] = s.CreateExecution(ctx, x, []ripcord.Event{event("ExecutionStarted", "")})
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for c, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("round %d: creators %d and %d both created a live execution with key %s", round, winner, c, key)
+			case err == nil:
+				winner = c
+			case ripcord.ErrorCode(err) != ripcord.ECONFLICT:
+				t.Fatalf("round %d: creator %d: %v, want a conflict", round, c, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: nobody created an execution: %v", round, errs)
+		}
+		list, err := s.ListExecutions(ctx, ripcord.ExecutionFilter{State: ripcord.ExecRunning})
+		if err != nil {
+			t.Fatalf("ListExecutions: %v", err)
+		}
+		var holders []string
+		for _, x := range list {
+			if x.Exclusive == key {
+				holders = append(holders, x.ID)
+			}
+		}
+		if want := fmt.Sprintf("ex-%d-%d", round, winner); len(holders) != 1 || holders[0] != want {
+			t.Fatalf("round %d: executions with key %s: %v, want only %s", round, key, holders, want)
+		}
+	}
 }
