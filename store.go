@@ -137,8 +137,12 @@ var ErrLeaseLost = errors.New("the execution's lease was taken over by another d
 // LeaseLost returns the error stores return for a stale epoch: ECONFLICT,
 // with ErrLeaseLost in its chain.
 func LeaseLost(execID string, epoch int64, current Lease) error {
+	holder := fmt.Sprintf("%s holds epoch %d", current.Owner, current.Epoch)
+	if current.Epoch == 0 {
+		holder = "the execution was never leased"
+	}
 	e := &Error{Code: ECONFLICT,
-		Message: fmt.Sprintf("execution %s: lease epoch %d is stale; %s holds epoch %d", execID, epoch, current.Owner, current.Epoch),
+		Message: fmt.Sprintf("execution %s: lease epoch %d is stale; %s", execID, epoch, holder),
 		Hint:    "another ripcord process took this execution over; let it drive, or follow it with: ripcord exec watch " + execID}
 	return &leaseLostError{err: e}
 }

@@ -21,19 +21,16 @@ func (e *Engine) Cleanup(ctx context.Context, id, actor string) error {
 		if s.Cleanup.Requested {
 			return errSkip
 		}
-		if !s.Final() && !s.Cancel {
-			return &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf("execution %s is %s: a drill is cleaned up once it has ended", id, s.State),
-				Hint: "cancel it first (ripcord exec cancel " + id + "), which cleans it up, or wait for it to end"}
-		}
-		return nil
+		return nil // asked before the end, it is carried out at the end
 	})
 }
 
-// ScheduleCleanup records that a drill's instances are to be cleaned up at
-// due: whoever drives the execution then (this run, or `exec resume` after
-// a crash or a Ctrl-C) carries it out.
-func (e *Engine) ScheduleCleanup(ctx context.Context, id, actor string, due time.Time) error {
-	return e.control(ctx, id, actor, EvCleanupScheduled, cleanupScheduled{Due: due}, func(s *State) error {
+// ScheduleCleanup records that a drill's instances are to be cleaned up
+// after the execution ends: at its end plus after. Whoever drives the
+// execution then (this run, or `exec resume` after a crash or a Ctrl-C)
+// carries it out.
+func (e *Engine) ScheduleCleanup(ctx context.Context, id, actor string, after time.Duration) error {
+	return e.control(ctx, id, actor, EvCleanupScheduled, cleanupScheduled{After: after}, func(s *State) error {
 		if s.Spec.Mode != ripcord.ModeDrill {
 			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("execution %s is a %s, not a drill", id, s.Spec.Mode),
 				Hint: "only drills are cleaned up"}

@@ -189,8 +189,9 @@ func (e *Engine) keeperFor(target string) *quotaKeeper {
 	return v.(*quotaKeeper)
 }
 
-// Start records a new execution of spec and returns its ID. It does not run
-// it: call Run.
+// Start records a new execution of spec. It does not run it: call Run. With
+// spec.Exclusive set, the store refuses it (ECONFLICT, naming the other)
+// while another execution with the same key is running or paused.
 func (e *Engine) Start(ctx context.Context, id string, spec Spec) error {
 	if len(spec.Steps) == 0 {
 		return &ripcord.Error{Code: ripcord.EINVALID, Message: "the plan has no steps"}
@@ -204,7 +205,7 @@ func (e *Engine) Start(ctx context.Context, id string, spec Spec) error {
 	}
 	now := e.cfg.Clock.Now()
 	exec := ripcord.Execution{ID: id, PlanName: spec.Plan, PlanHash: spec.PlanHash, Mode: spec.Mode,
-		State: ripcord.ExecRunning, Started: now, Actor: e.cfg.Actor}
+		State: ripcord.ExecRunning, Started: now, Actor: e.cfg.Actor, Exclusive: spec.Exclusive}
 	return e.cfg.Store.CreateExecution(ctx, exec, []ripcord.Event{newEvent(EvExecutionStarted, e.cfg.Actor, now, spec)})
 }
 
@@ -250,6 +251,7 @@ type run struct {
 	failing  bool
 	errPause bool
 	lost     bool
+	crashed  bool
 	// notBefore delays the next launch attempt of a step after a refusal.
 	notBefore map[string]time.Time
 	backoff   map[string]int
@@ -391,7 +393,11 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		return r.s, err
 	}
 	reason := "stopped"
-	defer func() { r.release(reason) }()
+	defer func() {
+		if !r.crashed {
+			r.release(reason)
+		}
+	}()
 	if !r.settled() {
 		if err := e.CheckTargets(ctx, s.Spec); err != nil {
 			reason = "target check failed: " + err.Error()
@@ -437,7 +443,9 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			return stopped()
 		default:
 			var lost *LostLeaseError
-			if errors.As(err, &lost) {
+			if errors.Is(err, ErrCrash) {
+				r.crashed = true // a test's crash: like a killed process, it records and releases nothing
+			} else if errors.As(err, &lost) {
 				reason = "lost the lease"
 			} else {
 				reason = "error: " + err.Error()

@@ -150,8 +150,11 @@ type (
 		// job launched, or that are not drill instances: left alone.
 		NotOurs []string `json:"notOurs,omitempty"`
 	}
+	// cleanupScheduled: the cleanup is due After the execution ends
+	// (run --cleanup-after, recorded when the run starts), or at Due.
 	cleanupScheduled struct {
-		Due time.Time `json:"due"`
+		After time.Duration `json:"after,omitempty"`
+		Due   time.Time     `json:"due,omitzero"`
 	}
 	driverStarted struct {
 		Owner ripcord.LeaseOwner `json:"owner"`

@@ -63,7 +63,7 @@ func newEnv(t *testing.T, sc *drssim.Scenario) *env {
 
 func (e *env) openStore() ripcord.Store {
 	e.t.Helper()
-	st, err := sqlite.Open(context.Background(), e.dbPath)
+	st, err := sqlite.Open(context.Background(), e.dbPath, sqlite.WithClock(e.clock.Now))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -92,6 +92,10 @@ func (e *env) engine(hooks engine.Hooks) *engine.Engine {
 		Targets: map[string]ripcord.DRS{"prod": e.drs},
 		Clock:   e.clock, // its Sleep moves simulated time forward
 		Hooks:   hooks,
+		// In-process tests: an engine whose Run returned is gone, as a
+		// process that was killed (a crash hook stops it without
+		// releasing its lease). Tests of racing drivers set their own.
+		OwnerGone: func(ripcord.LeaseOwner) bool { return true },
 	})
 }
 

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ripcord-dr/ripcord"
 )
@@ -38,5 +40,17 @@ func BuildSpec(f *ripcord.PlanFile, planName string, mode ripcord.Mode, resolved
 		}
 		spec.Steps = append(spec.Steps, ss)
 	}
+	spec.Exclusive = ExclusiveKey(spec)
 	return spec, nil
+}
+
+// ExclusiveKey names what two live executions must not share: the plan and
+// the accounts and regions of its targets.
+func ExclusiveKey(spec Spec) string {
+	var where []string
+	for _, t := range spec.Targets {
+		where = append(where, t.Account+"/"+t.Region)
+	}
+	slices.Sort(where)
+	return spec.Plan + "@" + strings.Join(slices.Compact(where), ",")
 }

@@ -131,7 +131,8 @@ type Batch struct {
 
 // CleanupState follows a drill's cleanup.
 type CleanupState struct {
-	Due         time.Time // when a scheduled cleanup is due; zero if none
+	Due         time.Time     // when a scheduled cleanup is due; zero if none (or not yet known)
+	After       time.Duration // a cleanup scheduled this long after the end
 	Requested   bool
 	Done        bool
 	Finished    time.Time
@@ -488,7 +489,10 @@ func (s *State) apply(ev ripcord.Event) error {
 		if s.Spec.Mode != ripcord.ModeDrill || s.Cleanup.Requested {
 			return invalid("cleanup is for drills, once")
 		}
-		s.Cleanup.Due = d.Due
+		s.Cleanup.Due, s.Cleanup.After = d.Due, d.After
+		if d.Due.IsZero() && s.Final() {
+			s.Cleanup.Due = s.Finished.Add(d.After)
+		}
 	case EvCleanupRequested:
 		if s.Spec.Mode != ripcord.ModeDrill || s.Cleanup.Requested {
 			return invalid("cleanup is for drills, once")
@@ -518,6 +522,9 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		s.State, s.Finished, s.Reason = d.State, ev.At, d.Reason
 		s.Paused = false
+		if s.Cleanup.After > 0 && s.Cleanup.Due.IsZero() {
+			s.Cleanup.Due = ev.At.Add(s.Cleanup.After)
+		}
 	case EvDRSUnavailable:
 		var d drsUnavailable
 		if err := dec(&d); err != nil {
@@ -564,8 +571,12 @@ func serverTransition(sv *ServerState, d serverStatus) string {
 		if d.Status != srvFailed {
 			return "it is not in a launch"
 		}
-	case srvRequested, srvLaunching:
-		if d.JobID != "" && sv.JobID != "" && d.JobID != sv.JobID {
+	case srvRequested:
+		if d.Status != srvFailed || d.JobID != "" {
+			return "its batch has no job yet"
+		}
+	case srvLaunching:
+		if d.JobID != "" && d.JobID != sv.JobID {
 			return fmt.Sprintf("it is in job %s, not %s", sv.JobID, d.JobID)
 		}
 	case srvLaunched, srvFailed:

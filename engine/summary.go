@@ -94,7 +94,7 @@ func (s *State) Summarize(calls int64) Summary {
 		sum.Cleanup = "done"
 	case c.Requested:
 		sum.Cleanup = "requested"
-	case !c.Due.IsZero():
+	case !c.Due.IsZero() || c.After > 0:
 		sum.Cleanup, sum.CleanupDue = "scheduled", c.Due
 	}
 	for _, t := range sortedKeys(s.Outages) {

@@ -71,6 +71,8 @@ func (e *env) engineWith(mod func(*engine.Config)) *engine.Engine {
 		Store:   e.store,
 		Targets: map[string]ripcord.DRS{"prod": e.drs},
 		Clock:   boundedClock{e.clock, e.clock.Now().Add(12 * time.Hour)},
+		// See env.engine.
+		OwnerGone: func(ripcord.LeaseOwner) bool { return true },
 	}
 	if mod != nil {
 		mod(&cfg)
