@@ -528,7 +528,6 @@ func isUnclear(err error) bool {
 	return d != nil && d.Unclear
 }
 
-
 // terminateJob finds the TERMINATE job of a cleanup batch.
 // TerminateRecoveryInstances takes no tags, so DRS cannot say whose a
 // TERMINATE job is; it is matched by the instances it holds, which are
