@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"syscall"
 	"os/user"
 	"time"
 
@@ -25,6 +29,15 @@ type connFlags struct {
 	Output    string
 	RateLimit float64
 	Poll      time.Duration
+	LogLevel  string
+	LogFormat string
+	// STSEndpoint is where STS is called (caller identity, AssumeRole);
+	// empty: AWS_ENDPOINT_URL_STS, or the DRS endpoint when it is a
+	// ripcord simulator, or AWS.
+	STSEndpoint string
+
+	probed bool          // the endpoint was probed for a simulator
+	sim    *drs.SimClock // its clock, when it is one
 }
 
 func (c *connFlags) register(cmd *cobra.Command) {
@@ -36,6 +49,28 @@ func (c *connFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.Output, "output", "text", "output format: text or json")
 	f.Float64Var(&c.RateLimit, "rate-limit", 5, "most DRS requests per second per target")
 	f.DurationVar(&c.Poll, "poll", 5*time.Second, "shortest interval between two looks at DRS while jobs run (it grows to 30s when nothing changes)")
+	f.StringVar(&c.LogLevel, "log-level", "warn", "least severe log records written to stderr: debug, info, warn or error")
+	f.StringVar(&c.LogFormat, "log-format", logFormatText, "log format on stderr: text, json, or auto (text on a terminal, JSON otherwise)")
+	f.StringVar(&c.STSEndpoint, "sts-endpoint-url", "", "STS endpoint URL for account checks and role assumption (default: AWS_ENDPOINT_URL_STS, or --endpoint-url when it is a ripcord simulator)")
+}
+
+// logLevels are the --log-level values.
+var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
+// logger returns the logger the flags ask for, writing to w (stderr).
+func (c *connFlags) logger(w io.Writer) *slog.Logger {
+	format := c.LogFormat
+	if format == logFormatAuto {
+		format = logFormatJSON
+		if isTerminal(w) {
+			format = logFormatText
+		}
+	}
+	opts := &slog.HandlerOptions{Level: logLevels[c.LogLevel]}
+	if format == logFormatJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func (c *connFlags) Validate() error {
@@ -47,6 +82,12 @@ func (c *connFlags) Validate() error {
 	}
 	if c.RateLimit <= 0 {
 		return errInvalid("invalid --rate-limit %v: must be greater than 0 requests per second", c.RateLimit)
+	}
+	if _, ok := logLevels[c.LogLevel]; !ok {
+		return errInvalid("invalid --log-level %q: must be debug, info, warn or error", c.LogLevel)
+	}
+	if !validLogFormat(c.LogFormat) {
+		return errInvalid("invalid --log-format %q: must be text, json or auto", c.LogFormat)
 	}
 	return nil
 }
@@ -99,7 +140,7 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 			endpoint = c.Endpoint
 		}
 		cl, err := drs.New(ctx, drs.Config{Region: region, Endpoint: endpoint, RoleARN: t.RoleARN, ExternalID: t.ExternalID,
-			Profile: c.Profile, RateLimit: c.RateLimit})
+			Profile: c.Profile, RateLimit: c.RateLimit, STSEndpoint: c.stsEndpoint(ctx, endpoint)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("connect to DRS for target %s: %w", t.Name, err)
 		}
@@ -112,10 +153,38 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 // drsClient is the DRS adapter's client, named here for the commands.
 type drsClient = drs.Client
 
-// newEngine builds an engine for the targets of an execution.
-func (c *connFlags) newEngine(store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State)) *engine.Engine {
+// newEngine builds an engine for the targets of an execution, logging to
+// errOut. Against a ripcord simulator its clock is the simulator's, so that
+// deadlines, RTO and instance-minutes are in the same (simulated) time as
+// DRS's jobs.
+func (c *connFlags) newEngine(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State)) *engine.Engine {
 	return engine.New(engine.Config{Store: store, Targets: targets, Actor: actor(), OnChange: onChange,
-		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second)})
+		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second), Logger: c.logger(errOut), OwnerGone: processGone,
+		Clock: c.clock(ctx)})
+}
+
+// clock is the simulator's clock when --endpoint-url is a ripcord
+// simulator, else the wall clock.
+func (c *connFlags) clock(ctx context.Context) engine.Clock {
+	if c.Endpoint == "" {
+		return engine.RealClock{}
+	}
+	if sc := c.simClock(ctx); sc != nil {
+		return sc
+	}
+	return engine.RealClock{}
+}
+
+// processGone reports whether a lease holder's process is known to have
+// ended: it ran on this host and no process has its PID any more. (A PID
+// reused by another process keeps the lease until it expires: the safe
+// side.)
+func processGone(o ripcord.LeaseOwner) bool {
+	host, err := os.Hostname()
+	if err != nil || o.Host != host || o.PID <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(o.PID, 0), syscall.ESRCH)
 }
 
 // actor is the identity recorded with a person's commands: the local user.
@@ -131,9 +200,10 @@ func actor() string {
 
 // exit codes of run and exec resume, by outcome.
 const (
-	exitFailed    = 3
-	exitCancelled = 4
-	exitPaused    = 5
+	exitFailed      = 3
+	exitCancelled   = 4
+	exitPaused      = 5
+	exitInterrupted = 130 // stopped by Ctrl-C (SIGINT) or SIGTERM; resumable
 )
 
 // outcomeError turns an execution's end into the command's error (and exit
@@ -145,7 +215,15 @@ func outcomeError(s *engine.State) error {
 	case ripcord.ExecCancelled:
 		return &exitError{code: exitCancelled, msg: fmt.Sprintf("execution %s was cancelled", s.ID)}
 	case ripcord.ExecPaused:
-		return &exitError{code: exitPaused, msg: fmt.Sprintf("execution %s is paused; resume it with: ripcord exec resume %s", s.ID, s.ID)}
+		msg := fmt.Sprintf("execution %s is paused", s.ID)
+		if s.PauseReason != "" {
+			msg += ": " + s.PauseReason
+		}
+		remedy := s.PauseRemedy
+		if remedy == "" {
+			remedy = "resume it with: ripcord exec resume " + s.ID
+		}
+		return &exitError{code: exitPaused, msg: msg, hint: remedy}
 	}
 	return &exitError{code: exitFailed, msg: fmt.Sprintf("execution %s failed: %s", s.ID, s.Reason)}
 }
@@ -154,6 +232,15 @@ func outcomeError(s *engine.State) error {
 type exitError struct {
 	code int
 	msg  string
+	hint string
 }
 
 func (e *exitError) Error() string { return e.msg }
+
+// Unwrap gives the hint to ripcord.ErrorHint.
+func (e *exitError) Unwrap() error {
+	if e.hint == "" {
+		return nil
+	}
+	return &ripcord.Error{Code: ripcord.EINTERNAL, Message: e.msg, Hint: e.hint}
+}

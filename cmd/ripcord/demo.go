@@ -128,7 +128,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 		return nil, err
 	}
 	const planName = "orders"
-	client, err := drs.New(ctx, drs.Config{Region: "us-east-1", Endpoint: endpoint, RateLimit: 50,
+	client, err := drs.New(ctx, drs.Config{Region: "us-east-1", Endpoint: endpoint, STSEndpoint: endpoint, RateLimit: 50,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIMULATOR", "demo", "")})
 	if err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ type runConfig struct {
 	Confirm      string
 	CleanupAfter time.Duration
 	ID           string
+	// AllowConcurrent runs even while another execution of the plan on
+	// the same targets is live (in this store, or in DRS's job tags).
+	AllowConcurrent bool
 }
 
 func (c runConfig) Validate() error {
@@ -80,6 +83,7 @@ A killed run leaves its execution in the store: ripcord exec resume ID.`,
 	f.StringVar(&cfg.Confirm, "confirm", "", "the plan's name again, to confirm a recovery")
 	f.DurationVar(&cfg.CleanupAfter, "cleanup-after", 0, "after a drill ends, wait this long, then terminate its instances and verify (e.g. 30m)")
 	f.StringVar(&cfg.ID, "id", "", "execution ID (default: generated)")
+	f.BoolVar(&cfg.AllowConcurrent, "allow-concurrent", false, "run even while another execution of this plan on the same targets is running (in this store, or seen in DRS's job tags)")
 	return cmd
 }
 
@@ -178,47 +182,39 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 	}
 	var onChange func(*engine.State)
 	if cfg.Output == "text" {
-		fmt.Fprintf(out, "execution %s: plan %s (%s), %d steps\n", id, planName, mode, len(spec.Steps))
 		onChange = newProgress(out).onChange
 	}
-	eng := cfg.newEngine(store, targets, onChange)
+	eng := cfg.newEngine(ctx, errOut, store, targets, onChange)
+	// Before anything is recorded or launched: every target must call DRS
+	// in the account it declares, and no other execution may be running
+	// the plan, here or (seen in DRS's job tags) from another store.
+	if err := eng.CheckTargets(ctx, spec); err != nil {
+		return err
+	}
+	if cfg.AllowConcurrent {
+		spec.Exclusive = ""
+	} else if err := eng.CheckConcurrent(ctx, id, spec); err != nil {
+		return &exitError{code: 2, msg: err.Error(), hint: ripcord.ErrorHint(err)}
+	}
 	if err := eng.Start(ctx, id, spec); err != nil {
+		if ripcord.ErrorCode(err) == ripcord.ECONFLICT {
+			return &exitError{code: 2, msg: err.Error(), hint: ripcord.ErrorHint(err)}
+		}
 		return err
 	}
-	return follow(ctx, out, store, eng, clients, id, cfg.Output == "json", cfg.CleanupAfter)
-}
-
-// follow runs an execution to its end, cleans up a drill after cleanupAfter
-// when asked, prints the summary, and returns the outcome as an error.
-func follow(ctx context.Context, out io.Writer, store ripcord.Store, eng *engine.Engine, clients map[string]*drsClient, id string, asJSON bool, cleanupAfter time.Duration) error {
-	s, err := eng.Run(ctx, id)
-	if err != nil {
-		return fmt.Errorf("execution %s: %w (the execution is kept; take it up with: ripcord exec resume %s)", id, err, id)
+	if cfg.Output == "text" {
+		fmt.Fprintf(out, "execution %s: plan %s (%s), %d steps\n", id, planName, mode, len(spec.Steps))
 	}
-	if cleanupAfter > 0 && s.Spec.Mode == ripcord.ModeDrill && s.Final() && !s.Cleanup.Requested {
-		if !asJSON {
-			fmt.Fprintf(out, "drill instances are kept for %s, then cleaned up\n", cleanupAfter)
-		}
-		if err := (engine.RealClock{}).Sleep(ctx, cleanupAfter); err != nil {
+	if cfg.CleanupAfter > 0 {
+		if err := eng.ScheduleCleanup(ctx, id, actor(), cfg.CleanupAfter); err != nil {
 			return err
 		}
-		if err := eng.Cleanup(ctx, id, actor()); err != nil {
-			return err
-		}
-		if s, err = eng.Run(ctx, id); err != nil {
-			return err
+		if cfg.Output == "text" {
+			fmt.Fprintf(out, "cleanup scheduled: %s after the drill ends (recorded; exec resume carries it out if this process stops)\n", cfg.CleanupAfter)
 		}
 	}
-	var calls int64
-	for _, c := range clients {
-		for _, n := range c.Calls() {
-			calls += n
-		}
-	}
-	if err := printSummary(out, summarize(ctx, store, s, calls), asJSON); err != nil {
-		return err
-	}
-	return outcomeError(s)
+	_ = clients
+	return drive(ctx, out, errOut, store, eng, id, driveOpts{JSON: cfg.Output == "json"})
 }
 
 // planError makes plan decoding and resolution errors invalid input.

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/engine"
+)
+
+// driveOpts are how run, exec resume and cleanup drive an execution.
+type driveOpts struct {
+	JSON bool
+	// Wait, when another process drives the execution, waits for its
+	// lease to end instead of refusing (exec resume --wait).
+	Wait bool
+}
+
+// drive takes the execution's lease, runs it until it ends, pauses or is
+// stopped, prints the summary and returns the outcome as the command's
+// error (exit status). The first Ctrl-C is a soft stop: the DRS call in
+// flight finishes and is recorded, then drive says how to resume; a second
+// one ends the process at once (main restores the default handling).
+func drive(ctx context.Context, out, errOut io.Writer, store ripcord.Store, eng *engine.Engine, id string, opts driveOpts) error {
+	stopSaid := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(errOut, "\nripcord: stopping softly: a DRS call in flight finishes and is recorded (Ctrl-C again stops at once)")
+	})
+	defer stopSaid()
+	var waitingFor int64
+	for {
+		s, err := eng.Run(ctx, id)
+		var held *engine.LeaseHeldError
+		if errors.As(err, &held) {
+			if !opts.Wait {
+				return &exitError{code: 2, msg: held.Error(),
+					hint: "another ripcord process drives it; follow it with: ripcord exec watch " + id + ", or wait for it with: ripcord exec resume --wait " + id}
+			}
+			if held.Lease.Epoch != waitingFor {
+				waitingFor = held.Lease.Epoch
+				fmt.Fprintf(errOut, "waiting: %s\n", held)
+			}
+			d := min(max(time.Until(held.Lease.Expires), 100*time.Millisecond), 2*time.Second)
+			if err := (engine.RealClock{}).Sleep(ctx, d); err != nil {
+				return &exitError{code: exitInterrupted, msg: "stopped while waiting for execution " + id + "'s lease"}
+			}
+			continue
+		}
+		if errors.Is(err, engine.ErrStopped) {
+			msg := fmt.Sprintf("stopped: execution %s is left %s and resumable: ripcord exec resume %s", id, s.State, id)
+			if c := s.Cleanup; s.Spec.Mode == ripcord.ModeDrill && !c.Done && (c.Requested || !c.Due.IsZero() || c.After > 0) {
+				when := "when the drill ends"
+				if !c.Due.IsZero() {
+					when = "at " + c.Due.UTC().Format(time.RFC3339)
+				}
+				msg += fmt.Sprintf("; the drill's cleanup stays scheduled (%s) and ripcord exec resume %s carries it out", when, id)
+			}
+			return &exitError{code: exitInterrupted, msg: msg}
+		}
+		if err != nil {
+			var lost *engine.LostLeaseError
+			if errors.As(err, &lost) {
+				return &exitError{code: 1, msg: err.Error(), hint: "another process drives execution " + id + " now; follow it with: ripcord exec watch " + id}
+			}
+			if ripcord.ErrorCode(err) == ripcord.EINVALID {
+				return err
+			}
+			return fmt.Errorf("execution %s: %w (the execution is kept; take it up with: ripcord exec resume %s)", id, err, id)
+		}
+		if err := printSummary(out, summarize(ctx, store, s, s.DRSCalls), opts.JSON); err != nil {
+			return err
+		}
+		return outcomeError(s)
+	}
+}
