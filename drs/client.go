@@ -13,6 +13,7 @@ package drs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -30,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	awsdrs "github.com/aws/aws-sdk-go-v2/service/drs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/ripcord-dr/ripcord"
@@ -61,6 +63,11 @@ type Config struct {
 	// Endpoint overrides DRS's endpoint (the simulator: http://…). Empty
 	// uses AWS_ENDPOINT_URL_DRS or AWS_ENDPOINT_URL when set, else AWS.
 	Endpoint string
+	// STSEndpoint overrides STS's endpoint (the simulator serves STS on
+	// its DRS port: http://…). It is used both to assume RoleARN and for
+	// CallerIdentity. Empty uses AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL
+	// when set, else the SDK's own resolution (STS in Region).
+	STSEndpoint string
 	// RoleARN, when set, is assumed (with ExternalID when that is set) on
 	// top of the standard credentials; every permission error names it.
 	RoleARN    string
@@ -123,6 +130,7 @@ func roleARN(s string) bool {
 // target.
 type Client struct {
 	api     *awsdrs.Client
+	sts     *sts.Client // with the same credentials as api, for CallerIdentity
 	cfg     Config
 	region  string
 	limiter *limiter
@@ -179,10 +187,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	httpClient := bodyGuard{awsCfg.HTTPClient}
 	awsCfg.HTTPClient = httpClient
+	stsEndpoint := func(o *sts.Options) {
+		if cfg.STSEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
+		}
+	}
 	if cfg.RoleARN != "" {
 		// STS gets the base credentials and the SDK's own retries:
 		// AssumeRole changes nothing, so repeating it is safe.
-		assume := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		assume := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg, stsEndpoint), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = "ripcord"
 			if cfg.ExternalID != "" {
 				o.ExternalID = aws.String(cfg.ExternalID)
@@ -195,6 +208,17 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 
 	c := &Client{cfg: cfg, region: awsCfg.Region, limiter: newLimiter(cfg.RateLimit, cfg.Burst), calls: map[string]int64{}}
+	// GetCallerIdentity is a read: the SDK may retry it like DRS's reads.
+	// It is not DRS's, so it does not go through DRS's rate limiter.
+	c.sts = sts.NewFromConfig(awsCfg, stsEndpoint, func(o *sts.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = readAttempts
+			if cfg.RetryBackoff != nil {
+				so.Backoff = cfg.RetryBackoff
+			}
+		})
+		o.RetryMaxAttempts = 0
+	})
 	c.api = awsdrs.NewFromConfig(awsCfg, func(o *awsdrs.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
@@ -225,8 +249,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // second job for the same servers or fails with ConflictException against
 // our own first job, and either way we would not know which job is ours.
 // So the call is made once, and an unclear outcome (IsUnclear) goes back to
-// the engine, which lists the jobs created since and adopts the one whose
-// servers are the batch before it tries again (design.md 4.1).
+// the engine, which lists the jobs created since and adopts the one that
+// carries its tags (ripcord:execution and ripcord:batch) before it tries
+// again (design.md 4.1).
 func noRetries(o *awsdrs.Options) {
 	o.Retryer = aws.NopRetryer{}
 	o.RetryMaxAttempts = 0
@@ -273,7 +298,9 @@ func (g attemptGate) HandleFinalize(ctx context.Context, in middleware.FinalizeI
 	switch {
 	case err == nil:
 		g.c.limiter.succeeded()
-	case isThrottle(err):
+	case isThrottle(err) && !errors.As(err, new(*credentialError)):
+		// DRS's throttling only: STS throttling AssumeRole says nothing
+		// about DRS's rate.
 		g.c.limiter.throttled()
 	}
 	return out, md, err
@@ -338,11 +365,14 @@ type credentialError struct{ err error }
 func (e *credentialError) Error() string { return "getting credentials: " + e.err.Error() }
 func (e *credentialError) Unwrap() error { return e.err }
 
-// isThrottle reports whether err is DRS (or AWS's front door) throttling.
+// isThrottle reports whether err is DRS (or AWS's front door) throttling,
+// by the same rule as ripcord.Classify.
 func isThrottle(err error) bool {
-	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() {
-		return true
-	}
 	status, _ := responseOf(err)
-	return status == http.StatusTooManyRequests
+	var ae smithy.APIError
+	code := ""
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	return ripcord.IsThrottleType(code, status)
 }

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/ripcord-dr/ripcord"
 )
 
 func TestParseTime(t *testing.T) {
@@ -137,44 +135,6 @@ func TestBatches(t *testing.T) {
 			want := slices.Compact(slices.Sorted(slices.Values(tt.in)))
 			if !slices.Equal(slices.Sorted(slices.Values(all)), want) {
 				t.Errorf("batches hold %v, want each of %v once", all, want)
-			}
-		})
-	}
-}
-
-func TestMatchBatch(t *testing.T) {
-	at := func(m int) time.Time { return time.Date(2026, 11, 25, 9, m, 0, 0, time.UTC) }
-	job := func(id, typ string, created time.Time, servers ...string) ripcord.Job {
-		j := ripcord.Job{ID: id, Type: typ, Created: created}
-		for _, s := range servers {
-			j.Servers = append(j.Servers, ripcord.JobServer{SourceServerID: s})
-		}
-		return j
-	}
-	jobs := []ripcord.Job{
-		job("j-terminate", ripcord.JobTypeTerminate, at(1), "s-1", "s-2"),
-		job("j-superset", ripcord.JobTypeLaunch, at(2), "s-1", "s-2", "s-3"),
-		job("j-subset", ripcord.JobTypeLaunch, at(3), "s-1"),
-		job("j-late", ripcord.JobTypeLaunch, at(5), "s-2", "s-1"),
-		job("j-early", ripcord.JobTypeLaunch, at(4), "s-1", "s-2"),
-	}
-	tests := []struct {
-		name    string
-		servers []string
-		want    string
-	}{
-		{"exact set, any order, earliest of two", []string{"s-2", "s-1"}, "j-early"},
-		{"one server", []string{"s-1"}, "j-subset"},
-		{"three", []string{"s-3", "s-1", "s-2"}, "j-superset"},
-		{"duplicates in the batch", []string{"s-1", "s-1"}, "j-subset"},
-		{"no LAUNCH job with that set", []string{"s-2"}, ""},
-		{"nothing", nil, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := MatchBatch(jobs, tt.servers)
-			if ok != (tt.want != "") || got.ID != tt.want {
-				t.Errorf("MatchBatch(%v) = %q, %v; want %q", tt.servers, got.ID, ok, tt.want)
 			}
 		})
 	}

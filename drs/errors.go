@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/drs/types"
 	"github.com/aws/smithy-go"
@@ -64,22 +64,22 @@ var mutating = map[string]bool{"StartRecovery": true, "TerminateRecoveryInstance
 
 // IsConflict reports whether DRS refused the call because a resource is in
 // another active job (ConflictException). Nothing was created; the call
-// may succeed once that job has ended.
-func IsConflict(err error) bool { return errType(err) == errConflict }
+// may succeed once that job has ended. Like IsQuota and IsThrottling, it
+// answers from ripcord.Classify, the one classification the engine acts on.
+func IsConflict(err error) bool { return ripcord.Classify(err) == ripcord.ClassConflict }
 
-// IsQuota reports whether DRS refused the call because a quota would be
-// exceeded (ServiceQuotaExceededException). QuotaCode on the
-// *ripcord.DRSError says which.
-func IsQuota(err error) bool { return errType(err) == errQuota }
+// IsQuota reports whether DRS refused the call because a quota on active
+// jobs would be exceeded (ServiceQuotaExceededException): waiting for jobs
+// to end helps. QuotaCode on the *ripcord.DRSError says which. A batch over
+// the servers-per-job quota is not IsQuota: it never fits, and Classify
+// calls it permanent.
+func IsQuota(err error) bool { return ripcord.Classify(err) == ripcord.ClassQuota }
 
 // IsThrottling reports whether DRS refused the call because of its request
 // rate (after the SDK's retries for a read; at once for StartRecovery and
 // TerminateRecoveryInstances). The Client has already slowed down; the call
 // is safe to repeat.
-func IsThrottling(err error) bool {
-	var de *ripcord.DRSError
-	return errors.As(err, &de) && isThrottleType(de)
-}
+func IsThrottling(err error) bool { return ripcord.Classify(err) == ripcord.ClassThrottling }
 
 // IsNotFound reports whether DRS said a named resource does not exist.
 func IsNotFound(err error) bool { return errType(err) == errNotFound }
@@ -103,7 +103,8 @@ func IsAccessDenied(err error) bool {
 // was sent and what came back was no clear refusal (a timeout, a lost or
 // reset connection, a 5xx answer, an answer that could not be read, or the
 // caller's context ending while waiting). The caller must find out (list the
-// jobs created since the request, see MatchBatch) before trying again.
+// jobs created since the request and look for the one with its tags,
+// ripcord:execution and ripcord:batch) before trying again.
 func IsUnclear(err error) bool {
 	var de *ripcord.DRSError
 	return errors.As(err, &de) && de.Unclear
@@ -146,7 +147,8 @@ func (c *Client) translate(op string, err error, st *callState, subjects []strin
 		de.Unclear = true
 		de.Err.Code = ripcord.EUNAVAILABLE
 		de.Err.Hint = fmt.Sprintf("the request reached DRS but no clear answer came back, so %s may or may not have taken effect: "+
-			"look for the job it would have created (jobs created since the request, with exactly these servers) before calling it again", op)
+			"look for the job it would have created (jobs created since the request, recognized by ripcord's tags %s and %s) before calling it again",
+			op, ripcord.TagExecution, ripcord.TagBatch)
 	}
 	return de
 }
@@ -212,28 +214,78 @@ func (c *Client) identity() string {
 }
 
 func (c *Client) credentialFailure(op string, ce *credentialError) *ripcord.Error {
-	// STS or the instance metadata service not answering is not a wrong
-	// role: the same call may work later.
+	// STS not answering, or answering that it is overloaded, is not a
+	// wrong role: the same call may work later. The instance metadata
+	// service not answering is different: on a machine that is not an EC2
+	// instance it never will, so that means no credentials at all.
 	status, _ := responseOf(ce.err)
-	var send *smithyhttp.RequestSendError
-	if status >= 500 || errors.As(ce.err, &send) || errors.Is(ce.err, context.Canceled) || errors.Is(ce.err, context.DeadlineExceeded) {
+	var ae smithy.APIError
+	code := ""
+	if errors.As(ce.err, &ae) {
+		code = ae.ErrorCode()
+	}
+	if !fromService(ce.err, "ec2imds") && (status >= 500 || ripcord.IsThrottleType(code, status) || noAnswer(ce.err)) {
 		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
-			Message: fmt.Sprintf("drs %s in %s: getting credentials failed: %v", op, c.where(), ce.err),
-			Hint:    "the credential service (STS, or the instance's metadata service) did not answer; the call is safe to repeat"}
+			Message: fmt.Sprintf("%s %s in %s: getting credentials failed: %v", opPrefix(op), op, c.where(), ce.err),
+			Hint: "the credential service (STS" + c.stsWhere() + ") did not answer or is overloaded; " +
+				"the call is safe to repeat, and ripcord will try again"}
 	}
 	if c.cfg.RoleARN != "" {
 		return &ripcord.Error{Code: ripcord.EINVALID,
-			Message: fmt.Sprintf("drs %s in %s: cannot assume role %s: %v", op, c.where(), c.cfg.RoleARN, ce.err),
+			Message: fmt.Sprintf("%s %s in %s: cannot assume role %s: %v", opPrefix(op), op, c.where(), c.cfg.RoleARN, ce.err),
 			Hint: "check the role ARN (a typo shows up as AccessDenied), that the role's trust policy allows the " +
 				"credentials ripcord runs with, and that the external ID matches the one in the trust policy"}
 	}
 	return &ripcord.Error{Code: ripcord.EINVALID,
-		Message: fmt.Sprintf("drs %s in %s: no usable AWS credentials: %v", op, c.where(), ce.err),
+		Message: fmt.Sprintf("%s %s in %s: no usable AWS credentials: %v", opPrefix(op), op, c.where(), ce.err),
 		Hint:    "set credentials the standard way (AWS_PROFILE or --profile, environment variables, or an instance role)"}
 }
 
+// stsWhere names the STS endpoint for hints, when one is configured.
+func (c *Client) stsWhere() string {
+	if c.cfg.STSEndpoint != "" {
+		return " at " + c.cfg.STSEndpoint
+	}
+	return ""
+}
+
+// fromService reports whether err came from an operation of the named SDK
+// client (ServiceID, e.g. ec2imds, STS).
+func fromService(err error, serviceID string) bool {
+	var oe *smithy.OperationError
+	for e := err; errors.As(e, &oe); e = oe.Err {
+		if oe.ServiceID == serviceID {
+			return true
+		}
+	}
+	return false
+}
+
+// noAnswer reports whether err shows that no answer came: the request
+// could not be sent (connection refused, unknown host), the connection
+// failed or timed out, or the caller gave up waiting.
+func noAnswer(err error) bool {
+	var send *smithyhttp.RequestSendError
+	var netErr net.Error
+	return errors.As(err, &send) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, new(*aws.RequestCanceledError)) || errors.As(err, new(*smithy.CanceledError)) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
+}
+
+// service names who answers op.
+func service(op string) string {
+	if op == "GetCallerIdentity" {
+		return "STS"
+	}
+	return "DRS"
+}
+
+// opPrefix starts a message about op: "drs" or "sts".
+func opPrefix(op string) string { return strings.ToLower(service(op)) }
+
 func (c *Client) apiFailure(de *ripcord.DRSError, msg string, subjects []string) *ripcord.Error {
-	prefix := fmt.Sprintf("drs %s in %s: ", de.Op, c.where())
+	prefix := fmt.Sprintf("%s %s in %s: ", opPrefix(de.Op), de.Op, c.where())
+	svc := service(de.Op)
 	said := de.Type
 	if msg != "" {
 		said += ": " + msg
@@ -264,17 +316,21 @@ func (c *Client) apiFailure(de *ripcord.DRSError, msg string, subjects []string)
 				"): the target's servers-per-job limit must not exceed the account's quota"
 		}
 		return e
-	case isThrottleType(de):
+	case ripcord.IsThrottleType(de.Type, de.Status) && svc == "STS":
 		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
-			Message: prefix + "throttled by DRS (" + said + ")",
+			Message: prefix + "throttled by STS (" + said + ")",
+			Hint:    "STS is refusing this account's request rate; the call is safe to repeat later"}
+	case ripcord.IsThrottleType(de.Type, de.Status):
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: prefix + "throttled by " + svc + " (" + said + ")",
 			Hint: fmt.Sprintf("ripcord slowed its requests to %s to %.2g/s and will try again; if this persists, "+
 				"lower the target's rate limit (now %g/s) or look for other clients calling DRS in this account",
 				c.where(), c.Rate(), c.cfg.RateLimit)}
 	case de.Type == errAccessDenied || de.Type == "AccessDenied":
 		return &ripcord.Error{Code: ripcord.EINVALID,
 			Message: prefix + "access denied (" + said + ")",
-			Hint: fmt.Sprintf("check that %s allows drs:%s in %s; for a role, check its trust policy and external ID too",
-				c.identity(), de.Op, c.where())}
+			Hint: fmt.Sprintf("check that %s allows %s:%s in %s; for a role, check its trust policy and external ID too",
+				c.identity(), opPrefix(de.Op), de.Op, c.where())}
 	case credentialErrorTypes[de.Type]:
 		return &ripcord.Error{Code: ripcord.EINVALID,
 			Message: prefix + "AWS did not accept the credentials (" + said + ")",
@@ -285,7 +341,7 @@ func (c *Client) apiFailure(de *ripcord.DRSError, msg string, subjects []string)
 			Hint:    "check the ID and that it belongs to " + c.where()}
 	case de.Type == errValidation:
 		return &ripcord.Error{Code: ripcord.EINVALID,
-			Message: prefix + "DRS rejected the request (" + said + ")",
+			Message: prefix + svc + " rejected the request (" + said + ")",
 			Hint:    "check the IDs and values in the request; if they look right, this is a ripcord bug worth reporting"}
 	case de.Type == errUninitialized:
 		return &ripcord.Error{Code: ripcord.EINVALID,
@@ -293,36 +349,76 @@ func (c *Client) apiFailure(de *ripcord.DRSError, msg string, subjects []string)
 			Hint:    "initialize Elastic Disaster Recovery in " + c.where() + " (the DRS console's first page, or InitializeService)"}
 	case de.Status >= 500:
 		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
-			Message: fmt.Sprintf("%sDRS failed (HTTP %d, %s)", prefix, de.Status, said),
+			Message: fmt.Sprintf("%s%s failed (HTTP %d, %s)", prefix, svc, de.Status, said),
 			Hint:    "a fault on AWS's side; reads were retried by the SDK, and the call is safe to repeat later"}
 	}
 	return &ripcord.Error{Code: ripcord.EINTERNAL,
-		Message: fmt.Sprintf("%sunexpected answer from DRS (HTTP %d, %s)", prefix, de.Status, said)}
+		Message: fmt.Sprintf("%sunexpected answer from %s (HTTP %d, %s)", prefix, svc, de.Status, said)}
 }
 
-func isThrottleType(de *ripcord.DRSError) bool {
-	_, ok := retry.DefaultThrottleErrorCodes[de.Type]
-	return ok || de.Status == http.StatusTooManyRequests
-}
-
+// transportFailure is a call that got no answer it could read. Every
+// such failure has a code that says what to do: no answer (refused,
+// unknown host, timed out, cut off, or the caller gave up) is
+// EUNAVAILABLE, which ripcord.Classify calls transient; an answer that
+// arrived whole but could not be parsed is EINTERNAL.
 func (c *Client) transportFailure(op string, err error) *ripcord.Error {
-	prefix := fmt.Sprintf("drs %s in %s: ", op, c.where())
+	prefix := fmt.Sprintf("%s %s in %s: ", opPrefix(op), op, c.where())
+	svc := service(op)
 	var send *smithyhttp.RequestSendError
 	var deser *smithy.DeserializationError
+	var dns *net.DNSError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, new(*aws.RequestCanceledError)), errors.As(err, new(*smithy.CanceledError)):
 		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
 			Message: prefix + "gave up waiting: " + innermost(err).Error()}
+	case errors.As(err, &dns):
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: prefix + "no answer from " + svc + ": " + dns.Error(),
+			Hint: fmt.Sprintf("the %s endpoint's host name %q does not resolve: check the endpoint (%s) and DNS",
+				svc, dns.Name, c.endpointSetting(op))}
 	case errors.As(err, &send):
 		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
-			Message: prefix + "no answer from DRS: " + send.Err.Error(),
-			Hint:    "check the network path to the DRS endpoint of " + c.where()}
+			Message: prefix + "no answer from " + svc + ": " + send.Err.Error(),
+			Hint:    fmt.Sprintf("check the network path to the %s endpoint of %s (%s)", svc, c.where(), c.endpointSetting(op))}
 	case errors.As(err, &deser):
+		if cutOff(deser) {
+			return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+				Message: prefix + svc + "'s answer was cut off: " + deser.Error(),
+				Hint:    "the connection failed while the answer arrived; the call is safe to repeat"}
+		}
 		return &ripcord.Error{Code: ripcord.EINTERNAL,
-			Message: prefix + "DRS's answer could not be read: " + deser.Error()}
+			Message: prefix + svc + "'s answer could not be read: " + deser.Error()}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE,
+			Message: prefix + "no answer from " + svc + ": " + netErr.Error(),
+			Hint:    fmt.Sprintf("check the network path to the %s endpoint of %s (%s)", svc, c.where(), c.endpointSetting(op))}
 	}
 	return &ripcord.Error{Code: ripcord.EINTERNAL, Message: prefix + err.Error()}
+}
+
+// cutOff reports whether reading an answer failed because the connection
+// did (a timeout, a reset, an early end), not because of what it said.
+func cutOff(deser *smithy.DeserializationError) bool {
+	var netErr net.Error
+	return errors.Is(deser, io.ErrUnexpectedEOF) || errors.Is(deser, syscall.ECONNRESET) ||
+		(errors.As(deser, &netErr) && netErr.Timeout())
+}
+
+// endpointSetting names where op's endpoint comes from, for hints.
+func (c *Client) endpointSetting(op string) string {
+	if service(op) == "STS" {
+		if c.cfg.STSEndpoint != "" {
+			return "STS endpoint " + c.cfg.STSEndpoint
+		}
+		return "AWS_ENDPOINT_URL_STS, or STS in the region"
+	}
+	if c.cfg.Endpoint != "" {
+		return "endpoint " + c.cfg.Endpoint
+	}
+	return "AWS_ENDPOINT_URL_DRS, or DRS in the region"
 }
 
 // innermost returns the deepest error of a single-Unwrap chain.

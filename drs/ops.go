@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdrs "github.com/aws/aws-sdk-go-v2/service/drs"
 	"github.com/aws/aws-sdk-go-v2/service/drs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ripcord-dr/ripcord"
 )
@@ -281,37 +283,6 @@ func (c *Client) ListRecoveryInstances(ctx context.Context, ids []string, server
 	return out, nil
 }
 
-// MatchBatch finds, among jobs, the LAUNCH job whose participating servers
-// are exactly servers (in any order): the job an unclear StartRecovery for
-// that batch created, if it did. When several match, the earliest created
-// is returned; callers that tag their jobs should check Tags as well.
-func MatchBatch(jobs []ripcord.Job, servers []string) (ripcord.Job, bool) {
-	want := slices.Sorted(slices.Values(servers))
-	want = slices.Compact(want)
-	if len(want) == 0 {
-		return ripcord.Job{}, false
-	}
-	var found ripcord.Job
-	ok := false
-	for _, j := range jobs {
-		if j.Type != ripcord.JobTypeLaunch || len(j.Servers) != len(want) {
-			continue
-		}
-		got := make([]string, len(j.Servers))
-		for i, s := range j.Servers {
-			got[i] = s.SourceServerID
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			continue
-		}
-		if !ok || j.Created.Before(found.Created) {
-			found, ok = j, true
-		}
-	}
-	return found, ok
-}
-
 // batches splits ids, without duplicates, into runs of at most n.
 func batches(ids []string, n int) [][]string {
 	seen := make(map[string]bool, len(ids))
@@ -347,7 +318,7 @@ func (c *Client) invalidCall(op, msg string) error {
 // unreadable is an answer DRS sent that ripcord cannot read.
 func (c *Client) unreadable(op string, err error, unclear bool) error {
 	e := &ripcord.Error{Code: ripcord.EINTERNAL,
-		Message: fmt.Sprintf("drs %s in %s: unreadable answer: %v", op, c.where(), err)}
+		Message: fmt.Sprintf("%s %s in %s: unreadable answer: %v", opPrefix(op), op, c.where(), err)}
 	if unclear {
 		e.Hint = "DRS accepted the request but its answer could not be read: look for the job it created before trying again"
 	}
@@ -360,7 +331,19 @@ func (c *Client) endless(op string) error {
 		Message: fmt.Sprintf("drs %s in %s: more than %d pages; DRS keeps sending page tokens", op, c.where(), maxPages)}}
 }
 
-// CallerIdentity implements [ripcord.DRS].
+// CallerIdentity implements [ripcord.DRS]: STS GetCallerIdentity with the
+// credentials DRS calls use, after assuming the target's role if one is
+// set, so that the engine can check the account before it launches
+// anything. A role that cannot be assumed fails here as it would for DRS.
 func (c *Client) CallerIdentity(ctx context.Context) (ripcord.CallerIdentity, error) {
-	return ripcord.CallerIdentity{}, ripcord.Errorf(ripcord.EINTERNAL, "not yet") // TODO(sts)
+	const op = "GetCallerIdentity"
+	res, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return ripcord.CallerIdentity{}, c.translate(op, err, nil, nil)
+	}
+	id := ripcord.CallerIdentity{Account: aws.ToString(res.Account), ARN: aws.ToString(res.Arn), UserID: aws.ToString(res.UserId)}
+	if len(id.Account) != 12 || strings.Trim(id.Account, "0123456789") != "" || id.ARN == "" {
+		return id, c.unreadable(op, fmt.Errorf("account %q, ARN %q: want a 12-digit account and an ARN", id.Account, id.ARN), false)
+	}
+	return id, nil
 }

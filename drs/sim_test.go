@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -526,10 +524,15 @@ func TestStartRecoveryConflict(t *testing.T) {
 }
 
 func TestStartRecoveryQuota(t *testing.T) {
-	e := newEnv(t, generated(450))
-	_, err := e.client.StartRecovery(ctx(t), launch(e.serverIDs()[:101]...), true, nil)
-	if !drs.IsQuota(err) || drs.IsUnclear(err) {
-		t.Fatalf("101 servers: want a quota error, got %v", err)
+	sc := generated(450)
+	sc.Quotas.ActiveJobs = 1
+	e := newEnv(t, sc)
+	ids := e.serverIDs()
+	_, err := e.client.StartRecovery(ctx(t), launch(ids[:101]...), true, nil)
+	// A batch over the servers-per-job quota never fits: permanent, not a
+	// quota to wait for.
+	if drs.IsQuota(err) || drs.IsUnclear(err) || ripcord.Classify(err) != ripcord.ClassPermanent || ripcord.ErrorCode(err) != ripcord.EINVALID {
+		t.Fatalf("101 servers: want a permanent EINVALID error, got %v (%s)", err, ripcord.Classify(err))
 	}
 	if de := drsError(t, err); de.QuotaCode != "L-B827C881" || !strings.Contains(err.Error(), "L-B827C881") {
 		t.Errorf("quota error %q, code %q: want L-B827C881 named", err, de.QuotaCode)
@@ -537,22 +540,39 @@ func TestStartRecoveryQuota(t *testing.T) {
 	if len(e.launchJobs()) != 0 {
 		t.Error("a job was created")
 	}
+
+	if _, err := e.client.StartRecovery(ctx(t), launch(ids[0]), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.StartRecovery(ctx(t), launch(ids[1]), true, nil)
+	if !drs.IsQuota(err) || ripcord.Classify(err) != ripcord.ClassQuota || drs.IsUnclear(err) {
+		t.Fatalf("a second job over an active-jobs quota of 1: want a quota error, got %v (%s)", err, ripcord.Classify(err))
+	}
+	if de := drsError(t, err); de.QuotaCode != "L-D88FAC3A" {
+		t.Errorf("quota code %q, want L-D88FAC3A", de.QuotaCode)
+	}
 }
 
 // The lost 202: the job is created, the answer never arrives. One request
 // only (the SDK must not retry), exactly one job, found again by
-// JobsCreatedSince and MatchBatch.
+// JobsCreatedSince with the tags it was started with.
 func TestStartRecoveryLostResponse(t *testing.T) {
 	e := newEnv(t, threeTier(t))
 	e.idle()
 	e.addFault(drssim.Fault{Kind: drssim.FaultDropResponse, Operation: "StartRecovery"})
 	since := e.clock.Now()
-	_, err := e.client.StartRecovery(ctx(t), launch(db1, db2), true, map[string]string{"ripcord:batch": "db"})
+	tags := map[string]string{ripcord.TagExecution: "exec-1", ripcord.TagBatch: "b1"}
+	_, err := e.client.StartRecovery(ctx(t), launch(db1, db2), true, tags)
 	if !drs.IsUnclear(err) || drs.IsConflict(err) {
 		t.Fatalf("lost answer: want an unclear error, got %v", err)
 	}
-	if ripcord.ErrorCode(err) != ripcord.EUNAVAILABLE || !strings.Contains(ripcord.ErrorHint(err), "look for the job") {
-		t.Errorf("unclear error %q (%s), hint %q", err, ripcord.ErrorCode(err), ripcord.ErrorHint(err))
+	hint := ripcord.ErrorHint(err)
+	if ripcord.ErrorCode(err) != ripcord.EUNAVAILABLE || !strings.Contains(hint, "look for the job") ||
+		!strings.Contains(hint, ripcord.TagExecution) || !strings.Contains(hint, ripcord.TagBatch) {
+		t.Errorf("unclear error %q (%s), hint %q", err, ripcord.ErrorCode(err), hint)
+	}
+	if ripcord.Classify(err) != ripcord.ClassTransient {
+		t.Errorf("class %q, want transient", ripcord.Classify(err))
 	}
 	if n, c := e.requests("StartRecovery"), e.client.Calls()["StartRecovery"]; n != 1 || c != 1 {
 		t.Fatalf("simulator saw %d StartRecovery requests, client counted %d; want exactly 1: no automatic retry", n, c)
@@ -566,12 +586,14 @@ func TestStartRecoveryLostResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := drs.MatchBatch(jobs, []string{db2, db1})
-	if !ok || got.ID != launches[0].JobID || got.Tags["ripcord:batch"] != "db" {
-		t.Errorf("MatchBatch = %+v, %v; want the model's job %s", got, ok, launches[0].JobID)
+	var found []ripcord.Job
+	for _, j := range jobs {
+		if j.Tags[ripcord.TagExecution] == "exec-1" && j.Tags[ripcord.TagBatch] == "b1" {
+			found = append(found, j)
+		}
 	}
-	if _, ok := drs.MatchBatch(jobs, []string{db1}); ok {
-		t.Error("MatchBatch matched a job for a batch of one server it does not hold alone")
+	if len(found) != 1 || found[0].ID != launches[0].JobID {
+		t.Errorf("jobs with the batch's tags: %+v; want the model's job %s", found, launches[0].JobID)
 	}
 }
 
@@ -621,8 +643,13 @@ func TestStartRecoveryServerErrorIsUnclearAndNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := drs.MatchBatch(jobs, []string{db1}); ok || len(e.launchJobs()) != 0 {
-		t.Error("a job exists after a 503 the simulator answered before acting")
+	for _, j := range jobs {
+		if j.Type == ripcord.JobTypeLaunch {
+			t.Errorf("job %s exists after a 503 the simulator answered before acting", j.ID)
+		}
+	}
+	if len(e.launchJobs()) != 0 {
+		t.Error("the model has a LAUNCH job after a 503 the simulator answered before acting")
 	}
 }
 
@@ -751,73 +778,127 @@ func TestEndpointFromEnvironment(t *testing.T) {
 	}
 }
 
-// fakeSTS answers AssumeRole. The simulator maps an access key
-// AKIDSIM<account> to that account, so the credentials it hands out decide
-// which account's servers DRS shows.
-type fakeSTS struct {
-	deny bool
-	mu   sync.Mutex
-	form url.Values
+// The role the assume tests use: in another account than the base
+// credentials, trusting the base account with an external ID.
+const (
+	targetAcc  = "222233334444"
+	targetRole = "arn:aws:iam::" + targetAcc + ":role/ripcord-drs"
+	targetExt  = "ripcord-ext-42"
+)
+
+// assumeScenario is three-tier with its servers in targetAcc and the role
+// there; the base credentials (AKIDTESTDEFAULT) map to the default account,
+// 111122223333, which has no servers.
+func assumeScenario(t *testing.T) *drssim.Scenario {
+	t.Helper()
+	sc := threeTier(t)
+	sc.Regions[0].Account = targetAcc
+	sc.Roles = []drssim.RoleSpec{{Account: targetAcc, Name: "ripcord-drs", Principals: []string{threeTierAcc}, ExternalID: targetExt}}
+	return sc
 }
 
-func (f *fakeSTS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	form, _ := url.ParseQuery(string(body))
-	f.mu.Lock()
-	f.form = form
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "text/xml")
-	if f.deny {
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>`+
-			`<Message>User is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`)
-		return
-	}
-	fmt.Fprint(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+
-		`<Credentials><AccessKeyId>AKIDSIM111122223333</AccessKeyId><SecretAccessKey>s</SecretAccessKey>`+
-		`<SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>`+
-		`<AssumedRoleUser><Arn>arn:aws:sts::111122223333:assumed-role/ripcord-drs/ripcord</Arn><AssumedRoleId>AROA1:ripcord</AssumedRoleId></AssumedRoleUser>`+
-		`</AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`)
-}
-
+// TestAssumeRole assumes the target's role through the simulator's STS,
+// given as STSEndpoint or found in AWS_ENDPOINT_URL_STS, and checks that
+// DRS calls land in the role's account.
 func TestAssumeRole(t *testing.T) {
-	const role = "arn:aws:iam::111122223333:role/ripcord-drs"
-	for _, deny := range []bool{false, true} {
-		t.Run(fmt.Sprintf("deny=%v", deny), func(t *testing.T) {
-			sc := threeTier(t)
-			// Only the assumed credentials reach the servers: the base
-			// ones map to an empty account.
-			sc.DefaultAccount = "999988887777"
-			e := newEnv(t, sc)
-			sts := &fakeSTS{deny: deny}
-			stsSrv := httptest.NewServer(sts)
-			t.Cleanup(stsSrv.Close)
-			t.Setenv("AWS_ENDPOINT_URL_STS", stsSrv.URL)
-			c := e.newClient(func(cfg *drs.Config) { cfg.RoleARN, cfg.ExternalID = role, "ext-123" })
+	viaConfig := func(t *testing.T, e *env) func(*drs.Config) {
+		return func(cfg *drs.Config) { cfg.STSEndpoint = e.srv.URL }
+	}
+	viaEnv := func(t *testing.T, e *env) func(*drs.Config) {
+		t.Setenv("AWS_ENDPOINT_URL_STS", e.srv.URL)
+		return func(*drs.Config) {}
+	}
+	for name, endpoint := range map[string]func(*testing.T, *env) func(*drs.Config){"STSEndpoint": viaConfig, "AWS_ENDPOINT_URL_STS": viaEnv} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, assumeScenario(t))
+			c := e.newClient(endpoint(t, e), func(cfg *drs.Config) { cfg.RoleARN, cfg.ExternalID = targetRole, targetExt })
 			servers, err := c.ListSourceServers(ctx(t), nil)
-			sts.mu.Lock()
-			form := sts.form
-			sts.mu.Unlock()
-			if form.Get("RoleArn") != role || form.Get("ExternalId") != "ext-123" || form.Get("Action") != "AssumeRole" {
-				t.Errorf("AssumeRole request %v", form)
+			if err != nil || len(servers) != 6 {
+				t.Fatalf("with the assumed role: %d servers, %v; want the target account's 6", len(servers), err)
 			}
-			if !deny {
-				if err != nil || len(servers) != 6 {
-					t.Errorf("with the assumed role: %d servers, %v", len(servers), err)
-				}
-				return
+			id, err := c.CallerIdentity(ctx(t))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if !drs.IsAccessDenied(err) || ripcord.ErrorCode(err) != ripcord.EINVALID {
-				t.Fatalf("want access denied, got %v", err)
+			if id.Account != targetAcc || id.ARN != "arn:aws:sts::"+targetAcc+":assumed-role/ripcord-drs/ripcord" ||
+				!strings.HasSuffix(id.UserID, ":ripcord") {
+				t.Errorf("caller identity %+v, want the assumed role in %s", id, targetAcc)
 			}
-			if !strings.Contains(err.Error(), role) || !strings.Contains(ripcord.ErrorHint(err), "external ID") {
-				t.Errorf("error %q, hint %q: want the role named and the external ID mentioned", err, ripcord.ErrorHint(err))
+			// One AssumeRole: the credentials are cached for both clients.
+			v := e.sim.STS()
+			if len(v.Sessions) != 1 || v.Sessions[0].ExternalID != targetExt || v.Sessions[0].AssumedBy != "arn:aws:iam::"+threeTierAcc+":user/AKIDTESTDEFAULT" {
+				t.Errorf("sessions %+v, want one, assumed by the base credentials with the external ID", v.Sessions)
+			}
+			if v.Requests["GetCallerIdentity"] != 1 {
+				t.Errorf("STS requests %v", v.Requests)
+			}
+		})
+	}
+}
+
+func TestAssumeRoleRefused(t *testing.T) {
+	tests := []struct {
+		name, role, ext string
+	}{
+		{"wrong external ID", targetRole, "not-it"},
+		{"a typo in the role name", "arn:aws:iam::" + targetAcc + ":role/ripcord-dr", targetExt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, assumeScenario(t))
+			c := e.newClient(func(cfg *drs.Config) { cfg.STSEndpoint, cfg.RoleARN, cfg.ExternalID = e.srv.URL, tt.role, tt.ext })
+			_, err := c.ListSourceServers(ctx(t), nil)
+			if !drs.IsAccessDenied(err) || ripcord.ErrorCode(err) != ripcord.EINVALID || ripcord.Classify(err) != ripcord.ClassPermanent {
+				t.Fatalf("want access denied, EINVALID, permanent; got %v (%s, %s)", err, ripcord.ErrorCode(err), ripcord.Classify(err))
+			}
+			if !strings.Contains(err.Error(), tt.role) || !strings.Contains(ripcord.ErrorHint(err), "external ID") ||
+				!strings.Contains(ripcord.ErrorHint(err), "trust policy") {
+				t.Errorf("error %q, hint %q: want the role named, the trust policy and external ID mentioned", err, ripcord.ErrorHint(err))
+			}
+			if de := drsError(t, err); de.Type != "AccessDenied" || de.Status != 0 {
+				t.Errorf("Type %q, Status %d: want STS's AccessDenied, and no DRS status", de.Type, de.Status)
 			}
 			if n := e.requests("DescribeSourceServers"); n != 0 {
 				t.Errorf("%d requests reached DRS without credentials", n)
 			}
+			_, err = c.CallerIdentity(ctx(t))
+			if de := drsError(t, err); de.Op != "GetCallerIdentity" || !drs.IsAccessDenied(err) || !strings.Contains(err.Error(), tt.role) {
+				t.Errorf("CallerIdentity: %v (op %s)", err, de.Op)
+			}
 		})
 	}
+}
+
+func TestCallerIdentity(t *testing.T) {
+	e := newEnv(t, threeTier(t))
+	c := e.newClient(func(cfg *drs.Config) { cfg.STSEndpoint = e.srv.URL })
+	id, err := c.CallerIdentity(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ripcord.CallerIdentity{Account: threeTierAcc, ARN: "arn:aws:iam::" + threeTierAcc + ":user/AKIDTESTDEFAULT"}
+	if id.Account != want.Account || id.ARN != want.ARN || !strings.HasPrefix(id.UserID, "AIDA") {
+		t.Errorf("caller identity %+v, want %+v", id, want)
+	}
+	if n := e.client.Calls()["GetCallerIdentity"]; n != 0 {
+		t.Errorf("GetCallerIdentity counted as a DRS call: %v", e.client.Calls())
+	}
+
+	t.Run("credentials STS does not know", func(t *testing.T) {
+		c := e.newClient(func(cfg *drs.Config) {
+			cfg.STSEndpoint = e.srv.URL
+			cfg.Credentials = credentials.NewStaticCredentialsProvider("ASIAQQQQQQQQQQQQQQQQ", "secret", "token")
+		})
+		_, err := c.CallerIdentity(ctx(t))
+		de := drsError(t, err)
+		if de.Op != "GetCallerIdentity" || de.Type != "InvalidClientTokenId" || de.Status != http.StatusForbidden ||
+			ripcord.ErrorCode(err) != ripcord.EINVALID || ripcord.Classify(err) != ripcord.ClassPermanent || !drs.IsAccessDenied(err) {
+			t.Errorf("got %v (op %s, type %s, status %d, class %s)", err, de.Op, de.Type, de.Status, ripcord.Classify(err))
+		}
+		if !strings.HasPrefix(err.Error(), "sts GetCallerIdentity") {
+			t.Errorf("message %q should say it is STS's answer", err)
+		}
+	})
 }
 
 func TestConfigInvalid(t *testing.T) {

@@ -35,6 +35,32 @@ func (c *ScaledClock) Now() time.Time {
 	return c.start.Add(time.Duration(float64(elapsed) * c.scale))
 }
 
+// Scale is how many simulated seconds pass per real second.
+func (c *ScaledClock) Scale() float64 { return c.scale }
+
+// ClockInfo is the simulator's clock as clients see it at GET /_sim/clock:
+// the simulated time, and how it moves. A client that knows both can keep
+// simulated time itself between probes (drs.SimulatorClock does).
+type ClockInfo struct {
+	// Now is the current simulated time, in UTC.
+	Now time.Time `json:"now"`
+	// Scale is simulated seconds per real second; 0 when the clock does
+	// not run by itself (a manual clock: poll to see it move).
+	Scale float64 `json:"scale"`
+	// Manual is true when the clock moves only when advanced (POST
+	// /_sim/clock/advance, or ManualClock in Go).
+	Manual bool `json:"manual"`
+}
+
+// Clock describes the simulator's clock now.
+func (s *Sim) Clock() ClockInfo {
+	info := ClockInfo{Now: s.clock.Now().UTC(), Manual: s.manual != nil}
+	if sc, ok := s.clock.(interface{ Scale() float64 }); ok && !info.Manual {
+		info.Scale = sc.Scale()
+	}
+	return info
+}
+
 // ManualClock is a clock that moves only when told to. Tests use it to run a
 // twenty-minute drill in microseconds.
 type ManualClock struct {

@@ -19,7 +19,10 @@ var errNotManual = errors.New("the simulator's clock is not manual: it runs on a
 //	POST   /_sim/faults                    add a fault rule (Fault as JSON) -> 201 {"id": ...}
 //	DELETE /_sim/faults/{id}               remove one rule
 //	DELETE /_sim/faults                    remove every rule
+//	GET    /_sim/clock                     the simulated time and how it moves (ClockInfo)
 //	POST   /_sim/clock/advance             {"duration": "5m"} (manual clocks only)
+//	GET    /_sim/sts                       STS roles, issued sessions, requests (STSView)
+//	POST   /_sim/sts/roles                 add a role (RoleSpec as JSON) -> 201 {"arn": ...}
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, controlPrefix), "/")
 	switch {
@@ -50,6 +53,24 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case path == "clock" && r.Method == http.MethodGet:
+		controlJSON(w, http.StatusOK, s.Clock())
+	case path == "sts" && r.Method == http.MethodGet:
+		controlJSON(w, http.StatusOK, s.STS())
+	case path == "sts/roles" && r.Method == http.MethodPost:
+		var rs RoleSpec
+		if !decodeControl(w, r, &rs) {
+			return
+		}
+		arn, err := s.AddRole(rs)
+		switch {
+		case errors.Is(err, errRoleExists):
+			controlError(w, http.StatusConflict, err.Error())
+		case err != nil:
+			controlError(w, http.StatusBadRequest, err.Error())
+		default:
+			controlJSON(w, http.StatusCreated, map[string]string{"arn": arn})
+		}
 	case path == "clock/advance" && r.Method == http.MethodPost:
 		var body struct {
 			Duration Duration `json:"duration"`
@@ -65,7 +86,8 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	case path == "" && r.Method == http.MethodGet:
 		controlJSON(w, http.StatusOK, map[string]any{"endpoints": []string{
 			"GET /_sim/health", "GET /_sim/state?account=&region=", "GET /_sim/faults", "POST /_sim/faults",
-			"DELETE /_sim/faults/{id}", "DELETE /_sim/faults", "POST /_sim/clock/advance"},
+			"DELETE /_sim/faults/{id}", "DELETE /_sim/faults", "GET /_sim/clock", "POST /_sim/clock/advance",
+			"GET /_sim/sts", "POST /_sim/sts/roles"},
 			"faultKinds": faultKinds, "modelledOperations": ModelledOperations()})
 	default:
 		controlError(w, http.StatusNotFound, "no control endpoint "+r.Method+" "+r.URL.Path+"; GET /_sim/ lists them")

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,11 +40,16 @@ func newRequestID(seed int64) string {
 	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(seed), uint16(n>>48), uint16(n>>36)&0xfff, uint16(n>>24)&0xfff, n&0xffffffffffff)
 }
 
-// ServeHTTP answers DRS REST-JSON requests and, under /_sim/, the control API.
+// ServeHTTP answers DRS REST-JSON requests, STS Query requests (sts.go)
+// and, under /_sim/, the control API.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if strings.HasPrefix(r.URL.Path, controlPrefix) {
 		s.serveControl(w, r)
+		return
+	}
+	if isSTSRequest(r) {
+		s.serveSTS(w, r)
 		return
 	}
 	rw := &statusWriter{ResponseWriter: w}
@@ -119,13 +123,22 @@ func (s *Sim) serveDRS(w *statusWriter, r *http.Request, rq *request) *apiError 
 	rq.op, rq.arn, rq.query = op, arn, r.URL.Query()
 	s.countOp(op.name)
 
-	accessKey, reg, apiErr := parseAuth(r)
+	sig, apiErr := parseAuth(r)
 	if apiErr != nil {
 		return apiErr
 	}
-	rq.accessKy = accessKey
-	rq.account = s.accountFor(accessKey)
-	rq.region = reg
+	// Temporary credentials from the simulator's STS act in the account
+	// of the role they were issued for (identity.go).
+	who, problem := s.identify(sig.accessKey, sig.token)
+	switch problem {
+	case credentialsInvalid:
+		return errUnrecognizedClient()
+	case credentialsExpired:
+		return errExpiredToken()
+	}
+	rq.accessKy = sig.accessKey
+	rq.account = who.account
+	rq.region = sig.region
 
 	body, apiErr := readBody(w, r)
 	if apiErr != nil {
@@ -264,53 +277,18 @@ func route(r *http.Request) (*operation, string, *apiError) {
 	return op, "", nil
 }
 
-// parseAuth reads the access key and region from a SigV4 Authorization
-// header. Signatures are not verified: the simulator trusts its clients,
-// but refuses requests that are not signed at all, as the real service does.
-func parseAuth(r *http.Request) (accessKey, region string, e *apiError) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		if r.URL.Query().Get("X-Amz-Credential") != "" {
-			return parseCredential(r.URL.Query().Get("X-Amz-Credential"))
-		}
-		return "", "", errMissingAuth()
+// parseAuth reads the access key, region and session token of a request
+// signed for DRS (auth.go), answering what AWS's front door answers for
+// DRS when the signature is missing or malformed.
+func parseAuth(r *http.Request) (sigV4, *apiError) {
+	sig, p := parseSigV4(r, "drs")
+	switch {
+	case p == nil:
+		return sig, nil
+	case p.kind == authMissing:
+		return sigV4{}, errMissingAuth()
 	}
-	const algo = "AWS4-HMAC-SHA256 "
-	if !strings.HasPrefix(h, algo) {
-		return "", "", errBadSignature("Authorization header requires the AWS4-HMAC-SHA256 algorithm (SigV4). Sign requests with an AWS SDK or the AWS CLI.")
-	}
-	var cred string
-	for _, part := range strings.Split(strings.TrimPrefix(h, algo), ",") {
-		part = strings.TrimSpace(part)
-		if strings.HasPrefix(part, "Credential=") {
-			cred = strings.TrimPrefix(part, "Credential=")
-		}
-	}
-	if cred == "" {
-		return "", "", errBadSignature("Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter.")
-	}
-	if r.Header.Get("X-Amz-Date") == "" && r.Header.Get("Date") == "" {
-		return "", "", errBadSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
-	}
-	return parseCredential(cred)
-}
-
-// regionRe accepts real region names and made-up ones such as sim-local-1.
-var regionRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-
-// parseCredential splits AKID/date/region/service/aws4_request.
-func parseCredential(cred string) (string, string, *apiError) {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[4] != "aws4_request" || parts[0] == "" {
-		return "", "", errBadSignature("Credential should be scoped to a valid region, service and date: <access key>/<yyyymmdd>/<region>/drs/aws4_request.")
-	}
-	if parts[3] != "drs" {
-		return "", "", errBadSignature(fmt.Sprintf("Credential should be scoped to correct service: 'drs', not '%s'.", parts[3]))
-	}
-	if !regionRe.MatchString(parts[2]) {
-		return "", "", errBadSignature("Credential should be scoped to a valid region. Configure a region (for example --region us-east-1 or AWS_REGION).")
-	}
-	return parts[0], parts[2], nil
+	return sigV4{}, errBadSignature(p.msg)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {

@@ -36,6 +36,9 @@ type Scenario struct {
 	Regions            []RegionSpec  `yaml:"regions,omitempty" json:"regions,omitempty"`
 	Generate           *GenerateSpec `yaml:"generate,omitempty" json:"generate,omitempty"`
 	Faults             []Fault       `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// Roles are the IAM roles the simulator's STS lets callers assume,
+	// each with its trust (see RoleSpec).
+	Roles []RoleSpec `yaml:"roles,omitempty" json:"roles,omitempty"`
 }
 
 // Quotas are DRS's job limits, per account and region.
@@ -407,6 +410,18 @@ func (sc *Scenario) Validate() error {
 		if err := sc.Faults[i].validate(); err != nil {
 			add("faults[%d]: %v", i, err)
 		}
+	}
+	roleARNs := map[string]bool{}
+	for i, rs := range sc.Roles {
+		if err := rs.validate(); err != nil {
+			add("roles[%d]: %v", i, err)
+			continue
+		}
+		arn := rs.arn(sc.DefaultAccount)
+		if roleARNs[arn] {
+			add("roles[%d]: role %s appears twice; merge them", i, arn)
+		}
+		roleARNs[arn] = true
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid scenario:\n  %s", strings.Join(errs, "\n  "))

@@ -109,6 +109,7 @@ type Sim struct {
 	defAccount string
 
 	faults *faultSet
+	ids    *identities // STS: roles and the sessions AssumeRole issued
 
 	requests atomic.Int64
 	opStats  sync.Map // op name -> *atomic.Int64
@@ -137,7 +138,7 @@ func New(opts Options) (*Sim, error) {
 		defAccount: sc.DefaultAccount,
 	}
 	if s.defAccount == "" {
-		s.defAccount = "111122223333"
+		s.defAccount = fallbackAccount
 	}
 	for k, v := range sc.AccessKeys {
 		s.accessKeys[k] = v
@@ -160,8 +161,14 @@ func New(opts Options) (*Sim, error) {
 	}
 	s.startedAt = s.clock.Now()
 	s.faults = newFaultSet(opts.Seed)
+	s.ids = newIdentities(opts.Seed)
 	if err := s.build(sc); err != nil {
 		return nil, err
+	}
+	for _, rs := range sc.Roles {
+		if _, err := s.AddRole(rs); err != nil {
+			return nil, fmt.Errorf("scenario role %s: %w", rs.Name, err)
+		}
 	}
 	for _, f := range sc.Faults {
 		if _, err := s.AddFault(f); err != nil {

@@ -233,7 +233,8 @@ func clientURL(addr net.Addr) string {
 }
 
 // writeSimBanner writes how to point the AWS CLI, the AWS SDKs and curl at a
-// simulator reachable at endpoint (a URL such as http://127.0.0.1:4566).
+// simulator reachable at endpoint (a URL such as http://127.0.0.1:4566), for
+// DRS and for STS, which the simulator serves on the same port.
 func writeSimBanner(w io.Writer, endpoint, account string, regions []string) error {
 	region := "us-east-1"
 	if len(regions) > 0 {
@@ -245,14 +246,17 @@ func writeSimBanner(w io.Writer, endpoint, account string, regions []string) err
 	fmt.Fprintf(&b, "\nAWS CLI:\n")
 	fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=anything\n")
 	fmt.Fprintf(&b, "  aws drs describe-source-servers --endpoint-url %s --region %s\n", endpoint, region)
+	fmt.Fprintf(&b, "\nSTS (GetCallerIdentity, AssumeRole with the scenario's roles) on the same port:\n")
+	fmt.Fprintf(&b, "  aws sts get-caller-identity --endpoint-url %s --region %s\n", endpoint, region)
 	fmt.Fprintf(&b, "\nOr, for the AWS CLI and SDKs without --endpoint-url:\n")
-	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_DRS=%s AWS_DEFAULT_REGION=%s\n", endpoint, region)
+	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_DRS=%s AWS_ENDPOINT_URL_STS=%s AWS_DEFAULT_REGION=%s\n", endpoint, endpoint, region)
 	fmt.Fprintf(&b, "\nGo (aws-sdk-go-v2), with the credentials above in the environment:\n")
 	fmt.Fprintf(&b, "  client := drs.NewFromConfig(cfg, func(o *drs.Options) {\n")
 	fmt.Fprintf(&b, "  \to.BaseEndpoint = aws.String(%q)\n", endpoint)
 	fmt.Fprintf(&b, "  })\n")
-	fmt.Fprintf(&b, "\nSimulator control API (state, clock, faults) under %s/_sim/:\n", endpoint)
+	fmt.Fprintf(&b, "\nSimulator control API (state, clock, faults, STS roles) under %s/_sim/:\n", endpoint)
 	fmt.Fprintf(&b, "  curl %s/_sim/state\n", endpoint)
+	fmt.Fprintf(&b, "  curl %s/_sim/clock     # simulated time and its scale, for clients that wait in it\n", endpoint)
 	fmt.Fprintf(&b, "\nPress Ctrl-C to stop.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
