@@ -186,6 +186,10 @@ func (s *Sim) serveDRS(w *statusWriter, r *http.Request, rq *request) *apiError 
 				validationField{Name: k, Message: "unknown field"})
 		}
 	}
+	// The model's constraints on every member (constraints.go).
+	if apiErr := validateRequest(rq, body); apiErr != nil {
+		return apiErr
+	}
 
 	var out any
 	var status int

@@ -166,7 +166,7 @@ func (s *server) dataTime(now time.Time) time.Time {
 	if s.state == replStalled && !s.stalledSince.IsZero() {
 		return s.stalledSince
 	}
-	return now.Add(-s.lag)
+	return modelTime(now.Add(-s.lag))
 }
 
 func (r *region) conversionStage(j *job, ps *jobServer, at time.Time, dataAt time.Time) {

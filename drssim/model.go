@@ -36,6 +36,9 @@ type region struct {
 	seq   uint64
 	rng   *rand.Rand
 	now   time.Time // the simulated time the model has been advanced to
+	// settled: the world built from the scenario is at the model's time
+	// precision (settle).
+	settled bool
 
 	limiter *rate.Limiter
 	faults  *faultSet
@@ -177,15 +180,37 @@ func (q *eventQueue) Pop() any {
 	return e
 }
 
+// timePrecision is the precision of every time the model stores: the
+// microsecond, the precision date-times are written with (formatTime). A
+// date-time a client reads back is then exactly the stored time, so it can
+// be sent back as a filter bound (DescribeJobs fromDate and toDate select
+// the job whose creationDateTime they are); the filters compare at this
+// precision too.
+//
+// Times enter the model in three places, each of which truncates: advance
+// (the clock, which every request and observation goes through), schedule
+// (the time of a transition, which its handler stores) and settle (the world
+// the scenario built at the clock's start time). Times derived from these
+// by a drawn duration go through schedule; dataTime truncates the one that
+// subtracts a replication lag.
+const timePrecision = time.Microsecond
+
+// modelTime returns t at the model's precision.
+func modelTime(t time.Time) time.Time { return t.Truncate(timePrecision) }
+
 func (r *region) schedule(at time.Time, fn func(at time.Time)) {
 	r.seq++
-	heap.Push(&r.queue, &event{at: at, seq: r.seq, fn: fn})
+	heap.Push(&r.queue, &event{at: modelTime(at), seq: r.seq, fn: fn})
 }
 
 // advance applies every transition due at or before now, in time order.
 // Transitions schedule their successors relative to their own time, so the
 // model is the same whether it is observed every millisecond or once an hour.
 func (r *region) advance(now time.Time) {
+	if !r.settled {
+		r.settle()
+	}
+	now = modelTime(now)
 	for len(r.queue) > 0 && !r.queue[0].at.After(now) {
 		e := heap.Pop(&r.queue).(*event)
 		if e.at.After(r.now) {
@@ -195,6 +220,39 @@ func (r *region) advance(now time.Time) {
 	}
 	if now.After(r.now) {
 		r.now = now
+	}
+}
+
+// settle brings the times of the world built from the scenario (build.go),
+// at the clock's start time with the clock's precision, to the model's
+// precision. It runs once, before the region is first advanced, which every
+// request and observation does first.
+func (r *region) settle() {
+	r.settled = true
+	r.now = modelTime(r.now)
+	for _, s := range r.servers {
+		s.addedAt, s.firstByteAt = modelTime(s.addedAt), modelTime(s.firstByteAt)
+		s.stalledSince, s.lastSeenAt = modelTime(s.stalledSince), modelTime(s.lastSeenAt)
+		if s.lastLaunch != nil {
+			s.lastLaunch.apiCall = modelTime(s.lastLaunch.apiCall)
+		}
+	}
+	for _, j := range r.jobList {
+		j.created, j.started, j.ended = modelTime(j.created), modelTime(j.started), modelTime(j.ended)
+		for _, ps := range j.servers {
+			ps.startedAt, ps.finishedAt = modelTime(ps.startedAt), modelTime(ps.finishedAt)
+		}
+		for i := range j.log {
+			j.log[i].at = modelTime(j.log[i].at)
+		}
+	}
+	for _, in := range r.instList {
+		in.pitTime, in.launchedAt, in.terminatedAt = modelTime(in.pitTime), modelTime(in.launchedAt), modelTime(in.terminatedAt)
+	}
+	for _, snaps := range r.onDemand {
+		for _, sn := range snaps {
+			sn.expected, sn.taken = modelTime(sn.expected), modelTime(sn.taken)
+		}
 	}
 }
 

@@ -90,36 +90,20 @@ func filterDigest(v any) string {
 	return string(b)
 }
 
-func checkIDs(field string, ids []string, max int, valid func(string) bool, example string) *apiError {
-	if max > 0 && len(ids) > max {
-		return errField(field, fmt.Sprintf("at most %d items are allowed, got %d", max, len(ids)))
-	}
-	for _, id := range ids {
-		if !valid(id) {
-			return errField(field, fmt.Sprintf("%q is not a valid ID (expected the form %s)", id, example))
-		}
-	}
-	return nil
-}
+// Request members are checked against the model's constraints (required,
+// lengths, patterns, enums, ranges, list sizes) before an operation runs
+// (constraints.go); the operations check only what the model cannot say.
 
-const (
-	exServer   = "s-0123456789abcdef0"
-	exJob      = "drsjob-0123456789abcdef0"
-	exInstance = "i-0123456789abcdef0"
-	exSnapshot = "pit-0123456789abcdef0"
-)
+const exServer = "s-0123456789abcdef0"
 
+// checkTags applies the rules of DRS tagging the model does not express: at
+// most 50 tags (the model documents 50 per resource) and no aws: prefix.
+// Key and value lengths are the model's (TagKey, TagValue).
 func checkTags(tags map[string]string) *apiError {
 	if len(tags) > 50 {
 		return errField("tags", fmt.Sprintf("at most 50 tags are allowed, got %d", len(tags)))
 	}
-	for k, v := range tags {
-		if len(k) == 0 || len(k) > 128 {
-			return errField("tags", fmt.Sprintf("tag key %q must be 1 to 128 characters", k))
-		}
-		if len(v) > 256 {
-			return errField("tags", fmt.Sprintf("value of tag %q must be at most 256 characters", k))
-		}
+	for k := range tags {
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {
 			return errField("tags", fmt.Sprintf("tag key %q uses the reserved prefix aws:", k))
 		}
@@ -137,15 +121,6 @@ func opDescribeSourceServers(s *Sim, r *region, now time.Time, rq *request) (any
 	f := in.Filters
 	if f == nil {
 		f = &DescribeSourceServersRequestFilters{}
-	}
-	if e := checkIDs("filters.sourceServerIDs", f.SourceServerIDs, 200, validSourceServerID, exServer); e != nil {
-		return nil, e
-	}
-	if len(f.StagingAccountIDs) > 200 {
-		return nil, errField("filters.stagingAccountIDs", "at most 200 items are allowed")
-	}
-	if f.HardwareId != nil && len(*f.HardwareId) > 256 {
-		return nil, errField("filters.hardwareId", "must be at most 256 characters")
 	}
 	size, e := pageSize(in.MaxResults, 0)
 	if e != nil {
@@ -195,29 +170,18 @@ func opDescribeSourceServers(s *Sim, r *region, now time.Time, rq *request) (any
 func opStartRecovery(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
 	in := rq.input.(*StartRecoveryInput)
 	n := len(in.SourceServers)
-	if n == 0 || n > 200 {
-		return nil, errField("sourceServers", fmt.Sprintf("must list 1 to 200 source servers, got %d", n))
-	}
 	if e := checkTags(in.Tags); e != nil {
 		return nil, e
 	}
 	seen := map[string]bool{}
 	reqs := make([]launchRequest, 0, n)
-	for i, ss := range in.SourceServers {
-		if !validSourceServerID(ss.SourceServerID) {
-			return nil, errField(fmt.Sprintf("sourceServers[%d].sourceServerID", i),
-				fmt.Sprintf("%q is not a valid source server ID (expected the form %s)", ss.SourceServerID, exServer))
-		}
+	for _, ss := range in.SourceServers {
 		if seen[ss.SourceServerID] {
 			return nil, errField("sourceServers", fmt.Sprintf("source server %s is listed twice", ss.SourceServerID))
 		}
 		seen[ss.SourceServerID] = true
 		lr := launchRequest{serverID: ss.SourceServerID}
 		if ss.RecoverySnapshotID != nil {
-			if !validSnapshotID(*ss.RecoverySnapshotID) {
-				return nil, errField(fmt.Sprintf("sourceServers[%d].recoverySnapshotID", i),
-					fmt.Sprintf("%q is not a valid recovery snapshot ID (expected the form %s)", *ss.RecoverySnapshotID, exSnapshot))
-			}
 			lr.snapshotID = *ss.RecoverySnapshotID
 		}
 		reqs = append(reqs, lr)
@@ -270,9 +234,6 @@ func opDescribeJobs(s *Sim, r *region, now time.Time, rq *request) (any, *apiErr
 	if f == nil {
 		f = &DescribeJobsRequestFilters{}
 	}
-	if e := checkIDs("filters.jobIDs", f.JobIDs, 1000, validJobID, exJob); e != nil {
-		return nil, e
-	}
 	var from, to time.Time
 	var err error
 	if f.FromDate != "" {
@@ -285,6 +246,9 @@ func opDescribeJobs(s *Sim, r *region, now time.Time, rq *request) (any, *apiErr
 			return nil, errField("filters.toDate", fmt.Sprintf("%q is not an ISO 8601 date-time such as 2026-11-25T09:00:00Z", f.ToDate))
 		}
 	}
+	// Compared at the model's precision: a creationDateTime read back
+	// selects its job as fromDate and as toDate.
+	from, to = modelTime(from), modelTime(to)
 	size, e := pageSize(in.MaxResults, 0)
 	if e != nil {
 		return nil, e
@@ -325,12 +289,6 @@ func opDescribeJobs(s *Sim, r *region, now time.Time, rq *request) (any, *apiErr
 
 func opDescribeJobLogItems(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
 	in := rq.input.(*DescribeJobLogItemsInput)
-	if in.JobID == "" {
-		return nil, errField("jobID", "is required")
-	}
-	if !validJobID(in.JobID) {
-		return nil, errField("jobID", fmt.Sprintf("%q is not a valid job ID (expected the form %s)", in.JobID, exJob))
-	}
 	j := r.jobs[in.JobID]
 	if j == nil || j.deleted {
 		return nil, errField("jobID", fmt.Sprintf("job %s does not exist in account %s region %s", in.JobID, r.account, r.name))
@@ -368,12 +326,6 @@ func opDescribeRecoveryInstances(s *Sim, r *region, now time.Time, rq *request) 
 	f := in.Filters
 	if f == nil {
 		f = &DescribeRecoveryInstancesRequestFilters{}
-	}
-	if e := checkIDs("filters.recoveryInstanceIDs", f.RecoveryInstanceIDs, 200, validRecoveryInstanceID, exInstance); e != nil {
-		return nil, e
-	}
-	if e := checkIDs("filters.sourceServerIDs", f.SourceServerIDs, 0, validSourceServerID, exServer); e != nil {
-		return nil, e
 	}
 	size, e := pageSize(in.MaxResults, 0)
 	if e != nil {
@@ -432,12 +384,6 @@ func (r *region) instanceBusy(in *instance) *apiError {
 }
 
 func (r *region) instancesForJob(field string, ids []string) ([]*instance, *apiError) {
-	if len(ids) == 0 || len(ids) > 200 {
-		return nil, errField(field, fmt.Sprintf("must list 1 to 200 recovery instances, got %d", len(ids)))
-	}
-	if e := checkIDs(field, ids, 200, validRecoveryInstanceID, exInstance); e != nil {
-		return nil, e
-	}
 	seen := map[string]bool{}
 	var out []*instance
 	for _, id := range ids {
@@ -474,18 +420,12 @@ func opTerminateRecoveryInstances(s *Sim, r *region, now time.Time, rq *request)
 
 func opDescribeRecoverySnapshots(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
 	in := rq.input.(*DescribeRecoverySnapshotsInput)
-	if !validSourceServerID(in.SourceServerID) {
-		return nil, errField("sourceServerID", fmt.Sprintf("%q is not a valid source server ID (expected the form %s)", in.SourceServerID, exServer))
-	}
 	srv := r.servers[in.SourceServerID]
 	if srv == nil {
 		return nil, errField("sourceServerID", fmt.Sprintf("source server %s does not exist in account %s region %s", in.SourceServerID, r.account, r.name))
 	}
 	order := "ASC"
 	if in.Order != nil {
-		if !snapshotOrders[*in.Order] {
-			return nil, errField("order", fmt.Sprintf("%q must be ASC or DESC", *in.Order))
-		}
 		order = *in.Order
 	}
 	var from, to time.Time
@@ -500,6 +440,7 @@ func opDescribeRecoverySnapshots(s *Sim, r *region, now time.Time, rq *request) 
 			return nil, errField("filters.toDateTime", "must be an ISO 8601 date-time such as 2026-11-25T09:00:00Z")
 		}
 	}
+	from, to = modelTime(from), modelTime(to) // the model's precision, as DescribeJobs
 	size, e := pageSize(in.MaxResults, 0)
 	if e != nil {
 		return nil, e
@@ -535,11 +476,8 @@ func opDescribeRecoverySnapshots(s *Sim, r *region, now time.Time, rq *request) 
 	return out, nil
 }
 
-// existingServer validates a source server ID and returns the server or NotFound.
+// existingServer returns the server or NotFound.
 func (r *region) existingServer(id string) (*server, *apiError) {
-	if !validSourceServerID(id) {
-		return nil, errField("sourceServerID", fmt.Sprintf("%q is not a valid source server ID (expected the form %s)", id, exServer))
-	}
 	srv := r.servers[id]
 	if srv == nil {
 		return nil, errNotFound(resSourceServer, id)
@@ -560,18 +498,6 @@ func opUpdateLaunchConfiguration(s *Sim, r *region, now time.Time, rq *request) 
 	srv, e := r.existingServer(in.SourceServerID)
 	if e != nil {
 		return nil, e
-	}
-	if in.Name != nil && len(*in.Name) > 128 {
-		return nil, errField("name", "must be at most 128 characters")
-	}
-	if in.LaunchDisposition != nil && !launchDispositions[*in.LaunchDisposition] {
-		return nil, errField("launchDisposition", fmt.Sprintf("%q must be STARTED or STOPPED", *in.LaunchDisposition))
-	}
-	if in.TargetInstanceTypeRightSizingMethod != nil && !rightSizingMethods[*in.TargetInstanceTypeRightSizingMethod] {
-		return nil, errField("targetInstanceTypeRightSizingMethod", fmt.Sprintf("%q must be NONE, BASIC or IN_AWS", *in.TargetInstanceTypeRightSizingMethod))
-	}
-	if p := in.LaunchIntoInstanceProperties; p != nil && p.LaunchIntoEC2InstanceID != "" && !validEC2InstanceID(p.LaunchIntoEC2InstanceID) {
-		return nil, errField("launchIntoInstanceProperties.launchIntoEC2InstanceID", fmt.Sprintf("%q is not an EC2 instance ID", p.LaunchIntoEC2InstanceID))
 	}
 	if j := r.heldBy(srv.id); j != nil && j.typ == jobTypeLaunch {
 		return nil, errConflict(resSourceServer, srv.id, fmt.Sprintf(
@@ -608,7 +534,7 @@ func opUpdateLaunchConfiguration(s *Sim, r *region, now time.Time, rq *request) 
 // taggable resolves an ARN of this account and region to its tag map.
 func (r *region) taggable(arn string) (map[string]string, *apiError) {
 	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "drs" || len(arn) < 20 || len(arn) > 2048 {
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "drs" {
 		return nil, errField("resourceArn", fmt.Sprintf("%q is not a DRS ARN such as arn:aws:drs:us-east-1:111122223333:source-server/%s", arn, exServer))
 	}
 	kind, id, ok := strings.Cut(parts[5], "/")
@@ -683,11 +609,7 @@ func opUntagResource(s *Sim, r *region, now time.Time, rq *request) (any, *apiEr
 	if e != nil {
 		return nil, e
 	}
-	keys := rq.query["tagKeys"]
-	if len(keys) == 0 {
-		return nil, errField("tagKeys", "is required: give at least one tag key")
-	}
-	for _, k := range keys {
+	for _, k := range rq.query["tagKeys"] {
 		delete(tags, k)
 	}
 	return nil, nil
@@ -790,9 +712,6 @@ func opRetryDataReplication(s *Sim, r *region, now time.Time, rq *request) (any,
 
 func opDeleteJob(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
 	id := rq.input.(*DeleteJobInput).JobID
-	if !validJobID(id) {
-		return nil, errField("jobID", fmt.Sprintf("%q is not a valid job ID (expected the form %s)", id, exJob))
-	}
 	j := r.jobs[id]
 	if j == nil || j.deleted {
 		return nil, errNotFound(resJob, id)
