@@ -62,6 +62,8 @@ func execListCmd() *cobra.Command {
 	return cmd
 }
 
+// execRow is a line of `exec list`: the listing row and the digest the
+// engine keeps on it (engine.Summary).
 type execRow struct {
 	ID      string    `json:"id"`
 	Plan    string    `json:"plan"`
@@ -69,32 +71,86 @@ type execRow struct {
 	State   string    `json:"state"`
 	Started time.Time `json:"start"`
 	Ended   time.Time `json:"end,omitzero"`
+	// Verdict is the state, except "succeeded with exceptions" for an
+	// execution that succeeded after a person skipped a step or with
+	// failed optional servers; Exceptions say which.
+	Verdict    string   `json:"verdict"`
+	Exceptions []string `json:"exceptions,omitempty"`
+	// Servers is how many servers the execution launches, Launched and
+	// Failed how many of them did so far. Without a digest (an execution
+	// recorded by an older ripcord) all three are absent.
+	Servers  *int `json:"servers,omitempty"`
+	Launched *int `json:"launched,omitempty"`
+	Failed   *int `json:"failed,omitempty"`
+	// Cleanup is a drill's cleanup: "scheduled" (due at CleanupDue once
+	// the drill has ended), "requested" or "done".
+	Cleanup    string    `json:"cleanup,omitempty"`
+	CleanupDue time.Time `json:"cleanup_due,omitzero"`
+}
+
+func newExecRow(x ripcord.Execution) execRow {
+	r := execRow{ID: x.ID, Plan: x.PlanName, Mode: string(x.Mode), State: string(x.State), Started: x.Started, Ended: x.Ended,
+		Verdict: string(x.State)}
+	sum, err := engine.DecodeSummary(x.Summary)
+	if err != nil || len(x.Summary) == 0 {
+		return r // no digest: the state is all there is
+	}
+	if sum.Verdict != "" && sum.State == x.State {
+		r.Verdict = sum.Verdict
+	}
+	r.Exceptions = sum.Exceptions
+	r.Servers, r.Launched, r.Failed = &sum.Servers, &sum.Launched, &sum.Failed
+	r.Cleanup, r.CleanupDue = sum.Cleanup, sum.CleanupDue
+	return r
+}
+
+// cleanupCell is the CLEANUP column: "due 12:30Z", "requested", "done".
+func (r execRow) cleanupCell() string {
+	switch r.Cleanup {
+	case "":
+		return "-"
+	case "scheduled":
+		if r.CleanupDue.IsZero() {
+			return "after the end"
+		}
+		due := r.CleanupDue.UTC()
+		if ref := r.Ended; !ref.IsZero() && ref.UTC().Format(time.DateOnly) != due.Format(time.DateOnly) {
+			return "due " + due.Format("2006-01-02 15:04Z")
+		}
+		return "due " + due.Format("15:04Z")
+	}
+	return r.Cleanup
 }
 
 func writeExecList(out io.Writer, list []ripcord.Execution, asJSON bool) error {
 	rows := make([]execRow, 0, len(list))
 	for _, x := range list {
-		rows = append(rows, execRow{ID: x.ID, Plan: x.PlanName, Mode: string(x.Mode), State: string(x.State), Started: x.Started, Ended: x.Ended})
+		rows = append(rows, newExecRow(x))
 	}
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
-	fmt.Fprintf(out, "%-40s %-12s %-9s %-10s %-20s %s\n", "ID", "PLAN", "MODE", "STATE", "START", "END")
+	const format = "%-40s %-12s %-9s %-26s %-9s %-20s %-20s %s\n"
+	fmt.Fprintf(out, format, "ID", "PLAN", "MODE", "STATE", "LAUNCHED", "START", "END", "CLEANUP")
 	for _, r := range rows {
 		end := "-"
 		if !r.Ended.IsZero() {
 			end = r.Ended.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(out, "%-40s %-12s %-9s %-10s %-20s %s\n", r.ID, r.Plan, r.Mode, r.State, r.Started.UTC().Format(time.RFC3339), end)
+		launched := "-"
+		if r.Servers != nil {
+			launched = fmt.Sprintf("%d/%d", *r.Launched, *r.Servers)
+		}
+		fmt.Fprintf(out, format, r.ID, r.Plan, r.Mode, r.Verdict, launched, r.Started.UTC().Format(time.RFC3339), end, r.cleanupCell())
 	}
 	return nil
 }
 
 // withEngine opens the store and builds an engine connected to the targets
 // the execution recorded, then calls fn.
-func withEngine(ctx context.Context, cf *connFlags, id string, onChange func(*engine.State), fn func(store ripcord.Store, eng *engine.Engine, clients map[string]*drsClient) error) error {
+func withEngine(ctx context.Context, cf *connFlags, errOut io.Writer, id string, onChange func(*engine.State), fn func(store ripcord.Store, eng *engine.Engine) error) error {
 	store, err := cf.openStore(ctx)
 	if err != nil {
 		return err
@@ -105,44 +161,14 @@ func withEngine(ctx context.Context, cf *connFlags, id string, onChange func(*en
 	if err != nil {
 		return err
 	}
-	targets, clients, err := cf.clients(ctx, s.Spec.Targets)
+	targets, _, err := cf.clients(ctx, s.Spec.Targets)
 	if err != nil {
 		return err
 	}
-	return fn(store, cf.newEngine(store, targets, onChange), clients)
+	return fn(store, cf.newEngine(ctx, errOut, store, targets, onChange))
 }
 
-func execShowCmd() *cobra.Command {
-	var cf connFlags
-	cmd := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show an execution: its steps, servers and outcome",
-		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
-			s, err := engine.New(engine.Config{Store: store}).Load(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			sum := summarize(ctx, store, s, 0)
-			if cf.Output == "json" {
-				return printSummary(cmd.OutOrStdout(), sum, true)
-			}
-			out := cmd.OutOrStdout()
-			for _, name := range s.Order {
-				st := s.Steps[name]
-				fmt.Fprintln(out, stepLine(s, st))
-				for _, id := range sortedStrings(st.Servers) {
-					sv := st.Servers[id]
-					fmt.Fprintf(out, "    %-20s %-12s job %-25s instance %-20s %s\n", sv.ID, sv.Status, dash(sv.JobID), dash(sv.InstanceID), sv.Reason)
-				}
-			}
-			return printSummary(out, sum, false)
-		}),
-	}
-	cf.register(cmd)
-	return cmd
-}
-
+// dash is s, or "-" when it is empty.
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -156,7 +182,10 @@ func execWatchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "watch ID",
 		Short: "Follow an execution another process runs, until it ends or pauses",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Long: `watch reads the execution from the store every --every and prints its
+progress until it ends or pauses, then its summary. It exits like run: 0
+succeeded, 3 failed, 4 cancelled, 5 paused.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			eng := engine.New(engine.Config{Store: store})
 			p := newProgress(cmd.OutOrStdout())
@@ -165,9 +194,14 @@ func execWatchCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				p.onChange(s)
+				if cf.Output == "text" {
+					p.onChange(s)
+				}
 				if s.Final() || s.Paused {
-					return printSummary(cmd.OutOrStdout(), summarize(ctx, store, s, 0), cf.Output == "json")
+					if err := printSummary(cmd.OutOrStdout(), summarize(ctx, store, s, 0), cf.Output == "json"); err != nil {
+						return err
+					}
+					return outcomeError(s)
 				}
 				if err := (engine.RealClock{}).Sleep(ctx, every); err != nil {
 					return err
@@ -182,12 +216,19 @@ func execWatchCmd() *cobra.Command {
 
 func execResumeCmd() *cobra.Command {
 	var cf connFlags
+	var wait bool
 	cmd := &cobra.Command{
 		Use:   "resume ID",
 		Short: "Take up an execution where it stopped (after a crash or a pause) and follow it to the end",
 		Long: `resume reconciles the execution's open intents with DRS first (a launch whose
 answer was lost is adopted, never repeated), resumes it if it is paused, and
-drives it to the end. Give it the same --db and DRS connection flags as run.`,
+drives it to the end, carrying out a drill's scheduled cleanup when it is due.
+Give it the same --db and DRS connection flags as run.
+
+One process drives an execution at a time: while another holds the
+execution's lease, resume refuses (exit 2) naming it and when its lease
+expires, or waits for it with --wait. A holder whose process is gone (on this
+host) is taken over at once.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cf.Validate(); err != nil {
@@ -198,15 +239,16 @@ drives it to the end. Give it the same --db and DRS connection flags as run.`,
 			if cf.Output == "text" {
 				onChange = newProgress(out).onChange
 			}
-			return withEngine(ctx, &cf, id, onChange, func(store ripcord.Store, eng *engine.Engine, clients map[string]*drsClient) error {
+			return withEngine(ctx, &cf, cmd.ErrOrStderr(), id, onChange, func(store ripcord.Store, eng *engine.Engine) error {
 				if err := eng.Resume(ctx, id, actor()); err != nil && ripcord.ErrorCode(err) != ripcord.ECONFLICT {
 					return err
 				}
-				return follow(ctx, out, store, eng, clients, id, cf.Output == "json", 0)
+				return drive(ctx, out, cmd.ErrOrStderr(), store, eng, id, driveOpts{JSON: cf.Output == "json", Wait: wait})
 			})
 		},
 	}
 	cf.register(cmd)
+	cmd.Flags().BoolVar(&wait, "wait", false, "if another process drives the execution, wait until it stops instead of refusing")
 	return cmd
 }
 
@@ -221,7 +263,14 @@ func execControlCmd(name, short string, nargs int, do func(ctx context.Context, 
 		Short: short,
 		Args:  usageArgs(cobra.ExactArgs(nargs)),
 		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
-			if err := do(ctx, engine.New(engine.Config{Store: store, Actor: actor()}), args[0], args); err != nil {
+			// The execution's clock: against a simulator, its simulated
+			// time, so that a person's events fall in line with the driver's.
+			eng := engine.New(engine.Config{Store: store, Actor: actor(), Clock: cf.clock(ctx)})
+			if err := do(ctx, eng, args[0], args); err != nil {
+				if ripcord.ErrorCode(err) == ripcord.ECONFLICT {
+					// Refused by the execution's state: nothing was recorded.
+					return &exitError{code: exitInvalid, msg: err.Error(), hint: refusalHint(err, args[0])}
+				}
 				return err
 			}
 			if cf.Output == "json" {
@@ -233,6 +282,15 @@ func execControlCmd(name, short string, nargs int, do func(ctx context.Context, 
 	}
 	cf.register(cmd)
 	return cmd
+}
+
+// refusalHint is the hint of a refused control command: its own, or where
+// to look.
+func refusalHint(err error, id string) string {
+	if h := ripcord.ErrorHint(err); h != "" {
+		return h
+	}
+	return "nothing was recorded; ripcord exec show " + id + " shows where the execution stands"
 }
 
 // newCleanupCmd returns `ripcord cleanup EXEC`.
@@ -247,11 +305,11 @@ func newCleanupCmd() *cobra.Command {
 				return err
 			}
 			ctx, id, out := cmd.Context(), args[0], cmd.OutOrStdout()
-			return withEngine(ctx, &cf, id, nil, func(store ripcord.Store, eng *engine.Engine, clients map[string]*drsClient) error {
+			return withEngine(ctx, &cf, cmd.ErrOrStderr(), id, nil, func(store ripcord.Store, eng *engine.Engine) error {
 				if err := eng.Cleanup(ctx, id, actor()); err != nil {
 					return err
 				}
-				return follow(ctx, out, store, eng, clients, id, cf.Output == "json", 0)
+				return drive(ctx, out, cmd.ErrOrStderr(), store, eng, id, driveOpts{JSON: cf.Output == "json"})
 			})
 		},
 	}

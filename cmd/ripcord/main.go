@@ -5,8 +5,19 @@
 // validates them, and hands plain values to the library packages. There is one
 // file per subcommand.
 //
-// Exit status: 0 on success, 2 for invalid usage (a bad flag or argument),
-// 1 for any other error.
+// Exit status, the same for every command (exitCode is the one table):
+//
+//	0    success; for run, exec resume, exec watch and cleanup: the execution succeeded
+//	1    any other error (the store or DRS failed, a bug)
+//	2    invalid input, or a refusal before anything was done: a bad flag or
+//	     argument, a plan file that is missing, a directory or not valid, an
+//	     unknown plan, execution or step (codes EINVALID and ENOTFOUND), a
+//	     control command the execution's state does not allow, an execution
+//	     another process drives
+//	3    the execution failed
+//	4    the execution was cancelled
+//	5    the execution is paused (its reason and remedy are printed)
+//	130  stopped by a signal (Ctrl-C, SIGTERM); an execution is left resumable
 package main
 
 import (
@@ -105,7 +116,12 @@ func printError(w io.Writer, err error) {
 	}
 }
 
-// exitCode returns the process exit status for an error returned by a command.
+// exitInvalid is the exit status of invalid input and of refusals before
+// anything was done.
+const exitInvalid = 2
+
+// exitCode returns the process exit status for an error returned by a
+// command: the table in the package documentation and in README.md.
 func exitCode(err error) int {
 	if err == nil {
 		return 0
@@ -114,8 +130,13 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if ripcord.ErrorCode(err) == ripcord.EINVALID {
-		return 2
+	switch ripcord.ErrorCode(err) {
+	case ripcord.EINVALID, ripcord.ENOTFOUND:
+		return exitInvalid
+	}
+	if errors.Is(err, context.Canceled) {
+		// The command's context ends only on SIGINT or SIGTERM (main).
+		return exitInterrupted
 	}
 	return 1
 }

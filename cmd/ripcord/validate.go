@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -98,6 +99,10 @@ func loadPlanFile(stdin io.Reader, path string) (*ripcord.PlanFile, string, erro
 				Hint: "check the path given to -f"}
 		}
 		defer file.Close()
+		if fi, err := file.Stat(); err == nil && fi.IsDir() {
+			return nil, name, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("%s is a directory; give a plan file", name),
+				Hint: "name a YAML plan file with -f, e.g. -f " + filepath.Join(name, "plans.yaml")}
+		}
 		r = file
 	}
 	data, err := io.ReadAll(io.LimitReader(r, maxPlanFileSize+1))

@@ -1,0 +1,477 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/engine"
+)
+
+// This file turns an execution's event log into the auditor's timeline
+// that `ripcord exec show` prints: every event in order with its time,
+// offset, actor and a sentence; every launch attempt of every server; and
+// the outcome. The payload types below mirror the JSON of the engine's
+// events (engine/events.go): they are the log's format, read here as any
+// other reader of the log would.
+
+// Event payloads, by the field names the log uses.
+type (
+	tlStep struct {
+		Step string `json:"step"`
+	}
+	tlServersBlocked struct {
+		Step    string    `json:"step"`
+		Target  string    `json:"target"`
+		Servers []string  `json:"servers"`
+		JobID   string    `json:"jobID"`
+		JobType string    `json:"jobType"`
+		Since   time.Time `json:"since"`
+	}
+	tlLaunchRequested struct {
+		Step    string   `json:"step"`
+		Batch   string   `json:"batch"`
+		Target  string   `json:"target"`
+		Servers []string `json:"servers"`
+	}
+	tlJob struct {
+		Batch string `json:"batch"`
+		JobID string `json:"jobID"`
+	}
+	tlUnclear struct {
+		Batch string `json:"batch"`
+		Error string `json:"error"`
+	}
+	tlRefused struct {
+		Batch string `json:"batch"`
+		Code  string `json:"code"`
+		Error string `json:"error"`
+	}
+	tlServerStatus struct {
+		Step       string `json:"step"`
+		Server     string `json:"server"`
+		Status     string `json:"status"`
+		JobID      string `json:"jobID"`
+		InstanceID string `json:"instanceID"`
+		Reason     string `json:"reason"`
+	}
+	tlStepFinished struct {
+		Step   string `json:"step"`
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+		Manual bool   `json:"manual"`
+	}
+	tlStepRef struct {
+		Step   string `json:"step"`
+		Reason string `json:"reason"`
+		Remedy string `json:"remedy"`
+	}
+	tlTerminateRequested struct {
+		Batch     string   `json:"batch"`
+		Target    string   `json:"target"`
+		Instances []string `json:"instances"`
+	}
+	tlCleanupFinished struct {
+		Instances       int      `json:"instances"`
+		InstanceMinutes float64  `json:"instanceMinutes"`
+		AlreadyGone     []string `json:"alreadyGone"`
+		NotOurs         []string `json:"notOurs"`
+	}
+	tlCleanupScheduled struct {
+		After time.Duration `json:"after"`
+		Due   time.Time     `json:"due"`
+	}
+	tlDriverStarted struct {
+		Owner    ripcord.LeaseOwner  `json:"owner"`
+		Epoch    int64               `json:"epoch"`
+		TookOver *ripcord.LeaseOwner `json:"tookOver"`
+	}
+	tlDriverStopped struct {
+		Epoch    int64  `json:"epoch"`
+		Reason   string `json:"reason"`
+		DRSCalls int64  `json:"drsCalls"`
+	}
+	tlDRSUnavailable struct {
+		Target   string    `json:"target"`
+		Op       string    `json:"op"`
+		Error    string    `json:"error"`
+		Since    time.Time `json:"since"`
+		Attempts int       `json:"attempts"`
+	}
+	tlDRSRecovered struct {
+		Target   string `json:"target"`
+		Attempts int    `json:"attempts"`
+	}
+	tlExecutionFinished struct {
+		State  string `json:"state"`
+		Reason string `json:"reason"`
+	}
+)
+
+// execShow is `ripcord exec show --output json`. Its shape is documented
+// in README.md ("Inspecting an execution") and kept stable: fields are
+// added, never renamed or removed.
+type execShow struct {
+	Execution execHeader     `json:"execution"`
+	Events    []timelineItem `json:"events"`
+	Steps     []stepAudit    `json:"steps"`
+	Summary   execSummary    `json:"summary"`
+}
+
+// execHeader names the execution.
+type execHeader struct {
+	ID       string    `json:"id"`
+	Plan     string    `json:"plan"`
+	PlanHash string    `json:"plan_hash"`
+	Mode     string    `json:"mode"`
+	State    string    `json:"state"`
+	Verdict  string    `json:"verdict"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitzero"`
+	Actor    string    `json:"started_by"`
+}
+
+// timelineItem is one event of the log.
+type timelineItem struct {
+	Seq int64     `json:"seq"`
+	At  time.Time `json:"at"`
+	// OffsetS is the time since the execution started, in seconds.
+	OffsetS float64 `json:"offset_s"`
+	Actor   string  `json:"actor"`
+	Type    string  `json:"type"`
+	// Text is the event in one sentence.
+	Text string `json:"text"`
+	// Data is the event's payload exactly as the log holds it.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// stepAudit is a step with every server and every launch attempt.
+type stepAudit struct {
+	Name         string        `json:"name"`
+	Kind         string        `json:"kind"`
+	Status       string        `json:"status"`
+	Started      time.Time     `json:"started,omitzero"`
+	Ended        time.Time     `json:"ended,omitzero"`
+	Reason       string        `json:"reason,omitempty"`
+	SkippedBy    string        `json:"skipped_by,omitempty"`
+	SkippedAfter string        `json:"skipped_after,omitempty"`
+	Servers      []serverAudit `json:"servers"`
+}
+
+// serverAudit is a server and its attempts, oldest first.
+type serverAudit struct {
+	ID         string         `json:"id"`
+	Target     string         `json:"target"`
+	Optional   bool           `json:"optional,omitempty"`
+	Status     string         `json:"status"`
+	JobID      string         `json:"job_id,omitempty"`
+	InstanceID string         `json:"instance_id,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	Attempts   []attemptAudit `json:"attempts"`
+}
+
+// attemptAudit is one launch attempt (engine.Attempt).
+type attemptAudit struct {
+	N          int       `json:"n"`
+	Batch      string    `json:"batch,omitempty"`
+	JobID      string    `json:"job_id,omitempty"`
+	InstanceID string    `json:"instance_id,omitempty"`
+	Requested  time.Time `json:"requested"`
+	Launched   time.Time `json:"launched,omitzero"`
+	// Status is REQUESTED, IN_PROGRESS, LAUNCHED, FAILED or REFUSED.
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// buildShow assembles the timeline of execution s from its events.
+func buildShow(s *engine.State, events []ripcord.Event, sum execSummary) execShow {
+	show := execShow{
+		Execution: execHeader{ID: s.ID, Plan: s.Spec.Plan, PlanHash: s.Spec.PlanHash, Mode: string(s.Spec.Mode),
+			State: string(s.State), Verdict: sum.Verdict, Started: s.Started, Ended: s.Finished},
+		Events:  make([]timelineItem, 0, len(events)),
+		Steps:   []stepAudit{},
+		Summary: sum,
+	}
+	if len(events) > 0 {
+		show.Execution.Actor = events[0].Actor
+	}
+	for _, ev := range events {
+		show.Events = append(show.Events, timelineItem{Seq: ev.Seq, At: ev.At.UTC(), OffsetS: ev.At.Sub(s.Started).Seconds(),
+			Actor: ev.Actor, Type: ev.Type, Text: describeEvent(ev), Data: ev.Data})
+	}
+	for _, name := range s.Order {
+		st := s.Steps[name]
+		sa := stepAudit{Name: name, Kind: string(st.Spec.Kind), Status: st.Status, Started: st.Started, Ended: st.Ended,
+			Reason: st.Reason, Servers: []serverAudit{}}
+		if st.Manual {
+			sa.SkippedBy, sa.SkippedAfter = st.SkippedBy, st.SkippedAfter
+		}
+		for _, sp := range st.Spec.Servers { // plan order
+			sv := st.Servers[sp.ID]
+			if sv == nil {
+				continue
+			}
+			a := serverAudit{ID: sv.ID, Target: sv.Target, Optional: sv.Optional, Status: sv.Status, JobID: sv.JobID,
+				InstanceID: sv.InstanceID, Reason: sv.Reason, Attempts: []attemptAudit{}}
+			for i, at := range sv.History {
+				a.Attempts = append(a.Attempts, attemptAudit{N: i + 1, Batch: at.Batch, JobID: at.JobID, InstanceID: at.InstanceID,
+					Requested: at.Requested, Launched: at.Launched, Status: at.Status, Reason: at.Reason})
+			}
+			sa.Servers = append(sa.Servers, a)
+		}
+		show.Steps = append(show.Steps, sa)
+	}
+	return show
+}
+
+// describeEvent says in one sentence what an event records.
+func describeEvent(ev ripcord.Event) string {
+	text, err := eventText(ev)
+	if err != nil {
+		return fmt.Sprintf("%s (its payload does not decode: %v)", ev.Type, err)
+	}
+	return text
+}
+
+func eventText(ev ripcord.Event) (string, error) {
+	var err error
+	dec := func(v any) {
+		if len(ev.Data) > 0 {
+			err = json.Unmarshal(ev.Data, v)
+		}
+	}
+	var text string
+	switch ev.Type {
+	case engine.EvExecutionStarted:
+		var d engine.Spec
+		dec(&d)
+		text = startedText(d)
+	case engine.EvStepStarted:
+		var d tlStep
+		dec(&d)
+		text = "step " + d.Step + " started"
+	case engine.EvServersBlocked:
+		var d tlServersBlocked
+		dec(&d)
+		text = fmt.Sprintf("step %s: %s in target %s held by DRS job %s (%s) since %s; they wait for it instead of conflicting",
+			d.Step, serverList(d.Servers), d.Target, d.JobID, dash(d.JobType), utc(d.Since))
+	case engine.EvLaunchRequested:
+		var d tlLaunchRequested
+		dec(&d)
+		text = fmt.Sprintf("step %s: launch of %s in target %s recorded as batch %s before calling StartRecovery",
+			d.Step, serverList(d.Servers), d.Target, d.Batch)
+	case engine.EvJobCreated:
+		var d tlJob
+		dec(&d)
+		text = fmt.Sprintf("batch %s: DRS created job %s", d.Batch, d.JobID)
+	case engine.EvLaunchUnclear:
+		var d tlUnclear
+		dec(&d)
+		text = fmt.Sprintf("batch %s: StartRecovery's answer was lost (%s); DRS's jobs are searched for it before any new launch", d.Batch, d.Error)
+	case engine.EvJobAdopted:
+		var d tlJob
+		dec(&d)
+		text = fmt.Sprintf("batch %s: found its job %s in DRS (by its tags) and adopted it; nothing was launched twice", d.Batch, d.JobID)
+	case engine.EvLaunchRefused:
+		var d tlRefused
+		dec(&d)
+		text = fmt.Sprintf("batch %s: DRS refused the launch (%s: %s); its servers wait to be launched again", d.Batch, d.Code, d.Error)
+	case engine.EvServerStatus:
+		var d tlServerStatus
+		dec(&d)
+		text = serverStatusText(d)
+	case engine.EvStepFinished:
+		var d tlStepFinished
+		dec(&d)
+		text = "step " + d.Step + " " + d.Status
+		if d.Reason != "" {
+			text += ": " + d.Reason
+		}
+	case engine.EvStepSkipped:
+		var d tlStepFinished
+		dec(&d)
+		if d.Manual {
+			text = fmt.Sprintf("step %s skipped by %s; the steps after it go on", d.Step, ev.Actor)
+		} else {
+			text = "step " + d.Step + " skipped"
+			if d.Reason != "" {
+				text += ": " + d.Reason
+			}
+		}
+	case engine.EvRetryRequested:
+		var d tlStep
+		dec(&d)
+		text = fmt.Sprintf("retry of step %s requested by %s: its failed servers are launched again", d.Step, ev.Actor)
+	case engine.EvExecutionPaused:
+		var d tlStepRef
+		dec(&d)
+		text = "execution paused"
+		if d.Step != "" {
+			text += " at step " + d.Step
+		}
+		if d.Reason != "" {
+			text += ": " + d.Reason
+		}
+		if d.Remedy != "" {
+			text += "; remedy: " + d.Remedy
+		}
+	case engine.EvExecutionResumed:
+		text = "execution resumed by " + ev.Actor
+	case engine.EvCancelRequested:
+		text = fmt.Sprintf("cancel requested by %s: no new step starts; launches in flight finish", ev.Actor)
+	case engine.EvCleanupScheduled:
+		var d tlCleanupScheduled
+		dec(&d)
+		switch {
+		case !d.Due.IsZero():
+			text = "cleanup of the drill's instances scheduled for " + utc(d.Due)
+		default:
+			text = fmt.Sprintf("cleanup of the drill's instances scheduled %s after the drill ends", d.After)
+		}
+	case engine.EvCleanupRequested:
+		text = "cleanup of the drill's instances started: only instances this execution launched are terminated"
+	case engine.EvTerminateRequested:
+		var d tlTerminateRequested
+		dec(&d)
+		text = fmt.Sprintf("cleanup: termination of %s in target %s recorded as batch %s before calling TerminateRecoveryInstances",
+			count(len(d.Instances), "instance"), d.Target, d.Batch)
+		if len(d.Instances) > 0 {
+			text += " (" + strings.Join(d.Instances, ", ") + ")"
+		}
+	case engine.EvTerminateJob:
+		var d tlJob
+		dec(&d)
+		text = fmt.Sprintf("cleanup batch %s: DRS created TERMINATE job %s", d.Batch, d.JobID)
+	case engine.EvTerminateUnclear:
+		var d tlUnclear
+		dec(&d)
+		text = fmt.Sprintf("cleanup batch %s: TerminateRecoveryInstances' answer was lost (%s); DRS is checked before trying again", d.Batch, d.Error)
+	case engine.EvCleanupFinished:
+		var d tlCleanupFinished
+		dec(&d)
+		text = fmt.Sprintf("cleanup finished: %s terminated and verified gone (%.0f instance-minutes)", count(d.Instances, "instance"), d.InstanceMinutes)
+		if len(d.AlreadyGone) > 0 {
+			text += "; already gone: " + strings.Join(d.AlreadyGone, ", ")
+		}
+		if len(d.NotOurs) > 0 {
+			text += "; not launched by this execution, left alone: " + strings.Join(d.NotOurs, ", ")
+		}
+	case engine.EvExecutionFinished:
+		var d tlExecutionFinished
+		dec(&d)
+		text = "execution " + d.State
+		if d.Reason != "" {
+			text += ": " + d.Reason
+		}
+	case engine.EvDriverStarted:
+		var d tlDriverStarted
+		dec(&d)
+		text = fmt.Sprintf("driver started: %s holds the lease (epoch %d)", ownerWords(d.Owner), d.Epoch)
+		if d.TookOver != nil {
+			text += "; took over from " + ownerWords(*d.TookOver) + ", whose process was gone"
+		}
+	case engine.EvDriverStopped:
+		var d tlDriverStopped
+		dec(&d)
+		text = fmt.Sprintf("driver stopped (epoch %d): %s; it made %s", d.Epoch, dash(d.Reason), count(int(d.DRSCalls), "DRS call"))
+	case engine.EvDRSUnavailable:
+		var d tlDRSUnavailable
+		dec(&d)
+		text = fmt.Sprintf("DRS in target %s failing since %s (%s, %s): %s; ripcord keeps trying",
+			d.Target, utc(d.Since), d.Op, count(d.Attempts, "attempt"), d.Error)
+	case engine.EvDRSRecovered:
+		var d tlDRSRecovered
+		dec(&d)
+		text = fmt.Sprintf("DRS in target %s answers again (after %s)", d.Target, count(d.Attempts, "failed attempt"))
+	default:
+		text = fmt.Sprintf("%s (an event type this ripcord does not describe): %s", ev.Type, string(ev.Data))
+	}
+	return text, err
+}
+
+// startedText describes an ExecutionStarted event: the frozen spec.
+func startedText(spec engine.Spec) string {
+	servers := 0
+	for _, st := range spec.Steps {
+		servers += len(st.Servers)
+	}
+	hash := spec.PlanHash
+	if len(hash) > 12 {
+		hash = hash[:12]
+	}
+	text := fmt.Sprintf("execution started: plan %s (%s), version %s, %s, %s", spec.Plan, spec.Mode, dash(hash),
+		count(len(spec.Steps), "step"), count(servers, "server"))
+	var targets []string
+	for _, t := range spec.Targets {
+		where := t.Region
+		if t.Account != "" {
+			where = t.Account + " " + where
+		}
+		targets = append(targets, fmt.Sprintf("%s (%s)", t.Name, strings.TrimSpace(where)))
+	}
+	if len(targets) > 0 {
+		text += "; targets " + strings.Join(targets, ", ")
+	}
+	return text
+}
+
+// serverStatusText describes a ServerStatus event.
+func serverStatusText(d tlServerStatus) string {
+	text := fmt.Sprintf("server %s (step %s) ", d.Server, d.Step)
+	switch d.Status {
+	case "LAUNCHED":
+		text += "LAUNCHED"
+		if d.InstanceID != "" {
+			text += " as recovery instance " + d.InstanceID
+		}
+		if d.JobID != "" {
+			text += " by job " + d.JobID
+		}
+	case "IN_PROGRESS":
+		text += "in progress"
+		if d.JobID != "" {
+			text += " in job " + d.JobID
+		}
+	default:
+		text += d.Status
+		if d.JobID != "" {
+			text += " in job " + d.JobID
+		}
+	}
+	if d.Reason != "" {
+		text += ": " + d.Reason
+	}
+	return text
+}
+
+// ownerWords names a lease owner: host, process and start.
+func ownerWords(o ripcord.LeaseOwner) string {
+	return fmt.Sprintf("host %s pid %d (started %s)", dash(o.Host), o.PID, utc(o.Started))
+}
+
+// serverList is "1 server (s-1)" or "2 servers (s-1, s-2)".
+func serverList(ids []string) string {
+	return fmt.Sprintf("%s (%s)", count(len(ids), "server"), strings.Join(ids, ", "))
+}
+
+// utc is a time in UTC, RFC 3339, or "-" for none.
+func utc(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// offset is d as "+1m2s" ("+0.123s" under ten seconds).
+func offset(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	if d < 10*time.Second {
+		return sign + d.Round(time.Millisecond).String()
+	}
+	return sign + d.Round(time.Second).String()
+}
