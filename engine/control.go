@@ -39,10 +39,13 @@ func (e *Engine) Resume(ctx context.Context, id, actor string) error {
 // Cancel stops new steps; launches in flight finish; a drill is then cleaned up.
 func (e *Engine) Cancel(ctx context.Context, id, actor string) error {
 	return e.control(ctx, id, actor, EvCancelRequested, struct{}{}, func(s *State) error {
-		if s.Cancel {
-			return errSkip
+		if err := notEnded(s, "cancelled"); err != nil {
+			return err
 		}
-		return notEnded(s, "cancelled")
+		if s.Cancel {
+			return refuse("execution %s is already being cancelled: launches in flight finish, then a drill is cleaned up; follow it with: ripcord exec watch %s", s.ID, s.ID)
+		}
+		return nil
 	})
 }
 

@@ -389,6 +389,12 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 	}
 	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
 		outage: map[string]*Outage{}, calls0: e.totalCalls()}
+	if s.Drivers == 0 {
+		// The first driver counts every request of the clients, those
+		// made to prepare the execution (resolving its servers, looking
+		// for other executions) included.
+		r.calls0 = 0
+	}
 	if err := r.acquire(); err != nil {
 		return r.s, err
 	}

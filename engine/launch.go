@@ -432,7 +432,7 @@ func (r *run) applyJob(j ripcord.Job) error {
 		if !j.Active() && status == srvLaunching {
 			status = srvFailed // the job ended without a verdict for this server
 		}
-		if status == sv.Status && ps.RecoveryInstanceID == sv.InstanceID {
+		if status == sv.Status && (ps.RecoveryInstanceID == "" || ps.RecoveryInstanceID == sv.InstanceID) {
 			continue
 		}
 		reason := ""

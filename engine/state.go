@@ -442,7 +442,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		for _, sv := range st.Servers {
 			if sv.Status == srvFailed {
-				sv.Status, sv.Batch, sv.JobID, sv.Reason = srvPending, "", "", ""
+				// The failed attempt's job and instance stay in History.
+				sv.Status, sv.Batch, sv.JobID, sv.Reason, sv.InstanceID = srvPending, "", "", "", ""
 			}
 		}
 		st.Status, st.Started, st.Ended, st.Reason, st.PausedTotal = stepRunning, ev.At, time.Time{}, "", 0

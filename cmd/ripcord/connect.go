@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"syscall"
 	"os/user"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"

@@ -188,11 +188,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 	if s, err = eng.Run(ctx, id); err != nil {
 		return nil, err
 	}
-	var calls int64
-	for _, n := range client.Calls() {
-		calls += n
-	}
-	sum := summarize(ctx, store, s, calls)
+	sum := summarize(ctx, store, s)
 	if err := printSummary(out, sum, false); err != nil {
 		return nil, err
 	}

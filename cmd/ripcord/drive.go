@@ -69,7 +69,7 @@ func drive(ctx context.Context, out, errOut io.Writer, store ripcord.Store, eng 
 			}
 			return fmt.Errorf("execution %s: %w (the execution is kept; take it up with: ripcord exec resume %s)", id, err, id)
 		}
-		if err := printSummary(out, summarize(ctx, store, s, s.DRSCalls), opts.JSON); err != nil {
+		if err := printSummary(out, summarize(ctx, store, s), opts.JSON); err != nil {
 			return err
 		}
 		return outcomeError(s)

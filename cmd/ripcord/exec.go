@@ -198,7 +198,7 @@ succeeded, 3 failed, 4 cancelled, 5 paused.`,
 					p.onChange(s)
 				}
 				if s.Final() || s.Paused {
-					if err := printSummary(cmd.OutOrStdout(), summarize(ctx, store, s, 0), cf.Output == "json"); err != nil {
+					if err := printSummary(cmd.OutOrStdout(), summarize(ctx, store, s), cf.Output == "json"); err != nil {
 						return err
 					}
 					return outcomeError(s)

@@ -64,7 +64,7 @@ func loadShow(ctx context.Context, store ripcord.Store, id string) (execShow, er
 	if err != nil {
 		return execShow{}, fmt.Errorf("read the log of execution %s: %w", id, err)
 	}
-	return buildShow(s, events, summarize(ctx, store, s, 0)), nil
+	return buildShow(s, events, summarize(ctx, store, s)), nil
 }
 
 // writeShowText prints the timeline for people.

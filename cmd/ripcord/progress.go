@@ -257,7 +257,7 @@ type stepSummary struct {
 // the log's (State.DRSCalls, recorded by every driver when it stops), which
 // includes the caller's own driver once Run has returned; the last
 // argument is not used (drive and demo still pass one).
-func summarize(ctx context.Context, store ripcord.Store, s *engine.State, _ int64) execSummary {
+func summarize(ctx context.Context, store ripcord.Store, s *engine.State) execSummary {
 	d := s.Summarize(0)
 	sum := execSummary{ID: s.ID, Plan: s.Spec.Plan, PlanHash: s.Spec.PlanHash, Mode: string(s.Spec.Mode), State: string(s.State),
 		Verdict: d.Verdict, Exceptions: d.Exceptions, Reason: d.Reason, Remedy: d.Remedy,

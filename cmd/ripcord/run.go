@@ -193,8 +193,13 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 	}
 	if cfg.AllowConcurrent {
 		spec.Exclusive = ""
-	} else if err := eng.CheckConcurrent(ctx, id, spec); err != nil {
-		return &exitError{code: 2, msg: err.Error(), hint: ripcord.ErrorHint(err)}
+	} else {
+		if err := liveExecution(ctx, store, spec); err != nil {
+			return err
+		}
+		if err := eng.CheckConcurrent(ctx, id, spec); err != nil {
+			return &exitError{code: 2, msg: err.Error(), hint: ripcord.ErrorHint(err)}
+		}
 	}
 	if err := eng.Start(ctx, id, spec); err != nil {
 		if ripcord.ErrorCode(err) == ripcord.ECONFLICT {
@@ -217,10 +222,35 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 	return drive(ctx, out, errOut, store, eng, id, driveOpts{JSON: cfg.Output == "json"})
 }
 
+// liveExecution refuses a run while an execution of the same plan on the
+// same targets is running or paused in the store. (The store refuses it
+// too, atomically, when the execution is created; asking first names the
+// other execution before DRS is asked anything.)
+func liveExecution(ctx context.Context, store ripcord.Store, spec engine.Spec) error {
+	for _, state := range []ripcord.ExecState{ripcord.ExecRunning, ripcord.ExecPaused} {
+		list, err := store.ListExecutions(ctx, ripcord.ExecutionFilter{State: state, PlanName: spec.Plan})
+		if err != nil {
+			return err
+		}
+		for _, x := range list {
+			if x.Exclusive == spec.Exclusive {
+				return &exitError{code: 2, msg: fmt.Sprintf("execution %q of plan %s on the same targets is %s (started %s)",
+					x.ID, x.PlanName, x.State, x.Started.UTC().Format(time.RFC3339)),
+					hint: fmt.Sprintf("resume it (ripcord exec resume %s), cancel it (ripcord exec cancel %s), or run anyway with --allow-concurrent", x.ID, x.ID)}
+			}
+		}
+	}
+	return nil
+}
+
 // planError makes plan decoding and resolution errors invalid input.
 func planError(err error) error {
 	if ripcord.ErrorCode(err) == ripcord.EINVALID || ripcord.ErrorCode(err) == "" {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: err.Error(), Hint: "ripcord validate -f FILE lists every problem with its line and column"}
+		hint := ripcord.ErrorHint(err)
+		if hint == "" {
+			hint = "ripcord validate -f FILE lists every problem with its line and column"
+		}
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: err.Error(), Hint: hint}
 	}
 	return err
 }

@@ -1,0 +1,399 @@
+package main
+
+// Tests of the exactly-once promise through the command line, where more
+// than one actor is involved: a second run of the same plan (same store or
+// another), a plan declared for another account, several processes racing
+// to resume one execution.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ripcord-dr/ripcord/drssim"
+)
+
+// stopAtWriter is standard output that cancels a command's context (a
+// soft stop, as the first Ctrl-C) once a line containing at appears.
+type stopAtWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	at     string
+	cancel context.CancelFunc
+}
+
+func (w *stopAtWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.at != "" && strings.Contains(w.buf.String(), w.at) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// ripcordStoppedAt runs the command line in-process and stops it softly
+// when its output shows at; it returns stdout, stderr and the exit status.
+func (c *cliEnv) ripcordStoppedAt(at string, args ...string) (string, string, int) {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(c.t.Context())
+	defer cancel()
+	out := &stopAtWriter{at: at, cancel: cancel}
+	var errOut bytes.Buffer
+	cmd := newRootCmd()
+	cmd.SetOut(out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil {
+		printError(&errOut, err)
+	}
+	return out.buf.String(), errOut.String(), exitCode(err)
+}
+
+// TestRunRefusesConcurrentPlan (defect 2): two runs of one plan on the same
+// targets each launched every server, and the second drill's replacement
+// terminated the first's instances. Now the second run is refused while
+// the first is live, naming it, whether it lives in the same store or (seen
+// in DRS's job tags) in another; --allow-concurrent overrides on purpose.
+func TestRunRefusesConcurrentPlan(t *testing.T) {
+	sc, err := drssim.LoadScenario("three-tier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range sc.Regions {
+		sc.Regions[i].Jobs = nil // nothing holds the servers: the first job starts at once
+	}
+	sim, err := drssim.New(drssim.Options{Scenario: sc, TimeScale: 1, Seed: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c := newCLIEnv(t)
+	c.url, c.sim = srv.URL, sim
+	plan := []string{"run", "-f", "../../examples/three-tier.yaml", "--drill"}
+
+	// The first run stops (softly) once a database job exists: it is
+	// left running in the store, its job active in DRS for minutes.
+	out, errOut, code := c.ripcordStoppedAt("in progress 2", append(append(plan, "--id", "first"), c.conn()...)...)
+	if code != exitInterrupted || !strings.Contains(errOut, "ripcord exec resume first") {
+		t.Fatalf("first run: exit %d, want %d and how to resume\n%s\n%s", code, exitInterrupted, out, errOut)
+	}
+	starts := sim.OperationCounts()["StartRecovery"]
+
+	// Same store: refused by the store, naming the live execution.
+	out, errOut, code = c.ripcord(append(append(plan, "--id", "second"), c.conn()...)...)
+	if code != 2 || !strings.Contains(errOut, `"first"`) || !strings.Contains(errOut, "--allow-concurrent") {
+		t.Errorf("second run, same store: exit %d, want 2 naming execution first\n%s\n%s", code, out, errOut)
+	}
+	// Another store: refused by what DRS records (the first's job tags).
+	other := append([]string{"--db", filepath.Join(t.TempDir(), "other.db")}, c.conn()[2:]...)
+	out, errOut, code = c.ripcord(append(append(plan, "--id", "third"), other...)...)
+	if code != 2 || !strings.Contains(errOut, "execution first") || !strings.Contains(errOut, "--allow-concurrent") {
+		t.Errorf("second run, another store: exit %d, want 2 naming execution first\n%s\n%s", code, out, errOut)
+	}
+	if n := sim.OperationCounts()["StartRecovery"]; n != starts {
+		t.Errorf("refused runs called StartRecovery %d times", n-starts)
+	}
+	// On purpose: --allow-concurrent starts it (stopped again at once).
+	out, errOut, code = c.ripcordStoppedAt("execution fourth", append(append(plan, "--id", "fourth", "--allow-concurrent"), other...)...)
+	if code != exitInterrupted {
+		t.Errorf("run --allow-concurrent: exit %d, want it to start (then be stopped: %d)\n%s\n%s", code, exitInterrupted, out, errOut)
+	}
+}
+
+// TestRunChecksAccount (defect 3): a target declared in account
+// 222233334444 ran with the credentials of 111122223333 and launched that
+// account's servers. Now the run ends before anything is recorded or
+// launched, exit 2, naming both accounts; and two targets that reach one
+// account and region are refused too.
+func TestRunChecksAccount(t *testing.T) {
+	c := newCLIEnv(t)
+	src, err := os.ReadFile("../../examples/three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	wrong := filepath.Join(dir, "wrong.yaml")
+	writeFile(t, wrong, strings.Replace(string(src), `account: "111122223333"`, `account: "222233334444"`, 1))
+	out, errOut, code := c.ripcord(append([]string{"run", "-f", wrong, "--drill"}, c.conn()...)...)
+	if code != 2 || !strings.Contains(errOut, "222233334444") || !strings.Contains(errOut, "111122223333") {
+		t.Errorf("wrong account: exit %d, want 2 naming both accounts\n%s\n%s", code, out, errOut)
+	}
+	twice := filepath.Join(dir, "twice.yaml")
+	doubled := strings.Replace(string(src), "targets:\n", "targets:\n  - name: dr2\n    account: \"111122223333\"\n    region: us-east-1\n", 1)
+	doubled = strings.Replace(doubled, "  - name: orders-web\n    target: dr\n", "  - name: orders-web\n    target: dr2\n", 1)
+	writeFile(t, twice, doubled)
+	out, errOut, code = c.ripcord(append([]string{"run", "-f", twice, "--drill"}, c.conn()...)...)
+	if code != 2 || !strings.Contains(errOut, "launched twice") {
+		t.Errorf("two targets in one account: exit %d, want 2 saying servers would be launched twice\n%s\n%s", code, out, errOut)
+	}
+	if n := c.sim.OperationCounts()["StartRecovery"]; n != 0 {
+		t.Errorf("%d StartRecovery calls; want none before the accounts are right", n)
+	}
+	out, _, _ = c.ripcord(append([]string{"exec", "list", "--output", "json"}, c.conn()...)...)
+	if strings.Contains(out, `"id"`) {
+		t.Errorf("refused runs were recorded: %s", out)
+	}
+}
+
+// TestResumeRaceProcesses (defect 2): several `ripcord exec resume --wait`
+// processes race to take up one execution while StartRecovery is slow;
+// the driver is killed with SIGKILL, twice, and a waiting process takes
+// over each time. Exactly one drives at a time (the others wait), and the
+// simulator, a process of its own, records exactly one LAUNCH job per
+// server.
+func TestResumeRaceProcesses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := buildRipcord(ctx, t)
+	sim := startSimProc(ctx, t, bin, "--time-scale", "300")
+	if err := postJSON(sim.url+"/_sim/faults", map[string]any{"kind": "latency", "operation": "StartRecovery", "latency": "400ms"}); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "ripcord.db")
+	env := newCLIRunner(t, "").env
+	example, err := filepath.Abs(filepath.Join("..", "..", "examples", "three-tier.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := []string{"--db", db, "--endpoint-url", sim.url, "--poll", "50ms", "--rate-limit", "200"}
+
+	// Record the execution, then let racing processes drive it: the run
+	// itself is killed as soon as it has started.
+	first := startProc(ctx, t, bin, env, append([]string{"run", "-f", example, "--drill", "--id", "race-1"}, conn...)...)
+	first.waitLine(t, "execution race-1")
+	first.kill(t)
+
+	const racers = 3
+	procs := make([]*proc, racers)
+	for i := range procs {
+		procs[i] = startProc(ctx, t, bin, env, append([]string{"exec", "resume", "--wait", "race-1"}, conn...)...)
+	}
+	kills := 0
+	for kills < 2 {
+		// The driver is the one process printing progress; the others
+		// say they are waiting.
+		d := waitDriver(t, procs)
+		d.kill(t)
+		kills++
+	}
+	ok := 0
+	for _, p := range procs {
+		if p.killed {
+			continue
+		}
+		code := p.wait()
+		if code != 0 {
+			t.Errorf("a surviving resume exited %d\nstdout:\n%s\nstderr:\n%s", code, p.stdout(), p.stderr())
+			continue
+		}
+		ok++
+	}
+	if ok != 1 {
+		t.Fatalf("%d surviving resumes succeeded, want the 1 left", ok)
+	}
+	for _, p := range procs {
+		if !p.killed && !strings.Contains(p.stderr(), "waiting: execution race-1 is being driven by") {
+			t.Errorf("the survivor never waited for another driver:\n%s", p.stderr())
+		}
+	}
+
+	resp, err := http.Get(sim.url + "/_sim/state?account=111122223333&region=us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var view drssim.StateView
+	if err := json.NewDecoder(resp.Body).Decode(&view); err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]int{}
+	for _, j := range view.Regions[0].Jobs {
+		if j.Type == "LAUNCH" && !j.Foreign {
+			for _, s := range j.Servers {
+				jobs[s.SourceServerID]++
+			}
+		}
+	}
+	if len(jobs) != 6 {
+		t.Errorf("%d servers were launched, want 6: %v", len(jobs), jobs)
+	}
+	for id, n := range jobs {
+		if n != 1 {
+			t.Errorf("server %s is in %d LAUNCH jobs, want exactly 1", id, n)
+		}
+	}
+}
+
+// proc is a ripcord process whose output is read as it comes.
+type proc struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer
+	err    bytes.Buffer
+	lines  chan string // stdout lines
+	done   chan struct{}
+	code   int
+	killed bool
+}
+
+func startProc(ctx context.Context, t *testing.T, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.CommandContext(ctx, bin, args...), lines: make(chan string, 1000), done: make(chan struct{})}
+	p.cmd.Env = env
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(&lockedWriter{p}, stderr)
+	}()
+	go func() {
+		wg.Wait()
+		err := p.cmd.Wait()
+		p.code = 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			p.code = ee.ExitCode()
+		} else if err != nil {
+			p.code = -1
+		}
+		close(p.lines)
+		close(p.done)
+	}()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+// lockedWriter appends to a proc's stderr under its lock.
+type lockedWriter struct{ p *proc }
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.err.Write(b)
+}
+
+func (p *proc) stdout() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
+func (p *proc) stderr() string { <-p.done; p.mu.Lock(); defer p.mu.Unlock(); return p.err.String() }
+
+// waitLine waits for a stdout line containing s.
+func (p *proc) waitLine(t *testing.T, s string) {
+	t.Helper()
+	for line := range p.lines {
+		if strings.Contains(line, s) {
+			return
+		}
+	}
+	t.Fatalf("the process ended without printing %q:\n%s", s, p.stdout())
+}
+
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.killed = true
+	<-p.done
+}
+
+func (p *proc) wait() int { <-p.done; return p.code }
+
+// waitDriver returns the one process that prints progress (drives), and
+// checks that no other does at the same time.
+func waitDriver(t *testing.T, procs []*proc) *proc {
+	t.Helper()
+	type hit struct{ p *proc }
+	got := make(chan hit, len(procs))
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, p := range procs {
+		if p.killed {
+			continue
+		}
+		go func(p *proc) {
+			for {
+				select {
+				case <-stop:
+					return
+				case line, ok := <-p.lines:
+					if !ok {
+						return
+					}
+					if strings.Contains(line, "step ") {
+						got <- hit{p}
+						return
+					}
+				}
+			}
+		}(p)
+	}
+	select {
+	case h := <-got:
+		return h.p
+	case <-time.After(90 * time.Second):
+		t.Fatal("no process took up the execution")
+		return nil
+	}
+}
+
+func postJSON(url string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(resp.Body)
+		return &httpError{resp.StatusCode, string(body)}
+	}
+	return nil
+}
+
+type httpError struct {
+	code int
+	body string
+}
+
+func (e *httpError) Error() string { return http.StatusText(e.code) + ": " + e.body }
