@@ -21,14 +21,11 @@ type driveOpts struct {
 
 // drive takes the execution's lease, runs it until it ends, pauses or is
 // stopped, prints the summary and returns the outcome as the command's
-// error (exit status). The first Ctrl-C is a soft stop: the DRS call in
-// flight finishes and is recorded, then drive says how to resume; a second
-// one ends the process at once (main restores the default handling).
+// error (exit status). The first Ctrl-C (ctx done) is a soft stop: the DRS
+// call in flight finishes and is recorded, then drive says how to resume; a
+// second one ends the process at once (main says so and restores the
+// default handling).
 func drive(ctx context.Context, out, errOut io.Writer, store ripcord.Store, eng *engine.Engine, id string, opts driveOpts) error {
-	stopSaid := context.AfterFunc(ctx, func() {
-		fmt.Fprintln(errOut, "\nripcord: stopping softly: a DRS call in flight finishes and is recorded (Ctrl-C again stops at once)")
-	})
-	defer stopSaid()
 	var waitingFor int64
 	for {
 		s, err := eng.Run(ctx, id)

@@ -45,7 +45,11 @@ func main() {
 	// after that the default handling is restored, so a second one kills the
 	// process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	context.AfterFunc(ctx, stop)
+	context.AfterFunc(ctx, func() {
+		stop()
+		// os.Stderr is safe to write from this goroutine too.
+		fmt.Fprintln(os.Stderr, "\nripcord: stopping softly: a DRS call in flight finishes and is recorded (press Ctrl-C again to stop at once)")
+	})
 
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()

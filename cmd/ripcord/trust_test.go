@@ -397,3 +397,123 @@ type httpError struct {
 }
 
 func (e *httpError) Error() string { return http.StatusText(e.code) + ": " + e.body }
+
+// TestCrossAccountPlan: a plan whose steps span two accounts, the second
+// reached through a role with an external ID. With the right external ID
+// the drill launches each tier in its own account; with a wrong one the
+// run stops before anything is launched, exit 2, naming the role.
+func TestCrossAccountPlan(t *testing.T) {
+	sc, err := drssim.LoadScenario("testdata/two-accounts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("testdata/two-accounts-plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		externalID string
+		wantExit   int
+	}{{"right external ID", "ripcord-7f3a", 0}, {"wrong external ID", "ripcord-0000", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, err := drssim.New(drssim.Options{Scenario: sc, TimeScale: 6000, Seed: 1, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(sim)
+			t.Cleanup(srv.Close)
+			c := newCLIEnv(t)
+			c.url, c.sim = srv.URL, sim
+			t.Setenv("AWS_ACCESS_KEY_ID", sim.AccessKeyFor("111122223333"))
+			file := filepath.Join(t.TempDir(), "plan.yaml")
+			writeFile(t, file, strings.Replace(string(src), "EXTERNAL_ID", tc.externalID, 1))
+			out, errOut, code := c.ripcord(append([]string{"run", "-f", file, "--drill", "--output", "json"}, c.conn()...)...)
+			if code != tc.wantExit {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.wantExit, out, errOut)
+			}
+			launches := map[string]int{} // account -> servers launched
+			for _, acct := range []string{"111122223333", "222233334444"} {
+				for _, rv := range sim.State(drssim.StateFilter{Account: acct}).Regions {
+					for _, j := range rv.Jobs {
+						if j.Type == "LAUNCH" && !j.Foreign {
+							launches[acct] += len(j.Servers)
+						}
+					}
+				}
+			}
+			if tc.wantExit != 0 {
+				if !strings.Contains(errOut, "arn:aws:iam::222233334444:role/ripcord-drs") {
+					t.Errorf("the refusal does not name the role:\n%s", errOut)
+				}
+				if len(launches) != 0 {
+					t.Errorf("servers were launched before the accounts were checked: %v", launches)
+				}
+				return
+			}
+			if launches["111122223333"] != 2 || launches["222233334444"] != 2 {
+				t.Errorf("launched per account: %v; want each tier in its own account", launches)
+			}
+		})
+	}
+}
+
+// TestCtrlCDuringCleanupWait (defect 5): the --cleanup-after wait lived only
+// in the process, so a Ctrl-C during it printed "context canceled", the
+// listing said succeeded and nothing ever cleaned up. Now the first Ctrl-C
+// stops softly, says the cleanup stays scheduled and how it is carried
+// out; exec list shows it pending; exec resume carries it out when due.
+// Against a simulator, all of it runs in the simulator's time.
+func TestCtrlCDuringCleanupWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := buildRipcord(ctx, t)
+	sim := startSimProc(ctx, t, bin, "--time-scale", "600")
+	db := filepath.Join(t.TempDir(), "ripcord.db")
+	env := newCLIRunner(t, "").env
+	example, err := filepath.Abs(filepath.Join("..", "..", "examples", "three-tier.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := []string{"--db", db, "--endpoint-url", sim.url, "--poll", "50ms", "--rate-limit", "200"}
+	run := startProc(ctx, t, bin, env, append([]string{"run", "-f", example, "--drill", "--id", "wait-1", "--cleanup-after", "1h"}, conn...)...)
+	run.waitLine(t, "step web        succeeded")
+	if err := run.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(); code != exitInterrupted {
+		t.Fatalf("run after Ctrl-C: exit %d, want %d\n%s\n%s", code, exitInterrupted, run.stdout(), run.stderr())
+	}
+	for _, want := range []string{"stopping softly", "cleanup stays scheduled", "ripcord exec resume wait-1"} {
+		if !strings.Contains(run.stderr(), want) {
+			t.Errorf("Ctrl-C during the wait does not say %q:\n%s", want, run.stderr())
+		}
+	}
+	list := exec.CommandContext(ctx, bin, append([]string{"exec", "list", "--output", "json"}, conn...)...)
+	list.Env = env
+	out, err := list.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []struct {
+		ID      string `json:"id"`
+		State   string `json:"state"`
+		Cleanup string `json:"cleanup"`
+	}
+	if err := json.Unmarshal(out, &rows); err != nil || len(rows) != 1 || rows[0].Cleanup != "scheduled" || rows[0].State != "succeeded" {
+		t.Fatalf("exec list: %v\n%s; want the succeeded drill with its cleanup scheduled", err, out)
+	}
+	resume := exec.CommandContext(ctx, bin, append([]string{"exec", "resume", "wait-1", "--output", "json"}, conn...)...)
+	resume.Env = env
+	out, err = resume.Output()
+	if err != nil {
+		t.Fatalf("exec resume: %v\n%s", err, out)
+	}
+	var sum struct {
+		CleanupDone bool `json:"cleanup_verified"`
+		Instances   int  `json:"cleanup_instances"`
+	}
+	if err := json.Unmarshal(out, &sum); err != nil || !sum.CleanupDone || sum.Instances != 6 {
+		t.Fatalf("exec resume: %v\n%s; want the 6 drill instances terminated and verified", err, out)
+	}
+}
