@@ -1,6 +1,6 @@
 // Package bench measures how close ripcord gets to the fastest recovery the
 // simulator allows, and shows what the orchestration of the original incident
-// (design.md section 1) does on the same ground. It runs a recovery plan
+// (docs/drs.md §21) does on the same ground. It runs a recovery plan
 // against the in-process DRS simulator (drssim) with each of three
 // strategies and reports, per run, the makespan, a lower bound, their ratio,
 // the DRS API calls per server and the failures. `ripcord bench` prints the

@@ -11,7 +11,7 @@ import (
 	"github.com/ripcord-dr/ripcord/sqlite"
 )
 
-// The naive strategies' timings (design.md section 1), in simulated time.
+// The naive strategies' timings (docs/drs.md §21), in simulated time.
 const (
 	serverPause = 15 * time.Second // fixed-delay: after each server
 	wavePause   = 30 * time.Second // fixed-delay: between waves

@@ -251,7 +251,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // So the call is made once, and an unclear outcome (IsUnclear) goes back to
 // the engine, which lists the jobs created since and adopts the one that
 // carries its tags (ripcord:execution and ripcord:batch) before it tries
-// again (design.md 4.1).
+// again (docs/drs.md §11; the engine's side: docs/architecture.md, engine).
 func noRetries(o *awsdrs.Options) {
 	o.Retryer = aws.NopRetryer{}
 	o.RetryMaxAttempts = 0

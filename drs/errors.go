@@ -22,7 +22,7 @@ import (
 // on these strings, not on the SDK's typed errors: the SDK returns a typed
 // error only for the types the model lists for that operation, so for
 // example a ResourceNotFoundException from StartRecovery arrives as a
-// generic API error (drs-api.md 1.5).
+// generic API error (docs/drs.md §3).
 const (
 	errConflict      = "ConflictException"
 	errQuota         = "ServiceQuotaExceededException"
@@ -32,7 +32,7 @@ const (
 	errUninitialized = "UninitializedAccountException"
 )
 
-// Service Quotas codes of DRS's job limits (drs-api.md 4).
+// Service Quotas codes of DRS's job limits (docs/drs.md §4).
 const (
 	quotaServersPerJob       = "L-B827C881"
 	quotaActiveJobs          = "L-D88FAC3A"

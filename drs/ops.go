@@ -15,7 +15,7 @@ import (
 	"github.com/ripcord-dr/ripcord"
 )
 
-// Batch sizes: the most IDs one request's filter takes (drs-api.md 4).
+// Batch sizes: the most IDs one request's filter takes (docs/drs.md §4).
 const (
 	serverBatch   = 200  // DescribeSourceServers.filters.sourceServerIDs
 	jobBatch      = 1000 // DescribeJobs.filters.jobIDs

@@ -112,7 +112,7 @@ func (c *ManualClock) Set(t time.Time) {
 
 // timeFormat is how the real service formats date-times: Python-style ISO
 // 8601 with microseconds and an explicit offset, e.g.
-// 2024-09-16T04:42:46.324841+00:00 (drs-api.md 1.4).
+// 2024-09-16T04:42:46.324841+00:00 (docs/drs.md §6).
 const timeFormat = "2006-01-02T15:04:05.000000-07:00"
 
 func formatTime(t time.Time) string {

@@ -157,7 +157,7 @@ const isoDateTimeOffset = `(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])`
 //   - ISO8601DatetimeString (DescribeJobs fromDate/toDate,
 //     DescribeRecoverySnapshots fromDateTime/toDateTime): the model's pattern
 //     ends in Z, but the service writes its own date-times with an offset,
-//     2024-09-16T04:42:46.324841+00:00 (drs-api.md 1.4), and the model's
+//     2024-09-16T04:42:46.324841+00:00 (docs/drs.md §6), and the model's
 //     maximum length, 32, is exactly the length of that form. A client must
 //     be able to pass a creationDateTime it read back as a filter bound, so
 //     an offset is accepted in place of the Z.

@@ -1,6 +1,7 @@
 package drssim
 
-// Enum values from the DRS model (drs-api.md 3.3) that the simulator emits.
+// Enum values from the DRS model (docs/drs.md §8, §9, §13, §15) that the
+// simulator emits.
 
 // JobStatus
 const (

@@ -10,7 +10,7 @@ import (
 // apiError is an error answered on the wire in DRS's REST-JSON form: the
 // X-Amzn-ErrorType header names the type (clients give the header
 // precedence), the body carries message plus the members of that type's
-// shape (drs-api.md 1.5).
+// shape (docs/drs.md §3).
 type apiError struct {
 	Type   string // ValidationException, ConflictException, ...
 	Status int
@@ -47,7 +47,7 @@ const (
 )
 
 // Resource types used in error bodies. The real values are undocumented
-// (drs-api.md 6.5); these are consistent and descriptive.
+// (docs/drs.md §3); these are consistent and descriptive.
 const (
 	resSourceServer     = "SOURCE_SERVER"
 	resJob              = "JOB"
@@ -55,7 +55,7 @@ const (
 	resSnapshot         = "RECOVERY_SNAPSHOT"
 )
 
-// Service Quotas codes quoted in the field for DRS (drs-api.md 4).
+// Service Quotas codes quoted in the field for DRS (docs/drs.md §4).
 const (
 	quotaServersPerJob      = "L-B827C881"
 	quotaActiveJobs         = "L-D88FAC3A"

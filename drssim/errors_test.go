@@ -15,7 +15,7 @@ import (
 )
 
 // Error tests: every error the simulator answers, decoded exactly as the
-// SDK decodes it (drs-api.md 1.5): typed where the model lists the error for
+// SDK decodes it (docs/drs.md §3): typed where the model lists the error for
 // the operation, a GenericAPIError with the right code otherwise.
 
 func wireLaunch(drill bool, ids ...string) *drs.StartRecoveryInput {

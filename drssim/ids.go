@@ -2,7 +2,7 @@ package drssim
 
 import "regexp"
 
-// ID formats from the DRS model (drs-api.md 1.4, 3.1). The model patterns are
+// ID formats from the DRS model (docs/drs.md §6). The model patterns are
 // unanchored regexes plus length bounds; the anchored forms below fold both
 // in, e.g. RecoveryInstanceID is "i-[0-9a-fA-F]{8,}" with length 10..19, so
 // 8..17 hex digits.

@@ -43,7 +43,7 @@ func behLCOf(t *testing.T, sid, name, tmpl *string, d types.LaunchDisposition, r
 var behLaunchTemplate = regexp.MustCompile(`^lt-[0-9a-f]{17}$`)
 
 // TestLaunchConfigurationDefaults: every server starts with the documented
-// defaults (drs-api.md 5.8).
+// defaults (docs/drs.md §16).
 func TestLaunchConfigurationDefaults(t *testing.T) {
 	e := newTestEnv(t, nil)
 	hosts := map[string]string{db1: "orders-db-1", app2: "orders-app-2", web2: "orders-web-2"}
@@ -195,7 +195,7 @@ func TestUpdateLaunchConfigurationRefused(t *testing.T) {
 	}
 
 	// The seeded job is a TERMINATE job: it does not block updates (only a
-	// launch job does, drs-api.md 5.2).
+	// launch job does, docs/drs.md §10).
 	if _, err := e.client.UpdateLaunchConfiguration(ctx(t), &drs.UpdateLaunchConfigurationInput{SourceServerID: aws.String(db2),
 		Name: aws.String("during-terminate")}); err != nil {
 		t.Errorf("update during a TERMINATE job: %v", err)

@@ -14,7 +14,7 @@ import (
 )
 
 // Pagination tests: paginated operations walked with the SDK's own
-// paginators (drs-api.md 1.8, 5.12).
+// paginators (docs/drs.md §7).
 
 const wireAccount = "111122223333"
 

@@ -626,7 +626,7 @@ func TestUninitializedRegion(t *testing.T) {
 	uninit("StartRecovery", err)
 	_, err = eu.DescribeJobs(ctx(t), &drs.DescribeJobsInput{})
 	uninit("DescribeJobs", err)
-	// Tag operations are not subject to initialization (drs-api.md 5.10).
+	// Tag operations are not subject to initialization (docs/drs.md §17).
 	arn := "arn:aws:drs:eu-west-1:111122223333:source-server/" + srv
 	if _, err := eu.ListTagsForResource(ctx(t), &drs.ListTagsForResourceInput{ResourceArn: aws.String(arn)}); err != nil {
 		t.Fatalf("ListTagsForResource in an uninitialized region: %v", err)

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/drs/types"
 )
 
-// Quota tests: DRS's job limits (drs-api.md 4), their error shapes, their
+// Quota tests: DRS's job limits (docs/drs.md §4), their error shapes, their
 // configuration through Scenario.Quotas, and capacity coming back.
 
 // wireQuota asserts err is a ServiceQuotaExceededException (402) for code.

@@ -31,7 +31,7 @@ type Scenario struct {
 	Durations      Durations         `yaml:"durations,omitempty" json:"durations"`
 	// KeepDrillInstances switches off drill replacement: when true, a new
 	// drill leaves the server's previous drill instance running (strict
-	// mode, drs-api.md 5.4). The default replaces it inside the new job.
+	// mode, docs/drs.md §13). The default replaces it inside the new job.
 	KeepDrillInstances bool          `yaml:"keepDrillInstances,omitempty" json:"keepDrillInstances,omitempty"`
 	Regions            []RegionSpec  `yaml:"regions,omitempty" json:"regions,omitempty"`
 	Generate           *GenerateSpec `yaml:"generate,omitempty" json:"generate,omitempty"`
@@ -57,7 +57,7 @@ type Throttle struct {
 }
 
 // Durations are the ranges simulated durations are drawn from
-// (drs-api.md 5.11). Each is [min, max].
+// (docs/drs.md §19). Each is [min, max].
 type Durations struct {
 	Pending          DurRange `yaml:"pending,omitempty" json:"pending"`
 	Cleanup          DurRange `yaml:"cleanup,omitempty" json:"cleanup"`

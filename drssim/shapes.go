@@ -1,4 +1,5 @@
-// Wire shapes of the DRS REST-JSON API (drs-api.md sections 2, 3.1 and 3.2).
+// Wire shapes of the DRS REST-JSON API (docs/drs.md §2), the model's request
+// and response shapes.
 //
 // Every JSON key is the exact, case-sensitive member name from the DRS model
 // (the Go SDK's deserializers match keys case-sensitively). Go field names are

@@ -5,8 +5,8 @@
 // pipeline and job log, recovery instances, drill replacement, termination,
 // recovery snapshots, launch configuration, tags, quotas and throttling, on a
 // virtual clock, and injects faults on demand through a control API under
-// /_sim/. docs/drssim.md describes it for users; ../shared/docs/drs-api.md is
-// the reference it follows.
+// /_sim/. docs/drssim.md describes it for users; docs/drs.md records the
+// facts of the real service it follows.
 package drssim
 
 import (

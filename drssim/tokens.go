@@ -11,7 +11,7 @@ import (
 // keyset cursor (the last item returned, so items created between pages
 // neither repeat nor vanish) and a digest of the filters, sealed with a
 // checksum. Garbage, tampered tokens and tokens from another operation or
-// other filters are refused with ValidationException (drs-api.md 5.12).
+// other filters are refused with ValidationException (docs/drs.md §7).
 
 const defaultPageSize = 50
 
