@@ -30,7 +30,11 @@ func TestProgressShowsOutageAndRecovery(t *testing.T) {
 	failDescribeJobs(t, c, 3)
 	// --allow-concurrent: run's own look for other executions of the plan
 	// reads the job list too, and would meet the fault first.
-	out, _ := exits(t, c, 0, true, "run", "-f", auditPlan(t, "stop"), "--drill", "--id", "outage-1", "--allow-concurrent")
+	out, errOut := exits(t, c, 0, true, "run", "-f", auditPlan(t, "stop"), "--drill", "--id", "outage-1", "--allow-concurrent")
+	// The CLI logs warnings to stderr: the failed call is not silent.
+	if !strings.Contains(errOut, "DRS call failed; will try again") || !strings.Contains(errOut, "level=WARN") {
+		t.Errorf("stderr lacks the warning of the failed DRS call:\n%s", errOut)
+	}
 	failing := lineWith(out, "DRS in target dr failing since ")
 	for _, want := range []string{"(DescribeJobs", ", 1 attempt): ", "HTTP 503", "; still trying"} {
 		if !strings.Contains(failing, want) {

@@ -517,3 +517,53 @@ func TestCtrlCDuringCleanupWait(t *testing.T) {
 		t.Fatalf("exec resume: %v\n%s; want the 6 drill instances terminated and verified", err, out)
 	}
 }
+
+// TestRunUsesSimulatorTime (item 10): against a ripcord simulator, run's
+// engine runs on the simulator's clock, so its RTO, deadlines and
+// instance-minutes are in the same time as the simulated jobs (as the
+// demo's are), not a mix of real and simulated time. The simulator runs
+// 6000 times faster than real time: the drill takes well under a real
+// second but tens of simulated minutes.
+func TestRunUsesSimulatorTime(t *testing.T) {
+	c := newCLIEnv(t)
+	realStart := time.Now()
+	out, errOut, code := c.ripcord(append([]string{"run", "-f", "../../examples/three-tier.yaml", "--drill", "--id", "simtime",
+		"--output", "json", "--cleanup-after", "30m"}, c.conn()...)...)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	took := time.Since(realStart)
+	var sum struct {
+		Started         time.Time `json:"started"`
+		RTOMeasuredS    float64   `json:"rto_measured_s"`
+		InstanceMinutes float64   `json:"instance_minutes"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatal(err)
+	}
+	// The simulator's own record: the last launch of the drill.
+	var last time.Time
+	for _, rv := range c.sim.State(drssim.StateFilter{}).Regions {
+		for _, j := range rv.Jobs {
+			if j.Type != "LAUNCH" || j.Foreign {
+				continue
+			}
+			for _, s := range j.Servers {
+				if s.Finished.After(last) {
+					last = s.Finished
+				}
+			}
+		}
+	}
+	simRTO := last.Sub(sum.Started)
+	measured := time.Duration(sum.RTOMeasuredS * float64(time.Second))
+	// The engine sees LAUNCHED at its next poll: at most a few simulated
+	// poll intervals later than the model's own time.
+	if measured < simRTO || measured > simRTO+2*time.Minute {
+		t.Errorf("RTO measured %s; the simulator's record says %s (the run took %s of real time)", measured, simRTO, took)
+	}
+	// Six instances kept 30 simulated minutes after the drill, at least.
+	if sum.InstanceMinutes < 6*30 {
+		t.Errorf("instance-minutes %.1f; want at least 180 in simulated time", sum.InstanceMinutes)
+	}
+}
