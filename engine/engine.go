@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -239,8 +240,10 @@ type run struct {
 	// lease is this driver's lease; epoch fences its appends.
 	lease ripcord.Lease
 	epoch int64
-	// written is the summary last written to the listing row.
-	written []byte
+	// written is the summary last written to the listing row, at
+	// writtenAt.
+	written   []byte
+	writtenAt time.Time
 	// calls0 is the DRS request count of the targets' clients when this
 	// driver started.
 	calls0 int64
@@ -268,21 +271,40 @@ func (r *run) record(evs ...ripcord.Event) error {
 		evs[i].ExecutionID = r.s.ID
 	}
 	var last int64
+	fast := statusesOnly(evs)
 	for attempt := 1; ; attempt++ {
-		after, err := foldCopy(r.s, evs)
+		var upd *ripcord.ExecutionUpdate
+		var undo func()
+		var err error
+		if fast {
+			// The hot path (a poll's per-server news): applied to the
+			// live state with an undo, instead of folded into a copy.
+			// Such events never change the execution's state; the
+			// summary is brought up to date at most once per MinPoll.
+			if undo, err = r.applyUndoable(evs); err == nil {
+				upd = projection(r.s, r.s, r.summaryIfDue(r.s))
+			}
+		} else {
+			var after *State
+			if after, err = foldCopy(r.s, evs); err == nil {
+				upd = projection(r.s, after, r.summaryIfChanged(after))
+			}
+		}
 		if err != nil {
 			if attempt > 1 {
 				return errReplan // what others recorded meanwhile makes this moot
 			}
 			return fmt.Errorf("engine: refusing to record %s: %w", evs[0].Type, err)
 		}
-		upd := projection(r.s, after, r.summaryIfChanged(after))
 		last, err = r.e.cfg.Store.Append(r.ctx, r.s.ID, r.s.LastSeq, r.epoch, evs, upd)
 		if err == nil {
 			if upd != nil && upd.Summary != nil {
-				r.written = upd.Summary
+				r.written, r.writtenAt = upd.Summary, r.now()
 			}
 			break
+		}
+		if undo != nil {
+			undo()
 		}
 		if errors.Is(err, ripcord.ErrLeaseLost) {
 			return r.leaseLost(err)
@@ -301,6 +323,14 @@ func (r *run) record(evs ...ripcord.Event) error {
 			return errReplan
 		}
 	}
+	if fast {
+		for i := range evs {
+			evs[i].Seq = last - int64(len(evs)) + int64(i) + 1
+		}
+		r.s.LastSeq = last
+		r.dirty = true
+		return nil
+	}
 	for i := range evs {
 		evs[i].Seq = last - int64(len(evs)) + int64(i) + 1
 		if err := r.s.apply(evs[i]); err != nil {
@@ -309,6 +339,59 @@ func (r *run) record(evs ...ripcord.Event) error {
 	}
 	r.dirty = true
 	return nil
+}
+
+// statusesOnly reports whether evs are all ServerStatus events.
+func statusesOnly(evs []ripcord.Event) bool {
+	for _, ev := range evs {
+		if ev.Type != EvServerStatus {
+			return false
+		}
+	}
+	return true
+}
+
+// applyUndoable applies ServerStatus events to the live state (each one
+// guarded, as ever) and returns how to take them back if the append fails.
+func (r *run) applyUndoable(evs []ripcord.Event) (undo func(), err error) {
+	type saved struct {
+		sv *ServerState
+		v  ServerState
+	}
+	var saves []saved
+	undo = func() {
+		for i := len(saves) - 1; i >= 0; i-- {
+			*saves[i].sv = saves[i].v
+		}
+	}
+	for _, ev := range evs {
+		var d serverStatus
+		if err := json.Unmarshal(ev.Data, &d); err == nil {
+			if st := r.s.Steps[d.Step]; st != nil {
+				if sv := st.Servers[d.Server]; sv != nil {
+					c := *sv
+					c.History = slices.Clone(sv.History)
+					saves = append(saves, saved{sv, c})
+				}
+			}
+		}
+		ev.Seq = 0
+		if err := r.s.apply(ev); err != nil {
+			undo()
+			return nil, err
+		}
+	}
+	return undo, nil
+}
+
+// summaryIfDue is summaryIfChanged at most once per MinPoll of the
+// engine's clock: per-server news changes only the counts, which the
+// listing may show a poll late.
+func (r *run) summaryIfDue(s *State) []byte {
+	if !r.writtenAt.IsZero() && r.now().Sub(r.writtenAt) < r.e.cfg.MinPoll {
+		return nil
+	}
+	return r.summaryIfChanged(s)
 }
 
 // summaryIfChanged returns the summary of after when it differs from the
