@@ -30,7 +30,7 @@ func (e *Engine) Cleanup(ctx context.Context, id, actor string) error {
 // execution then (this run, or `exec resume` after a crash or a Ctrl-C)
 // carries it out.
 func (e *Engine) ScheduleCleanup(ctx context.Context, id, actor string, after time.Duration) error {
-	return e.control(ctx, id, actor, EvCleanupScheduled, cleanupScheduled{After: after}, func(s *State) error {
+	return e.control(ctx, id, actor, EvCleanupScheduled, CleanupScheduled{After: after}, func(s *State) error {
 		if s.Spec.Mode != ripcord.ModeDrill {
 			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("execution %s is a %s, not a drill", id, s.Spec.Mode),
 				Hint: "only drills are cleaned up"}
@@ -172,7 +172,7 @@ func (r *run) driveCleanup() error {
 	}
 	slices.Sort(gone)
 	slices.Sort(notOurs)
-	return r.record(r.ev(EvCleanupFinished, cleanupFinished{Instances: total, InstanceMinutes: minutes, AlreadyGone: gone, NotOurs: notOurs}))
+	return r.record(r.ev(EvCleanupFinished, CleanupFinished{Instances: total, InstanceMinutes: minutes, AlreadyGone: gone, NotOurs: notOurs}))
 }
 
 // instanceMinutes is how long an instance ran, on the engine's clock: from
@@ -201,7 +201,7 @@ func (r *run) instanceMinutes(id string) float64 {
 // mutation (see launchBatch).
 func (r *run) terminateBatch(target string, ids []string) error {
 	id := fmt.Sprintf("t%d", r.s.nextBatch+1)
-	if err := r.record(r.ev(EvTerminateRequested, terminateRequested{Batch: id, Target: target, Instances: ids})); err != nil {
+	if err := r.record(r.ev(EvTerminateRequested, TerminateRequested{Batch: id, Target: target, Instances: ids})); err != nil {
 		return err
 	}
 	if h := r.e.cfg.Hooks.DuringCleanup; h != nil {
@@ -213,30 +213,30 @@ func (r *run) terminateBatch(target string, ids []string) error {
 		job, err := r.e.cfg.Targets[target].TerminateRecoveryInstances(r.ctx, ids)
 		if err == nil {
 			r.jobs[job.ID] = job
-			return r.record(r.ev(EvTerminateJob, jobCreated{Batch: id, JobID: job.ID}))
+			return r.record(r.ev(EvTerminateJob, JobCreated{Batch: id, JobID: job.ID}))
 		}
 		switch ripcord.Classify(err) {
 		case ripcord.ClassPermanent:
 			if ripcord.ErrorCode(err) == ripcord.ENOTFOUND {
 				// An instance went (replaced by a later drill, say)
 				// between the check and the call: look again.
-				return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
+				return r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
 			}
-			if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
+			if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 				return err
 			}
 			return r.pauseFor(fmt.Sprintf("cleanup: TerminateRecoveryInstances in target %s refused: %v", target, err), remedyOf(err))
 		case ripcord.ClassTransient:
 			if isUnclear(err) {
-				return r.record(r.ev(EvTerminateUnclear, launchUnclear{Batch: id, Error: err.Error()}))
+				return r.record(r.ev(EvTerminateUnclear, LaunchUnclear{Batch: id, Error: err.Error()}))
 			}
-			if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
+			if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 				return err
 			}
 			return r.outageSeen(target, "TerminateRecoveryInstances", err)
 		}
 		// conflict, quota, throttling: nothing happened; ask again later.
-		return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
+		return r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()}))
 	})
 }
 
@@ -250,9 +250,9 @@ func (r *run) reconcileTerminate(b *Batch) error {
 	}
 	if j, ok := ownJob(jobs, r.s.ID, b); ok {
 		r.jobs[j.ID] = j
-		return r.record(r.ev(EvTerminateJob, jobCreated{Batch: b.ID, JobID: j.ID}))
+		return r.record(r.ev(EvTerminateJob, JobCreated{Batch: b.ID, JobID: j.ID}))
 	}
-	return r.record(r.ev(EvLaunchRefused, launchRefused{Batch: b.ID, Code: "UNCLEAR", Error: "no TERMINATE job found for an unclear TerminateRecoveryInstances"}))
+	return r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: b.ID, Code: "UNCLEAR", Error: "no TERMINATE job found for an unclear TerminateRecoveryInstances"}))
 }
 
 // anyLaunchOpen reports whether a launch of this execution may still create

@@ -15,7 +15,7 @@ import (
 
 // Pause stops new steps from starting; running jobs go on.
 func (e *Engine) Pause(ctx context.Context, id, actor string) error {
-	return e.control(ctx, id, actor, EvExecutionPaused, stepRef{Reason: "paused by " + actor}, func(s *State) error {
+	return e.control(ctx, id, actor, EvExecutionPaused, StepRef{Reason: "paused by " + actor}, func(s *State) error {
 		if err := notEnded(s, "paused"); err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ func (e *Engine) Cancel(ctx context.Context, id, actor string) error {
 
 // Retry launches the failed servers of a step again.
 func (e *Engine) Retry(ctx context.Context, id, actor, step string) error {
-	return e.control(ctx, id, actor, EvRetryRequested, stepRef{Step: step}, func(s *State) error {
+	return e.control(ctx, id, actor, EvRetryRequested, StepRef{Step: step}, func(s *State) error {
 		st := s.Steps[step]
 		switch {
 		case st == nil:
@@ -71,7 +71,7 @@ func (e *Engine) Retry(ctx context.Context, id, actor, step string) error {
 
 // Skip marks a step that is not done as skipped: steps after it go on.
 func (e *Engine) Skip(ctx context.Context, id, actor, step string) error {
-	return e.control(ctx, id, actor, EvStepSkipped, stepFinished{Step: step, Status: stepSkipped, Reason: "skipped by " + actor, Manual: true}, func(s *State) error {
+	return e.control(ctx, id, actor, EvStepSkipped, StepFinished{Step: step, Status: stepSkipped, Reason: "skipped by " + actor, Manual: true}, func(s *State) error {
 		st := s.Steps[step]
 		if st == nil {
 			return unknownStep(s, step)

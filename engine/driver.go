@@ -102,7 +102,7 @@ func (r *run) acquire() error {
 	if err := r.catchUp(); err != nil {
 		return err
 	}
-	return r.record(r.ev(EvDriverStarted, driverStarted{Owner: e.cfg.Owner, Epoch: l.Epoch, TookOver: tookOver}))
+	return r.record(r.ev(EvDriverStarted, DriverStarted{Owner: e.cfg.Owner, Epoch: l.Epoch, TookOver: tookOver}))
 }
 
 // renew extends the lease; a lost lease stops the driver. It is called
@@ -137,7 +137,7 @@ func (r *run) release(reason string) {
 	saved := r.ctx
 	r.ctx = ctx
 	defer func() { r.ctx = saved }()
-	if err := r.record(r.ev(EvDriverStopped, driverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()})); err != nil {
+	if err := r.record(r.ev(EvDriverStopped, DriverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()})); err != nil {
 		r.e.cfg.Logger.Warn("recording the driver's stop failed", "execution", r.s.ID, "err", err)
 	}
 	if err := r.e.cfg.Store.ReleaseLease(ctx, r.lease); err != nil && !errors.Is(err, ripcord.ErrLeaseLost) {
@@ -213,7 +213,7 @@ func remedyOf(err error) string {
 func (r *run) pauseFor(reason, remedy string) error {
 	r.e.cfg.Logger.Error("execution paused", "execution", r.s.ID, "reason", reason, "remedy", remedy)
 	if !r.s.Final() {
-		if err := r.record(r.ev(EvExecutionPaused, stepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, " ID", " "+r.s.ID)})); err != nil {
+		if err := r.record(r.ev(EvExecutionPaused, StepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, " ID", " "+r.s.ID)})); err != nil {
 			return err
 		}
 	}
@@ -245,7 +245,7 @@ func (r *run) outageSeen(target, op string, err error) error {
 			"check DRS's health and the network path to it; the execution goes on with: ripcord exec resume ID")
 	}
 	if o.Attempts&(o.Attempts-1) == 0 { // 1, 2, 4, 8, ...
-		return r.record(r.ev(EvDRSUnavailable, drsUnavailable{Target: target, Op: op, Error: o.Error, Since: o.Since, Attempts: o.Attempts}))
+		return r.record(r.ev(EvDRSUnavailable, DRSUnavailable{Target: target, Op: op, Error: o.Error, Since: o.Since, Attempts: o.Attempts}))
 	}
 	return nil
 }
@@ -263,7 +263,7 @@ func (r *run) outageOver(target string) error {
 	if r.s.Outages[target] == nil {
 		return nil
 	}
-	return r.record(r.ev(EvDRSRecovered, drsRecovered{Target: target, Attempts: o.Attempts}))
+	return r.record(r.ev(EvDRSRecovered, DRSRecovered{Target: target, Attempts: o.Attempts}))
 }
 
 // CheckTargets makes sure every target of spec that has servers calls DRS

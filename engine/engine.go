@@ -365,7 +365,7 @@ func (r *run) applyUndoable(evs []ripcord.Event) (undo func(), err error) {
 		}
 	}
 	for _, ev := range evs {
-		var d serverStatus
+		var d ServerStatus
 		if err := json.Unmarshal(ev.Data, &d); err == nil {
 			if st := r.s.Steps[d.Step]; st != nil {
 				if sv := st.Servers[d.Server]; sv != nil {
@@ -682,7 +682,7 @@ func (r *run) pass() error {
 		switch st.Spec.Kind {
 		case ripcord.StepWait:
 			if !r.now().Before(st.Started.Add(st.Spec.Duration)) {
-				err = r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSucceeded}))
+				err = r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSucceeded}))
 			}
 		case ripcord.StepLaunch:
 			err = r.driveLaunch(st)
@@ -718,13 +718,13 @@ func (r *run) startReadySteps() error {
 		}
 		ready, blocked := s.depsDone(st.Spec.After, 0)
 		if blocked != "" {
-			if err := r.record(r.ev(EvStepSkipped, stepFinished{Step: name, Status: stepSkipped, Reason: "step " + blocked + " did not succeed"})); err != nil {
+			if err := r.record(r.ev(EvStepSkipped, StepFinished{Step: name, Status: stepSkipped, Reason: "step " + blocked + " did not succeed"})); err != nil {
 				return err
 			}
 			continue
 		}
 		if ready {
-			if err := r.record(r.ev(EvStepStarted, stepStarted{Step: name})); err != nil {
+			if err := r.record(r.ev(EvStepStarted, StepStarted{Step: name})); err != nil {
 				return err
 			}
 			if st.Spec.Kind == ripcord.StepLaunch {
@@ -804,7 +804,7 @@ func (r *run) maybeFinish() error {
 		return nil
 	}
 	if failed != "" && s.Spec.Settings.FailurePolicy == ripcord.FailurePause && !s.Paused && s.PausedFor != failed {
-		return r.record(r.ev(EvExecutionPaused, stepRef{Step: failed, Reason: "step " + failed + " failed; retry it, skip it, resume or cancel"}))
+		return r.record(r.ev(EvExecutionPaused, StepRef{Step: failed, Reason: "step " + failed + " failed; retry it, skip it, resume or cancel"}))
 	}
 	if waiting && !r.stopping() {
 		return nil
@@ -822,7 +822,7 @@ func (r *run) maybeFinish() error {
 }
 
 func (r *run) finish(state ripcord.ExecState, reason string) error {
-	return r.record(r.ev(EvExecutionFinished, executionFinished{State: state, Reason: reason}))
+	return r.record(r.ev(EvExecutionFinished, ExecutionFinished{State: state, Reason: reason}))
 }
 
 // finishCancel ends a cancelled execution once DRS holds none of its jobs
@@ -831,7 +831,7 @@ func (r *run) finishCancel() error {
 	for _, name := range r.s.Order {
 		st := r.s.Steps[name]
 		if st.Status == stepWaiting {
-			if err := r.record(r.ev(EvStepSkipped, stepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
+			if err := r.record(r.ev(EvStepSkipped, StepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
 				return err
 			}
 		}
@@ -858,13 +858,13 @@ func (r *run) finishCancel() error {
 				inFlight = true
 				continue // maybeFinishStep ends it once its launches are final
 			}
-			if err := r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSkipped,
+			if err := r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSkipped,
 				Reason: fmt.Sprintf("execution cancelled before %d of its servers were launched", waiting)})); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := r.record(r.ev(EvStepFinished, stepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
+		if err := r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSkipped, Reason: "execution cancelled"})); err != nil {
 			return err
 		}
 	}

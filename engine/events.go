@@ -83,12 +83,16 @@ type SpecServer struct {
 	Optional bool   `json:"optional,omitempty"`
 }
 
-// Event payloads.
+// Event payloads: the data of each event type, as the log holds it (JSON).
+// The engine writes them; readers of a log (exec show) decode them with
+// these types, so that the log's format is defined once.
 type (
-	stepStarted struct {
+	// StepStarted is the data of EvStepStarted.
+	StepStarted struct {
 		Step string `json:"step"`
 	}
-	serversBlocked struct {
+	// ServersBlocked is the data of EvServersBlocked: servers held by another job.
+	ServersBlocked struct {
 		Step    string    `json:"step"`
 		Target  string    `json:"target"`
 		Servers []string  `json:"servers"`
@@ -96,26 +100,31 @@ type (
 		JobType string    `json:"jobType"`
 		Since   time.Time `json:"since"`
 	}
-	launchRequested struct {
+	// LaunchRequested is the data of EvLaunchRequested: the intent of one StartRecovery.
+	LaunchRequested struct {
 		Step    string   `json:"step"`
 		Batch   string   `json:"batch"`
 		Target  string   `json:"target"`
 		Servers []string `json:"servers"`
 	}
-	jobCreated struct {
+	// JobCreated is the data of EvJobCreated, EvJobAdopted and EvTerminateJob: a batch's job.
+	JobCreated struct {
 		Batch string `json:"batch"`
 		JobID string `json:"jobID"`
 	}
-	launchUnclear struct {
+	// LaunchUnclear is the data of EvLaunchUnclear and EvTerminateUnclear.
+	LaunchUnclear struct {
 		Batch string `json:"batch"`
 		Error string `json:"error"`
 	}
-	launchRefused struct {
+	// LaunchRefused is the data of EvLaunchRefused: DRS refused a batch (Code is DRS's error type, or UNCLEAR).
+	LaunchRefused struct {
 		Batch string `json:"batch"`
 		Code  string `json:"code"`
 		Error string `json:"error"`
 	}
-	serverStatus struct {
+	// ServerStatus is the data of EvServerStatus: a server's launch status in its job.
+	ServerStatus struct {
 		Step       string `json:"step"`
 		Server     string `json:"server"`
 		Status     string `json:"status"`
@@ -123,24 +132,28 @@ type (
 		InstanceID string `json:"instanceID,omitempty"`
 		Reason     string `json:"reason,omitempty"`
 	}
-	stepFinished struct {
+	// StepFinished is the data of EvStepFinished and EvStepSkipped.
+	StepFinished struct {
 		Step   string `json:"step"`
 		Status string `json:"status"`
 		Reason string `json:"reason,omitempty"`
 		Manual bool   `json:"manual,omitempty"` // skipped by a person: later steps go on
 	}
-	stepRef struct {
+	// StepRef is the data of EvRetryRequested and EvExecutionPaused.
+	StepRef struct {
 		Step   string `json:"step"`
 		Reason string `json:"reason,omitempty"`
 		// Remedy says what a person should do (a pause for an error).
 		Remedy string `json:"remedy,omitempty"`
 	}
-	terminateRequested struct {
+	// TerminateRequested is the data of EvTerminateRequested: the intent of one TerminateRecoveryInstances.
+	TerminateRequested struct {
 		Batch     string   `json:"batch"`
 		Target    string   `json:"target"`
 		Instances []string `json:"instances"`
 	}
-	cleanupFinished struct {
+	// CleanupFinished is the data of EvCleanupFinished.
+	CleanupFinished struct {
 		Instances       int     `json:"instances"` // terminated by this cleanup
 		InstanceMinutes float64 `json:"instanceMinutes"`
 		// AlreadyGone were terminated, replaced by a later drill or
@@ -150,36 +163,40 @@ type (
 		// job launched, or that are not drill instances: left alone.
 		NotOurs []string `json:"notOurs,omitempty"`
 	}
-	// cleanupScheduled: the cleanup is due After the execution ends
-	// (run --cleanup-after, recorded when the run starts), or at Due.
-	cleanupScheduled struct {
+	// CleanupScheduled is the data of EvCleanupScheduled: the cleanup is due After the execution ends (run --cleanup-after, recorded when the run starts), or at Due.
+	CleanupScheduled struct {
 		After time.Duration `json:"after,omitempty"`
 		Due   time.Time     `json:"due,omitzero"`
 	}
-	driverStarted struct {
+	// DriverStarted is the data of EvDriverStarted.
+	DriverStarted struct {
 		Owner ripcord.LeaseOwner `json:"owner"`
 		Epoch int64              `json:"epoch"`
 		// Took over from a previous owner whose lease had expired or
 		// whose process was gone.
 		TookOver *ripcord.LeaseOwner `json:"tookOver,omitempty"`
 	}
-	driverStopped struct {
+	// DriverStopped is the data of EvDriverStopped.
+	DriverStopped struct {
 		Epoch    int64  `json:"epoch"`
 		Reason   string `json:"reason"`
 		DRSCalls int64  `json:"drsCalls"`
 	}
-	drsUnavailable struct {
+	// DRSUnavailable is the data of EvDRSUnavailable.
+	DRSUnavailable struct {
 		Target   string    `json:"target"`
 		Op       string    `json:"op"`
 		Error    string    `json:"error"`
 		Since    time.Time `json:"since"`
 		Attempts int       `json:"attempts"`
 	}
-	drsRecovered struct {
+	// DRSRecovered is the data of EvDRSRecovered.
+	DRSRecovered struct {
 		Target   string `json:"target"`
 		Attempts int    `json:"attempts"`
 	}
-	executionFinished struct {
+	// ExecutionFinished is the data of EvExecutionFinished.
+	ExecutionFinished struct {
 		State  ripcord.ExecState `json:"state"`
 		Reason string            `json:"reason,omitempty"`
 	}

@@ -20,18 +20,18 @@ func TestGuardedFold(t *testing.T) {
 		Servers: []SpecServer{{ID: srv, Target: "t"}}}}}
 	base := []ripcord.Event{
 		newEvent(EvExecutionStarted, "engine", t0, spec),
-		newEvent(EvStepStarted, "engine", t0, stepStarted{Step: "a"}),
-		newEvent(EvLaunchRequested, "engine", t0, launchRequested{Step: "a", Batch: "b1", Target: "t", Servers: []string{srv}}),
+		newEvent(EvStepStarted, "engine", t0, StepStarted{Step: "a"}),
+		newEvent(EvLaunchRequested, "engine", t0, LaunchRequested{Step: "a", Batch: "b1", Target: "t", Servers: []string{srv}}),
 	}
-	refused := newEvent(EvLaunchRefused, "engine", t0, launchRefused{Batch: "b1", Code: "ConflictException"})
-	created := newEvent(EvJobCreated, "engine", t0, jobCreated{Batch: "b1", JobID: "drsjob-1"})
-	launched := newEvent(EvServerStatus, "engine", t0, serverStatus{Step: "a", Server: srv, Status: srvLaunched, JobID: "drsjob-1", InstanceID: "i-1"})
-	failed := newEvent(EvServerStatus, "engine", t0, serverStatus{Step: "a", Server: srv, Status: srvFailed, JobID: "drsjob-1", Reason: "late"})
-	finishedFailed := newEvent(EvStepFinished, "engine", t0, stepFinished{Step: "a", Status: stepFailed})
+	refused := newEvent(EvLaunchRefused, "engine", t0, LaunchRefused{Batch: "b1", Code: "ConflictException"})
+	created := newEvent(EvJobCreated, "engine", t0, JobCreated{Batch: "b1", JobID: "drsjob-1"})
+	launched := newEvent(EvServerStatus, "engine", t0, ServerStatus{Step: "a", Server: srv, Status: srvLaunched, JobID: "drsjob-1", InstanceID: "i-1"})
+	failed := newEvent(EvServerStatus, "engine", t0, ServerStatus{Step: "a", Server: srv, Status: srvFailed, JobID: "drsjob-1", Reason: "late"})
+	finishedFailed := newEvent(EvStepFinished, "engine", t0, StepFinished{Step: "a", Status: stepFailed})
 	cancel := newEvent(EvCancelRequested, "alice", t0, struct{}{})
-	ended := newEvent(EvExecutionFinished, "engine", t0, executionFinished{State: ripcord.ExecCancelled})
-	retry := newEvent(EvRetryRequested, "alice", t0, stepRef{Step: "a"})
-	otherJob := newEvent(EvServerStatus, "engine", t0, serverStatus{Step: "a", Server: srv, Status: srvLaunched, JobID: "drsjob-9"})
+	ended := newEvent(EvExecutionFinished, "engine", t0, ExecutionFinished{State: ripcord.ExecCancelled})
+	retry := newEvent(EvRetryRequested, "alice", t0, StepRef{Step: "a"})
+	otherJob := newEvent(EvServerStatus, "engine", t0, ServerStatus{Step: "a", Server: srv, Status: srvLaunched, JobID: "drsjob-9"})
 
 	for _, tc := range []struct {
 		name   string
@@ -72,7 +72,7 @@ func TestGuardedFold(t *testing.T) {
 		{"step finished twice", []ripcord.Event{created, failed, finishedFailed}, finishedFailed, func(s *State) string {
 			return ""
 		}},
-		{"execution ended twice", []ripcord.Event{cancel, ended}, newEvent(EvExecutionFinished, "engine", t0, executionFinished{State: ripcord.ExecSucceeded}), func(s *State) string {
+		{"execution ended twice", []ripcord.Event{cancel, ended}, newEvent(EvExecutionFinished, "engine", t0, ExecutionFinished{State: ripcord.ExecSucceeded}), func(s *State) string {
 			if s.State != ripcord.ExecCancelled {
 				return "an ended execution changed its end to " + string(s.State)
 			}

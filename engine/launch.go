@@ -77,7 +77,7 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 		if r.s.Spec.Settings.ConflictDeadline > 0 && !r.now().Before(deadline) {
 			reason := fmt.Sprintf("held by job %s (%s, %s since %s) past the conflict deadline of %s",
 				j.ID, j.Type, j.Status, j.Created.UTC().Format(time.RFC3339), r.s.Spec.Settings.ConflictDeadline)
-			if err := r.record(r.ev(EvServerStatus, serverStatus{Step: st.Spec.Name, Server: id, Status: srvFailed, Reason: reason})); err != nil {
+			if err := r.record(r.ev(EvServerStatus, ServerStatus{Step: st.Spec.Name, Server: id, Status: srvFailed, Reason: reason})); err != nil {
 				return err
 			}
 			continue
@@ -93,7 +93,7 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 				j = a
 			}
 		}
-		if err := r.record(r.ev(EvServersBlocked, serversBlocked{Step: st.Spec.Name, Target: target, Servers: blocked[jobID],
+		if err := r.record(r.ev(EvServersBlocked, ServersBlocked{Step: st.Spec.Name, Target: target, Servers: blocked[jobID],
 			JobID: j.ID, JobType: j.Type, Since: j.Created})); err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (r *run) ownJobsFillQuota(st *StepState, target string, servers []string) b
 func (r *run) launchBatch(st *StepState, target string, servers []string) error {
 	s := r.s
 	id := fmt.Sprintf("b%d", s.nextBatch+1)
-	if err := r.record(r.ev(EvLaunchRequested, launchRequested{Step: st.Spec.Name, Batch: id, Target: target, Servers: servers})); err != nil {
+	if err := r.record(r.ev(EvLaunchRequested, LaunchRequested{Step: st.Spec.Name, Batch: id, Target: target, Servers: servers})); err != nil {
 		return err
 	}
 	if h := r.e.cfg.Hooks.AfterIntent; h != nil {
@@ -189,26 +189,26 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		delete(r.backoff, st.Spec.Name)
 		delete(r.notBefore, st.Spec.Name)
 		r.jobs[job.ID] = job
-		return r.record(r.ev(EvJobCreated, jobCreated{Batch: id, JobID: job.ID}))
+		return r.record(r.ev(EvJobCreated, JobCreated{Batch: id, JobID: job.ID}))
 	}
 	switch class := ripcord.Classify(err); {
 	case isUnclear(err):
-		return r.record(r.ev(EvLaunchUnclear, launchUnclear{Batch: id, Error: err.Error()}))
+		return r.record(r.ev(EvLaunchUnclear, LaunchUnclear{Batch: id, Error: err.Error()}))
 	case class == ripcord.ClassConflict && r.retriedBatch(st, servers):
 		// A conflict right after a retry of the same servers may be our
 		// own earlier job: reconcile as if unclear (by tags).
-		return r.record(r.ev(EvLaunchUnclear, launchUnclear{Batch: id, Error: err.Error()}))
+		return r.record(r.ev(EvLaunchUnclear, LaunchUnclear{Batch: id, Error: err.Error()}))
 	case class == ripcord.ClassPermanent:
 		// DRS refused the batch for good (access, credentials,
 		// validation): the servers wait, the execution pauses for a
 		// person with the reason and the remedy.
-		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
+		if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}
 		return r.pauseFor(fmt.Sprintf("step %s: StartRecovery in target %s refused: %v", st.Spec.Name, target, err), remedyOf(err))
 	default: // conflict, quota, throttling, transient: try again later
 		r.delay(st.Spec.Name)
-		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
+		if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}
 		if class == ripcord.ClassTransient {
@@ -271,13 +271,13 @@ func (r *run) reconcileUnclear() error {
 		}
 		if j, ok := ownJob(jobs, r.s.ID, b); ok {
 			r.jobs[j.ID] = j
-			if err := r.record(r.ev(EvJobAdopted, jobCreated{Batch: id, JobID: j.ID})); err != nil {
+			if err := r.record(r.ev(EvJobAdopted, JobCreated{Batch: id, JobID: j.ID})); err != nil {
 				return err
 			}
 			continue
 		}
 		r.delay(b.Step) // design 4.1.5: retry with backoff and full jitter
-		if err := r.record(r.ev(EvLaunchRefused, launchRefused{Batch: id, Code: "UNCLEAR",
+		if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: "UNCLEAR",
 			Error: "no job tagged for this batch exists in DRS after an unclear StartRecovery; its servers will be launched again"})); err != nil {
 			return err
 		}
@@ -447,7 +447,7 @@ func (r *run) applyJob(j ripcord.Job) error {
 			}
 			reason = failureReason(log, ps.SourceServerID, j.ID)
 		}
-		evs = append(evs, r.ev(EvServerStatus, serverStatus{Step: st.Spec.Name, Server: ps.SourceServerID, Status: status,
+		evs = append(evs, r.ev(EvServerStatus, ServerStatus{Step: st.Spec.Name, Server: ps.SourceServerID, Status: status,
 			JobID: j.ID, InstanceID: ps.RecoveryInstanceID, Reason: reason}))
 	}
 	if len(evs) == 0 {
@@ -483,17 +483,17 @@ func (r *run) maybeFinishStep(st *StepState) (bool, error) {
 			}
 		default:
 			if t := r.s.Spec.Settings.StepTimeout; t > 0 && !r.now().Before(st.clockStart().Add(t)) {
-				return true, r.record(r.ev(EvStepFinished, stepFinished{Step: st.Spec.Name, Status: stepFailed,
+				return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepFailed,
 					Reason: fmt.Sprintf("step timeout of %s passed with server %s %s", t, id, sv.Status)}))
 			}
 			return false, nil
 		}
 	}
 	if len(critical) > 0 {
-		return true, r.record(r.ev(EvStepFinished, stepFinished{Step: st.Spec.Name, Status: stepFailed,
+		return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepFailed,
 			Reason: "critical servers failed: " + strings.Join(critical, "; ")}))
 	}
-	return true, r.record(r.ev(EvStepFinished, stepFinished{Step: st.Spec.Name, Status: stepSucceeded}))
+	return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepSucceeded}))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -16,8 +16,8 @@ func TestProjectionUpdateLeavesStateAlone(t *testing.T) {
 		Servers: []SpecServer{{ID: "s-0123456789abcdef0", Target: "t"}}}}}
 	evs := []ripcord.Event{
 		newEvent(EvExecutionStarted, "engine", t0, spec),
-		newEvent(EvStepStarted, "engine", t0, stepStarted{Step: "a"}),
-		newEvent(EvExecutionPaused, "alice", t0.Add(time.Minute), stepRef{}),
+		newEvent(EvStepStarted, "engine", t0, StepStarted{Step: "a"}),
+		newEvent(EvExecutionPaused, "alice", t0.Add(time.Minute), StepRef{}),
 	}
 	for i := range evs {
 		evs[i].Seq = int64(i + 1)
@@ -41,7 +41,7 @@ func TestProjectionUpdateLeavesStateAlone(t *testing.T) {
 	if got := s.Steps["a"].PausedTotal; got != 10*time.Minute {
 		t.Fatalf("paused total %s, want 10m", got)
 	}
-	if upd := projectionUpdate(s, []ripcord.Event{newEvent(EvServersBlocked, "engine", t0, serversBlocked{Step: "a", Servers: []string{"s-0123456789abcdef0"}, JobID: "drsjob-1"})}); upd != nil {
+	if upd := projectionUpdate(s, []ripcord.Event{newEvent(EvServersBlocked, "engine", t0, ServersBlocked{Step: "a", Servers: []string{"s-0123456789abcdef0"}, JobID: "drsjob-1"})}); upd != nil {
 		t.Errorf("an event that does not change the listing gave an update: %+v", upd)
 	}
 }

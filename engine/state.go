@@ -227,7 +227,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			s.Order = []string{}
 		}
 	case EvStepStarted:
-		var d stepStarted
+		var d StepStarted
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		st.Status, st.Started = stepRunning, ev.At
 	case EvServersBlocked:
-		var d serversBlocked
+		var d ServersBlocked
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			st.Blockers[id] = d.JobID
 		}
 	case EvLaunchRequested:
-		var d launchRequested
+		var d LaunchRequested
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -288,7 +288,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			delete(st.Blockers, id)
 		}
 	case EvTerminateRequested:
-		var d terminateRequested
+		var d TerminateRequested
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -301,7 +301,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		s.Batches[d.Batch] = &Batch{ID: d.Batch, Target: d.Target, Servers: d.Instances, Requested: ev.At, Terminate: true}
 		s.nextBatch++
 	case EvJobCreated, EvJobAdopted, EvTerminateJob:
-		var d jobCreated
+		var d JobCreated
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -328,7 +328,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			}
 		}
 	case EvLaunchUnclear, EvTerminateUnclear:
-		var d launchUnclear
+		var d LaunchUnclear
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -338,7 +338,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		b.Unclear = true
 	case EvLaunchRefused:
-		var d launchRefused
+		var d LaunchRefused
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -359,7 +359,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			}
 		}
 	case EvServerStatus:
-		var d serverStatus
+		var d ServerStatus
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -399,7 +399,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			sv.History = append(sv.History, Attempt{Requested: ev.At, Status: srvFailed, Reason: d.Reason})
 		}
 	case EvStepFinished, EvStepSkipped:
-		var d stepFinished
+		var d StepFinished
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -425,7 +425,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			}
 		}
 	case EvRetryRequested:
-		var d stepRef
+		var d StepRef
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -452,7 +452,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		s.liftPauseFor(d.Step, ev.At)
 	case EvExecutionPaused:
-		var d stepRef
+		var d StepRef
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -483,7 +483,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		s.Cancel = true
 	case EvCleanupScheduled:
-		var d cleanupScheduled
+		var d CleanupScheduled
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -500,7 +500,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		s.Cleanup.Requested = true
 	case EvCleanupFinished:
-		var d cleanupFinished
+		var d CleanupFinished
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -511,7 +511,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		s.Cleanup.AlreadyGone, s.Cleanup.NotOurs = d.AlreadyGone, d.NotOurs
 		s.Cleanup.Finished = ev.At
 	case EvExecutionFinished:
-		var d executionFinished
+		var d ExecutionFinished
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -527,26 +527,26 @@ func (s *State) apply(ev ripcord.Event) error {
 			s.Cleanup.Due = ev.At.Add(s.Cleanup.After)
 		}
 	case EvDRSUnavailable:
-		var d drsUnavailable
+		var d DRSUnavailable
 		if err := dec(&d); err != nil {
 			return err
 		}
 		s.Outages[d.Target] = &Outage{Target: d.Target, Op: d.Op, Error: d.Error, Since: d.Since, Attempts: d.Attempts}
 	case EvDRSRecovered:
-		var d drsRecovered
+		var d DRSRecovered
 		if err := dec(&d); err != nil {
 			return err
 		}
 		delete(s.Outages, d.Target)
 	case EvDriverStarted:
-		var d driverStarted
+		var d DriverStarted
 		if err := dec(&d); err != nil {
 			return err
 		}
 		s.Drivers++
 		s.Outages = map[string]*Outage{} // a new driver looks again
 	case EvDriverStopped:
-		var d driverStopped
+		var d DriverStopped
 		if err := dec(&d); err != nil {
 			return err
 		}
@@ -561,7 +561,7 @@ func (s *State) apply(ev ripcord.Event) error {
 // when it can: a server waiting to be launched can only fail (held past the
 // deadline, or refused for good); one in a batch or a job moves on to in
 // progress, launched or failed; a final server stays final.
-func serverTransition(sv *ServerState, d serverStatus) string {
+func serverTransition(sv *ServerState, d ServerStatus) string {
 	switch d.Status {
 	case srvLaunching, srvLaunched, srvFailed:
 	default:

@@ -151,26 +151,12 @@ func evData[T any](t *testing.T, evs []ripcord.Event, typ string) []T {
 	return out
 }
 
-// Payloads as tests read them (the engine's own types are unexported).
+// Payloads as tests read them: the engine's own types.
 type (
-	evStep struct {
-		Step   string `json:"step"`
-		Status string `json:"status"`
-		Reason string `json:"reason"`
-		Manual bool   `json:"manual"`
-	}
-	evServer struct {
-		Step   string `json:"step"`
-		Server string `json:"server"`
-		Status string `json:"status"`
-		JobID  string `json:"jobID"`
-		Reason string `json:"reason"`
-	}
-	evRefused struct {
-		Batch string `json:"batch"`
-		Code  string `json:"code"`
-		Error string `json:"error"`
-	}
+	evStep    = engine.StepFinished
+	evServer  = engine.ServerStatus
+	evRefused = engine.LaunchRefused
+	evJob     = engine.JobCreated
 )
 
 // opRecorder wraps the simulator's handler and counts, per DRS operation,

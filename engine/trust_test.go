@@ -22,11 +22,6 @@ import (
 	"github.com/ripcord-dr/ripcord/engine"
 )
 
-type evJob struct {
-	Batch string `json:"batch"`
-	JobID string `json:"jobID"`
-}
-
 // fail500Once makes the next StartRecovery answer 500 without creating a
 // job: an unclear outcome that created nothing.
 func fail500Once(t *testing.T, e *env) {
@@ -642,12 +637,7 @@ func TestOutageShowsThenPauses(t *testing.T) {
 			e.start(eng, "exec-out", sp)
 			s := e.run(eng, "exec-out")
 			evs := e.events("exec-out")
-			outs := evData[struct {
-				Target   string    `json:"target"`
-				Op       string    `json:"op"`
-				Since    time.Time `json:"since"`
-				Attempts int       `json:"attempts"`
-			}](t, evs, engine.EvDRSUnavailable)
+			outs := evData[engine.DRSUnavailable](t, evs, engine.EvDRSUnavailable)
 			if len(outs) == 0 {
 				t.Fatal("the outage was never recorded")
 			}

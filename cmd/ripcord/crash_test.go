@@ -21,15 +21,7 @@ import (
 func TestRunKilledWithSIGKILLResumes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := buildRipcord(ctx, t)
-	sim := startSimProc(ctx, t, bin, "--time-scale", "600")
-	db := filepath.Join(t.TempDir(), "ripcord.db")
-	env := newCLIRunner(t, "").env
-	example, err := filepath.Abs(filepath.Join("..", "..", "examples", "three-tier.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := []string{"--db", db, "--endpoint-url", sim.url, "--poll", "50ms", "--rate-limit", "200"}
+	bin, sim, env, example, conn := procSetup(ctx, t, "600")
 
 	run := exec.CommandContext(ctx, bin, append([]string{"run", "-f", example, "--drill", "--id", "killed-1"}, conn...)...)
 	run.Env = env
@@ -89,7 +81,32 @@ func TestRunKilledWithSIGKILLResumes(t *testing.T) {
 	}
 
 	// The simulator's own record: exactly one LAUNCH job per server.
-	resp, err := http.Get(sim.url + "/_sim/state?account=111122223333&region=us-east-1")
+	wantOneLaunchEach(t, sim.url, 6)
+}
+
+// procSetup builds the ripcord binary, starts `ripcord sim` from it as a
+// process of its own at the given time scale, and returns the binary, the
+// simulator, the environment for ripcord processes, the example plan's path
+// and the connection flags (a fresh store).
+func procSetup(ctx context.Context, t *testing.T, timeScale string) (string, *simProc, []string, string, []string) {
+	t.Helper()
+	bin := buildRipcord(ctx, t)
+	sim := startSimProc(ctx, t, bin, "--time-scale", timeScale)
+	db := filepath.Join(t.TempDir(), "ripcord.db")
+	env := newCLIRunner(t, "").env
+	example, err := filepath.Abs(filepath.Join("..", "..", "examples", "three-tier.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin, sim, env, example, []string{"--db", db, "--endpoint-url", sim.url, "--poll", "50ms", "--rate-limit", "200"}
+}
+
+// wantOneLaunchEach asserts on the record of the simulator at url (a
+// process of its own) that n servers were launched, each in exactly one
+// LAUNCH job a client started.
+func wantOneLaunchEach(t *testing.T, url string, n int) {
+	t.Helper()
+	resp, err := http.Get(url + "/_sim/state?account=111122223333&region=us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,12 +123,12 @@ func TestRunKilledWithSIGKILLResumes(t *testing.T) {
 			}
 		}
 	}
-	if len(jobs) != 6 {
-		t.Errorf("%d servers were launched, want 6: %v", len(jobs), jobs)
+	if len(jobs) != n {
+		t.Errorf("%d servers were launched, want %d: %v", len(jobs), n, jobs)
 	}
-	for id, n := range jobs {
-		if n != 1 {
-			t.Errorf("server %s is in %d LAUNCH jobs, want exactly 1", id, n)
+	for id, k := range jobs {
+		if k != 1 {
+			t.Errorf("server %s is in %d LAUNCH jobs, want exactly 1", id, k)
 		}
 	}
 }

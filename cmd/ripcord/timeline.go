@@ -13,102 +13,8 @@ import (
 // This file turns an execution's event log into the auditor's timeline
 // that `ripcord exec show` prints: every event in order with its time,
 // offset, actor and a sentence; every launch attempt of every server; and
-// the outcome. The payload types below mirror the JSON of the engine's
-// events (engine/events.go): they are the log's format, read here as any
-// other reader of the log would.
-
-// Event payloads, by the field names the log uses.
-type (
-	tlStep struct {
-		Step string `json:"step"`
-	}
-	tlServersBlocked struct {
-		Step    string    `json:"step"`
-		Target  string    `json:"target"`
-		Servers []string  `json:"servers"`
-		JobID   string    `json:"jobID"`
-		JobType string    `json:"jobType"`
-		Since   time.Time `json:"since"`
-	}
-	tlLaunchRequested struct {
-		Step    string   `json:"step"`
-		Batch   string   `json:"batch"`
-		Target  string   `json:"target"`
-		Servers []string `json:"servers"`
-	}
-	tlJob struct {
-		Batch string `json:"batch"`
-		JobID string `json:"jobID"`
-	}
-	tlUnclear struct {
-		Batch string `json:"batch"`
-		Error string `json:"error"`
-	}
-	tlRefused struct {
-		Batch string `json:"batch"`
-		Code  string `json:"code"`
-		Error string `json:"error"`
-	}
-	tlServerStatus struct {
-		Step       string `json:"step"`
-		Server     string `json:"server"`
-		Status     string `json:"status"`
-		JobID      string `json:"jobID"`
-		InstanceID string `json:"instanceID"`
-		Reason     string `json:"reason"`
-	}
-	tlStepFinished struct {
-		Step   string `json:"step"`
-		Status string `json:"status"`
-		Reason string `json:"reason"`
-		Manual bool   `json:"manual"`
-	}
-	tlStepRef struct {
-		Step   string `json:"step"`
-		Reason string `json:"reason"`
-		Remedy string `json:"remedy"`
-	}
-	tlTerminateRequested struct {
-		Batch     string   `json:"batch"`
-		Target    string   `json:"target"`
-		Instances []string `json:"instances"`
-	}
-	tlCleanupFinished struct {
-		Instances       int      `json:"instances"`
-		InstanceMinutes float64  `json:"instanceMinutes"`
-		AlreadyGone     []string `json:"alreadyGone"`
-		NotOurs         []string `json:"notOurs"`
-	}
-	tlCleanupScheduled struct {
-		After time.Duration `json:"after"`
-		Due   time.Time     `json:"due"`
-	}
-	tlDriverStarted struct {
-		Owner    ripcord.LeaseOwner  `json:"owner"`
-		Epoch    int64               `json:"epoch"`
-		TookOver *ripcord.LeaseOwner `json:"tookOver"`
-	}
-	tlDriverStopped struct {
-		Epoch    int64  `json:"epoch"`
-		Reason   string `json:"reason"`
-		DRSCalls int64  `json:"drsCalls"`
-	}
-	tlDRSUnavailable struct {
-		Target   string    `json:"target"`
-		Op       string    `json:"op"`
-		Error    string    `json:"error"`
-		Since    time.Time `json:"since"`
-		Attempts int       `json:"attempts"`
-	}
-	tlDRSRecovered struct {
-		Target   string `json:"target"`
-		Attempts int    `json:"attempts"`
-	}
-	tlExecutionFinished struct {
-		State  string `json:"state"`
-		Reason string `json:"reason"`
-	}
-)
+// the outcome. Payloads are decoded with the engine's own types
+// (engine/events.go), which define the log's format.
 
 // execShow is `ripcord exec show --output json`. Its shape is documented
 // in README.md ("Inspecting an execution") and kept stable: fields are
@@ -249,48 +155,48 @@ func eventText(ev ripcord.Event) (string, error) {
 		dec(&d)
 		text = startedText(d)
 	case engine.EvStepStarted:
-		var d tlStep
+		var d engine.StepStarted
 		dec(&d)
 		text = "step " + d.Step + " started"
 	case engine.EvServersBlocked:
-		var d tlServersBlocked
+		var d engine.ServersBlocked
 		dec(&d)
 		text = fmt.Sprintf("step %s: %s in target %s held by DRS job %s (%s) since %s; they wait for it instead of conflicting",
 			d.Step, serverList(d.Servers), d.Target, d.JobID, dash(d.JobType), utc(d.Since))
 	case engine.EvLaunchRequested:
-		var d tlLaunchRequested
+		var d engine.LaunchRequested
 		dec(&d)
 		text = fmt.Sprintf("step %s: launch of %s in target %s recorded as batch %s before calling StartRecovery",
 			d.Step, serverList(d.Servers), d.Target, d.Batch)
 	case engine.EvJobCreated:
-		var d tlJob
+		var d engine.JobCreated
 		dec(&d)
 		text = fmt.Sprintf("batch %s: DRS created job %s", d.Batch, d.JobID)
 	case engine.EvLaunchUnclear:
-		var d tlUnclear
+		var d engine.LaunchUnclear
 		dec(&d)
 		text = fmt.Sprintf("batch %s: StartRecovery's answer was lost (%s); DRS's jobs are searched for it before any new launch", d.Batch, d.Error)
 	case engine.EvJobAdopted:
-		var d tlJob
+		var d engine.JobCreated
 		dec(&d)
 		text = fmt.Sprintf("batch %s: found its job %s in DRS (by its tags) and adopted it; nothing was launched twice", d.Batch, d.JobID)
 	case engine.EvLaunchRefused:
-		var d tlRefused
+		var d engine.LaunchRefused
 		dec(&d)
 		text = fmt.Sprintf("batch %s: DRS refused the launch (%s: %s); its servers wait to be launched again", d.Batch, d.Code, d.Error)
 	case engine.EvServerStatus:
-		var d tlServerStatus
+		var d engine.ServerStatus
 		dec(&d)
 		text = serverStatusText(d)
 	case engine.EvStepFinished:
-		var d tlStepFinished
+		var d engine.StepFinished
 		dec(&d)
 		text = "step " + d.Step + " " + d.Status
 		if d.Reason != "" {
 			text += ": " + d.Reason
 		}
 	case engine.EvStepSkipped:
-		var d tlStepFinished
+		var d engine.StepFinished
 		dec(&d)
 		if d.Manual {
 			text = fmt.Sprintf("step %s skipped by %s; the steps after it go on", d.Step, ev.Actor)
@@ -301,11 +207,11 @@ func eventText(ev ripcord.Event) (string, error) {
 			}
 		}
 	case engine.EvRetryRequested:
-		var d tlStep
+		var d engine.StepStarted
 		dec(&d)
 		text = fmt.Sprintf("retry of step %s requested by %s: its failed servers are launched again", d.Step, ev.Actor)
 	case engine.EvExecutionPaused:
-		var d tlStepRef
+		var d engine.StepRef
 		dec(&d)
 		text = "execution paused"
 		if d.Step != "" {
@@ -322,7 +228,7 @@ func eventText(ev ripcord.Event) (string, error) {
 	case engine.EvCancelRequested:
 		text = fmt.Sprintf("cancel requested by %s: no new step starts; launches in flight finish", ev.Actor)
 	case engine.EvCleanupScheduled:
-		var d tlCleanupScheduled
+		var d engine.CleanupScheduled
 		dec(&d)
 		switch {
 		case !d.Due.IsZero():
@@ -333,7 +239,7 @@ func eventText(ev ripcord.Event) (string, error) {
 	case engine.EvCleanupRequested:
 		text = "cleanup of the drill's instances started: only instances this execution launched are terminated"
 	case engine.EvTerminateRequested:
-		var d tlTerminateRequested
+		var d engine.TerminateRequested
 		dec(&d)
 		text = fmt.Sprintf("cleanup: termination of %s in target %s recorded as batch %s before calling TerminateRecoveryInstances",
 			count(len(d.Instances), "instance"), d.Target, d.Batch)
@@ -341,15 +247,15 @@ func eventText(ev ripcord.Event) (string, error) {
 			text += " (" + strings.Join(d.Instances, ", ") + ")"
 		}
 	case engine.EvTerminateJob:
-		var d tlJob
+		var d engine.JobCreated
 		dec(&d)
 		text = fmt.Sprintf("cleanup batch %s: DRS created TERMINATE job %s", d.Batch, d.JobID)
 	case engine.EvTerminateUnclear:
-		var d tlUnclear
+		var d engine.LaunchUnclear
 		dec(&d)
 		text = fmt.Sprintf("cleanup batch %s: TerminateRecoveryInstances' answer was lost (%s); DRS is checked before trying again", d.Batch, d.Error)
 	case engine.EvCleanupFinished:
-		var d tlCleanupFinished
+		var d engine.CleanupFinished
 		dec(&d)
 		text = fmt.Sprintf("cleanup finished: %s terminated and verified gone (%.0f instance-minutes)", count(d.Instances, "instance"), d.InstanceMinutes)
 		if len(d.AlreadyGone) > 0 {
@@ -359,30 +265,30 @@ func eventText(ev ripcord.Event) (string, error) {
 			text += "; not launched by this execution, left alone: " + strings.Join(d.NotOurs, ", ")
 		}
 	case engine.EvExecutionFinished:
-		var d tlExecutionFinished
+		var d engine.ExecutionFinished
 		dec(&d)
-		text = "execution " + d.State
+		text = "execution " + string(d.State)
 		if d.Reason != "" {
 			text += ": " + d.Reason
 		}
 	case engine.EvDriverStarted:
-		var d tlDriverStarted
+		var d engine.DriverStarted
 		dec(&d)
 		text = fmt.Sprintf("driver started: %s holds the lease (epoch %d)", ownerWords(d.Owner), d.Epoch)
 		if d.TookOver != nil {
 			text += "; took over from " + ownerWords(*d.TookOver) + ", whose process was gone"
 		}
 	case engine.EvDriverStopped:
-		var d tlDriverStopped
+		var d engine.DriverStopped
 		dec(&d)
 		text = fmt.Sprintf("driver stopped (epoch %d): %s; it made %s", d.Epoch, dash(d.Reason), count(int(d.DRSCalls), "DRS call"))
 	case engine.EvDRSUnavailable:
-		var d tlDRSUnavailable
+		var d engine.DRSUnavailable
 		dec(&d)
 		text = fmt.Sprintf("DRS in target %s failing since %s (%s, %s): %s; ripcord keeps trying",
 			d.Target, utc(d.Since), d.Op, count(d.Attempts, "attempt"), d.Error)
 	case engine.EvDRSRecovered:
-		var d tlDRSRecovered
+		var d engine.DRSRecovered
 		dec(&d)
 		text = fmt.Sprintf("DRS in target %s answers again (after %s)", d.Target, count(d.Attempts, "failed attempt"))
 	default:
@@ -418,7 +324,7 @@ func startedText(spec engine.Spec) string {
 }
 
 // serverStatusText describes a ServerStatus event.
-func serverStatusText(d tlServerStatus) string {
+func serverStatusText(d engine.ServerStatus) string {
 	text := fmt.Sprintf("server %s (step %s) ", d.Server, d.Step)
 	switch d.Status {
 	case "LAUNCHED":

@@ -160,18 +160,10 @@ func TestRunChecksAccount(t *testing.T) {
 func TestResumeRaceProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := buildRipcord(ctx, t)
-	sim := startSimProc(ctx, t, bin, "--time-scale", "300")
+	bin, sim, env, example, conn := procSetup(ctx, t, "300")
 	if err := postJSON(sim.url+"/_sim/faults", map[string]any{"kind": "latency", "operation": "StartRecovery", "latency": "400ms"}); err != nil {
 		t.Fatal(err)
 	}
-	db := filepath.Join(t.TempDir(), "ripcord.db")
-	env := newCLIRunner(t, "").env
-	example, err := filepath.Abs(filepath.Join("..", "..", "examples", "three-tier.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := []string{"--db", db, "--endpoint-url", sim.url, "--poll", "50ms", "--rate-limit", "200"}
 
 	// Record the execution, then let racing processes drive it: the run
 	// itself is killed as soon as it has started.
@@ -213,31 +205,7 @@ func TestResumeRaceProcesses(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(sim.url + "/_sim/state?account=111122223333&region=us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var view drssim.StateView
-	if err := json.NewDecoder(resp.Body).Decode(&view); err != nil {
-		t.Fatal(err)
-	}
-	jobs := map[string]int{}
-	for _, j := range view.Regions[0].Jobs {
-		if j.Type == "LAUNCH" && !j.Foreign {
-			for _, s := range j.Servers {
-				jobs[s.SourceServerID]++
-			}
-		}
-	}
-	if len(jobs) != 6 {
-		t.Errorf("%d servers were launched, want 6: %v", len(jobs), jobs)
-	}
-	for id, n := range jobs {
-		if n != 1 {
-			t.Errorf("server %s is in %d LAUNCH jobs, want exactly 1", id, n)
-		}
-	}
+	wantOneLaunchEach(t, sim.url, 6)
 }
 
 // proc is a ripcord process whose output is read as it comes.
@@ -467,15 +435,7 @@ func TestCrossAccountPlan(t *testing.T) {
 func TestCtrlCDuringCleanupWait(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := buildRipcord(ctx, t)
-	sim := startSimProc(ctx, t, bin, "--time-scale", "600")
-	db := filepath.Join(t.TempDir(), "ripcord.db")
-	env := newCLIRunner(t, "").env
-	example, err := filepath.Abs(filepath.Join("..", "..", "examples", "three-tier.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := []string{"--db", db, "--endpoint-url", sim.url, "--poll", "50ms", "--rate-limit", "200"}
+	bin, _, env, example, conn := procSetup(ctx, t, "600")
 	run := startProc(ctx, t, bin, env, append([]string{"run", "-f", example, "--drill", "--id", "wait-1", "--cleanup-after", "1h"}, conn...)...)
 	run.waitLine(t, "step web        succeeded")
 	if err := run.cmd.Process.Signal(syscall.SIGINT); err != nil {
