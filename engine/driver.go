@@ -201,19 +201,20 @@ func (r *run) drsFailed(target, op string, err error) error {
 	return r.pauseFor(fmt.Sprintf("DRS %s in target %s failed: %v", op, target, err), remedyOf(err))
 }
 
-// remedyOf is the hint of err, or a general one.
+// remedyOf is the hint of err, or a general one; "{execution}" stands for
+// the execution's ID (pauseFor fills it in).
 func remedyOf(err error) string {
 	if h := ripcord.ErrorHint(err); h != "" {
-		return h + "; then: ripcord exec resume ID"
+		return h + "; then: ripcord exec resume {execution}"
 	}
-	return "fix the cause, then: ripcord exec resume ID"
+	return "fix the cause, then: ripcord exec resume {execution}"
 }
 
 // pauseFor pauses the execution for an error a person must fix.
 func (r *run) pauseFor(reason, remedy string) error {
 	r.e.cfg.Logger.Error("execution paused", "execution", r.s.ID, "reason", reason, "remedy", remedy)
 	if !r.s.Final() {
-		if err := r.record(r.ev(EvExecutionPaused, StepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, " ID", " "+r.s.ID)})); err != nil {
+		if err := r.record(r.ev(EvExecutionPaused, StepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, "{execution}", r.s.ID)})); err != nil {
 			return err
 		}
 	}
@@ -242,7 +243,7 @@ func (r *run) outageSeen(target, op string, err error) error {
 	if now.Sub(o.Since) >= limit {
 		return r.pauseFor(fmt.Sprintf("DRS in target %s has failed for %s (%d attempts; last %s: %v)", target,
 			now.Sub(o.Since).Round(time.Second), o.Attempts, op, err),
-			"check DRS's health and the network path to it; the execution goes on with: ripcord exec resume ID")
+			"check DRS's health and the network path to it; the execution goes on with: ripcord exec resume {execution}")
 	}
 	if o.Attempts&(o.Attempts-1) == 0 { // 1, 2, 4, 8, ...
 		return r.record(r.ev(EvDRSUnavailable, DRSUnavailable{Target: target, Op: op, Error: o.Error, Since: o.Since, Attempts: o.Attempts}))

@@ -412,7 +412,7 @@ func (r *run) applyJob(j ripcord.Job) error {
 		// Not the job this batch started: never follow another's job
 		// as ours.
 		return r.pauseFor(fmt.Sprintf("job %s, recorded for batch %s, does not carry this execution's tags (%v)", j.ID, b.ID, j.Tags),
-			"check the job in the DRS console; ripcord follows only jobs tagged ripcord:execution="+r.s.ID+"; then: ripcord exec resume ID")
+			"check the job in the DRS console; ripcord follows only jobs tagged ripcord:execution="+r.s.ID+"; then: ripcord exec resume {execution}")
 	}
 	st := r.s.Steps[b.Step]
 	var log []ripcord.JobLogItem

@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/drssim"
 	"github.com/ripcord-dr/ripcord/engine"
 )
@@ -663,5 +666,36 @@ func TestOutageShowsThenPauses(t *testing.T) {
 				t.Errorf("paused %s after DRS went away; want about the 10m limit", d)
 			}
 		})
+	}
+}
+
+// TestUnassumableRolePauses (defect 4): an error with no HTTP status, here
+// credentials that cannot be had because the target's role cannot be
+// assumed (STS answers AccessDenied, no DRS request is ever sent), counted
+// as transient: Run polled for twelve simulated hours without a word. Now
+// it is permanent: the execution pauses at once, naming the role.
+func TestUnassumableRolePauses(t *testing.T) {
+	e := newEnv(t, nil)
+	role := "arn:aws:iam::222233334444:role/ripcord-drs"
+	api, err := drs.New(context.Background(), drs.Config{
+		Region: "us-east-1", Endpoint: e.srv.URL, STSEndpoint: e.srv.URL, RoleARN: role, ExternalID: "no-such-trust",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		RateLimit:   10000, RetryBackoff: noWait{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := e.engineWith(func(c *engine.Config) { c.Targets = map[string]ripcord.DRS{"prod": api} })
+	e.start(eng, "exec-role", chain(ripcord.FailureStop))
+	s := e.run(eng, "exec-role")
+	wantState(t, s, ripcord.ExecPaused)
+	if !strings.Contains(s.PauseReason, role) || !strings.Contains(s.PauseRemedy, "external ID") {
+		t.Errorf("paused for %q (remedy %q); want the role named and what to check", s.PauseReason, s.PauseRemedy)
+	}
+	if n := e.totalRequests(); n != 0 {
+		t.Errorf("%d DRS requests without credentials", n)
+	}
+	if n := e.sim.STS().Requests["AssumeRole"]; n == 0 || n > 5 {
+		t.Errorf("%d AssumeRole attempts; want it tried and given up at once", n)
 	}
 }
