@@ -478,6 +478,9 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		// for other executions) included.
 		r.calls0 = 0
 	}
+	if s.Final() && r.settled() {
+		return s, nil // nothing to drive: no lease, no record
+	}
 	if err := r.acquire(); err != nil {
 		return r.s, err
 	}
