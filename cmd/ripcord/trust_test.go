@@ -23,7 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drssim"
+	"github.com/ripcord-dr/ripcord/sqlite"
 )
 
 // stopAtWriter is standard output that cancels a command's context (a
@@ -525,5 +527,43 @@ func TestRunUsesSimulatorTime(t *testing.T) {
 	// Six instances kept 30 simulated minutes after the drill, at least.
 	if sum.InstanceMinutes < 6*30 {
 		t.Errorf("instance-minutes %.1f; want at least 180 in simulated time", sum.InstanceMinutes)
+	}
+}
+
+// TestResumeRefusedWhileDriven (defect 2): `exec resume` while another
+// process (here on another host) holds the execution's live lease refuses
+// with exit 2, naming the holder and when its lease expires, and calls
+// nothing.
+func TestResumeRefusedWhileDriven(t *testing.T) {
+	c := newCLIEnv(t)
+	out, errOut, code := c.ripcordStoppedAt("in progress", append([]string{"run", "-f", "../../examples/three-tier.yaml", "--drill", "--id", "held"}, c.conn()...)...)
+	if code != exitInterrupted {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	store, err := sqlite.Open(t.Context(), c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := ripcord.LeaseOwner{Host: "dr-runner-2", PID: 4242, Started: time.Now()}
+	l, err := store.AcquireLease(t.Context(), "held", other, time.Hour)
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.sim.OperationCounts()
+	out, errOut, code = c.ripcord(append([]string{"exec", "resume", "held"}, c.conn()...)...)
+	if code != 2 {
+		t.Fatalf("resume while driven: exit %d, want 2\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"dr-runner-2 pid 4242", l.Expires.UTC().Format(time.RFC3339), "--wait"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("refusal does not say %q:\n%s", want, errOut)
+		}
+	}
+	after := c.sim.OperationCounts()
+	for _, op := range []string{"StartRecovery", "DescribeJobs", "TerminateRecoveryInstances"} {
+		if after[op] != before[op] {
+			t.Errorf("the refused resume called %s %d times", op, after[op]-before[op])
+		}
 	}
 }
