@@ -519,9 +519,11 @@ func TestRunUsesSimulatorTime(t *testing.T) {
 	}
 	simRTO := last.Sub(sum.Started)
 	measured := time.Duration(sum.RTOMeasuredS * float64(time.Second))
-	// The engine sees LAUNCHED at its next poll: at most a few simulated
-	// poll intervals later than the model's own time.
-	if measured < simRTO || measured > simRTO+2*time.Minute {
+	// The engine sees LAUNCHED at its next poll, later than the model's
+	// own time by its poll interval plus however slow this machine is
+	// (at 6000x, 100ms of real delay are 10 simulated minutes): bounded
+	// loosely. Real time would be about a second, nowhere near.
+	if measured < simRTO || measured > simRTO*3/2 {
 		t.Errorf("RTO measured %s; the simulator's record says %s (the run took %s of real time)", measured, simRTO, took)
 	}
 	// Six instances kept 30 simulated minutes after the drill, at least.
