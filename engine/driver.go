@@ -268,11 +268,7 @@ func (r *run) outageOver(target string) error {
 }
 
 // CheckTargets makes sure every target of spec that has servers calls DRS
-// in the account it declares, before anything is launched: it asks each
-// for its caller identity (after assuming its role) and compares. Two
-// targets in one account and region are refused: they would launch the
-// same servers twice. Errors are EINVALID (a person must fix the plan or
-// the credentials) or EUNAVAILABLE (STS did not answer).
+// in the account it declares, before anything is launched (CheckAccounts).
 func (e *Engine) CheckTargets(ctx context.Context, spec Spec) error {
 	used := map[string]bool{}
 	for _, st := range spec.Steps {
@@ -280,13 +276,27 @@ func (e *Engine) CheckTargets(ctx context.Context, spec Spec) error {
 			used[sv.Target] = true
 		}
 	}
+	var targets []ripcord.Target
+	for _, t := range spec.Targets {
+		if used[t.Name] {
+			targets = append(targets, t)
+		}
+	}
+	return CheckAccounts(ctx, targets, e.cfg.Targets)
+}
+
+// CheckAccounts asks each target's DRS connection for its caller identity
+// (after assuming the target's role) and compares its account with the
+// one the target declares. Two targets in one account and region are
+// refused: they would launch the same servers twice. Errors are EINVALID
+// (a person must fix the plan or the credentials; every problem is named)
+// or EUNAVAILABLE (STS did not answer). A readiness check uses it too: a
+// check that looks at the wrong account is worse than none.
+func CheckAccounts(ctx context.Context, targets []ripcord.Target, apis map[string]ripcord.DRS) error {
 	where := map[string]string{} // account/region -> target
 	var problems []string
-	for _, t := range spec.Targets {
-		if !used[t.Name] {
-			continue
-		}
-		api := e.cfg.Targets[t.Name]
+	for _, t := range targets {
+		api := apis[t.Name]
 		if api == nil {
 			problems = append(problems, fmt.Sprintf("target %s has no DRS connection", t.Name))
 			continue

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/engine"
 )
 
 // newServersCmd returns `ripcord servers`: source servers with readiness.
@@ -21,7 +22,8 @@ func newServersCmd() *cobra.Command {
 		Long: `servers lists the source servers of each target of a plan file (-f), or of
 the account and region the AWS configuration points at, with their
 replication state, lag and readiness: only a server in continuous
-replication, with lag within --rpo when given, is ready.`,
+replication, with lag within --rpo when given, is ready. With -f, each
+target's caller identity must be the account it declares (exit 2 if not).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cf.Validate(); err != nil {
@@ -39,6 +41,12 @@ replication, with lag within --rpo when given, is ready.`,
 			clients, _, err := cf.clients(ctx, targets)
 			if err != nil {
 				return err
+			}
+			if file != "" {
+				// Readiness of the wrong account is worse than none.
+				if err := engine.CheckAccounts(ctx, targets, clients); err != nil {
+					return err
+				}
 			}
 			type row struct {
 				Target   string            `json:"target"`

@@ -132,15 +132,17 @@ func TestRunChecksAccount(t *testing.T) {
 	dir := t.TempDir()
 	wrong := filepath.Join(dir, "wrong.yaml")
 	writeFile(t, wrong, strings.Replace(string(src), `account: "111122223333"`, `account: "222233334444"`, 1))
-	out, errOut, code := c.ripcord(append([]string{"run", "-f", wrong, "--drill"}, c.conn()...)...)
-	if code != 2 || !strings.Contains(errOut, "222233334444") || !strings.Contains(errOut, "111122223333") {
-		t.Errorf("wrong account: exit %d, want 2 naming both accounts\n%s\n%s", code, out, errOut)
+	for _, cmd := range [][]string{{"run", "-f", wrong, "--drill"}, {"servers", "-f", wrong}} {
+		out, errOut, code := c.ripcord(append(cmd, c.conn()...)...)
+		if code != 2 || !strings.Contains(errOut, "222233334444") || !strings.Contains(errOut, "111122223333") {
+			t.Errorf("%s with the wrong account: exit %d, want 2 naming both accounts\n%s\n%s", cmd[0], code, out, errOut)
+		}
 	}
 	twice := filepath.Join(dir, "twice.yaml")
 	doubled := strings.Replace(string(src), "targets:\n", "targets:\n  - name: dr2\n    account: \"111122223333\"\n    region: us-east-1\n", 1)
 	doubled = strings.Replace(doubled, "  - name: orders-web\n    target: dr\n", "  - name: orders-web\n    target: dr2\n", 1)
 	writeFile(t, twice, doubled)
-	out, errOut, code = c.ripcord(append([]string{"run", "-f", twice, "--drill"}, c.conn()...)...)
+	out, errOut, code := c.ripcord(append([]string{"run", "-f", twice, "--drill"}, c.conn()...)...)
 	if code != 2 || !strings.Contains(errOut, "launched twice") {
 		t.Errorf("two targets in one account: exit %d, want 2 saying servers would be launched twice\n%s\n%s", code, out, errOut)
 	}
