@@ -97,7 +97,7 @@ func (r *run) acquire() error {
 	if err != nil {
 		return fmt.Errorf("take the lease of execution %s: %w", r.s.ID, err)
 	}
-	r.lease, r.epoch = l, l.Epoch
+	r.lease, r.epoch = l, l.Epoch // before keepAlive starts
 	// The log may have moved on while we waited.
 	if err := r.catchUp(); err != nil {
 		return err
@@ -109,15 +109,56 @@ func (r *run) acquire() error {
 // every pass and right before every DRS mutation, so that a driver that
 // was taken over never calls DRS again.
 func (r *run) renew(ctx context.Context) error {
-	l, err := r.e.cfg.Store.RenewLease(ctx, r.lease, r.e.cfg.LeaseTTL)
+	l, err := r.e.cfg.Store.RenewLease(ctx, r.currentLease(), r.e.cfg.LeaseTTL)
 	if err != nil {
 		if errors.Is(err, ripcord.ErrLeaseLost) {
 			return r.leaseLost(err)
 		}
 		return fmt.Errorf("renew the lease of execution %s: %w", r.s.ID, err)
 	}
-	r.lease = l
+	r.setLease(l)
 	return nil
+}
+
+func (r *run) currentLease() ripcord.Lease {
+	r.leaseMu.Lock()
+	defer r.leaseMu.Unlock()
+	return r.lease
+}
+
+func (r *run) setLease(l ripcord.Lease) {
+	r.leaseMu.Lock()
+	defer r.leaseMu.Unlock()
+	if l.Epoch == r.lease.Epoch && l.Expires.After(r.lease.Expires) {
+		r.lease = l
+	}
+}
+
+// keepAlive renews the lease in the background every third of its TTL of
+// wall time, so that a pass slowed by DRS (many pages at a low rate limit,
+// SDK retries) does not let it lapse and another process take over in the
+// middle. The fence stays in the appends: a renewal that finds the lease
+// lost changes nothing, and the driver's next append or mutation stops it.
+// A process that dies stops renewing, and its lease expires.
+func (r *run) keepAlive() (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(r.e.cfg.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if l, err := r.e.cfg.Store.RenewLease(ctx, r.currentLease(), r.e.cfg.LeaseTTL); err == nil {
+					r.setLease(l)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func (r *run) leaseLost(err error) error {
@@ -140,8 +181,9 @@ func (r *run) release(reason string) {
 	if err := r.record(r.ev(EvDriverStopped, DriverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()})); err != nil {
 		r.e.cfg.Logger.Warn("recording the driver's stop failed", "execution", r.s.ID, "err", err)
 	}
-	if err := r.e.cfg.Store.ReleaseLease(ctx, r.lease); err != nil && !errors.Is(err, ripcord.ErrLeaseLost) {
-		r.e.cfg.Logger.Warn("releasing the lease failed; it expires on its own", "execution", r.s.ID, "expires", r.lease.Expires, "err", err)
+	l := r.currentLease()
+	if err := r.e.cfg.Store.ReleaseLease(ctx, l); err != nil && !errors.Is(err, ripcord.ErrLeaseLost) {
+		r.e.cfg.Logger.Warn("releasing the lease failed; it expires on its own", "execution", r.s.ID, "expires", l.Expires, "err", err)
 	}
 }
 

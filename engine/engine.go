@@ -237,9 +237,11 @@ type run struct {
 	s     *State
 	ctx   context.Context
 	dirty bool // something changed in this pass: poll again soon
-	// lease is this driver's lease; epoch fences its appends.
-	lease ripcord.Lease
-	epoch int64
+	// lease is this driver's lease (under leaseMu: keepAlive renews it
+	// too); epoch fences its appends.
+	leaseMu sync.Mutex
+	lease   ripcord.Lease
+	epoch   int64
 	// written is the summary last written to the listing row, at
 	// writtenAt.
 	written   []byte
@@ -485,7 +487,9 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		return r.s, err
 	}
 	reason := "stopped"
+	stopRenewing := r.keepAlive()
 	defer func() {
+		stopRenewing()
 		if !r.crashed {
 			r.release(reason)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/drssim"
 	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/sqlite"
 )
 
 // fail500Once makes the next StartRecovery answer 500 without creating a
@@ -697,5 +698,51 @@ func TestUnassumableRolePauses(t *testing.T) {
 	}
 	if n := e.sim.STS().Requests["AssumeRole"]; n == 0 || n > 5 {
 		t.Errorf("%d AssumeRole attempts; want it tried and given up at once", n)
+	}
+}
+
+// TestLeaseKeptThroughSlowCall: a pass slowed by DRS (here a listing that
+// takes twice the lease's TTL of real time) does not let the lease lapse,
+// so no other process can take the execution over in the middle of it. The
+// lease is judged on the wall clock here, as in production.
+func TestLeaseKeptThroughSlowCall(t *testing.T) {
+	sc, err := drssim.LoadScenario("three-tier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range sc.Regions {
+		sc.Regions[i].Jobs = nil // the first pass launches: the slow listing is right before the intent
+	}
+	e := newEnv(t, sc)
+	ctx := context.Background()
+	wall, err := sqlite.Open(ctx, e.dbPath) // the store on the wall clock
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wall.Close() })
+	const ttl = 2 * time.Second
+	if _, err := e.sim.AddFault(drssim.Fault{Kind: drssim.FaultLatency, Operation: "DescribeJobs", Latency: drssim.Duration(2 * ttl), Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var during ripcord.Lease
+	var takeover error
+	eng := e.engineWith(func(c *engine.Config) {
+		c.Store, c.LeaseTTL, c.OwnerGone = wall, ttl, nil
+		c.Hooks.AfterIntent = func(batch string) error {
+			if batch == "b1" { // right after the slow listing
+				during, _ = wall.Lease(ctx, "exec-slow")
+				_, takeover = wall.AcquireLease(ctx, "exec-slow", ripcord.LeaseOwner{Host: "other", PID: 7, Started: t0}, time.Minute)
+			}
+			return nil
+		}
+	})
+	e.start(eng, "exec-slow", spec(ripcord.FailureStop, launchStep("app", nil, app1, app2)))
+	s := e.run(eng, "exec-slow")
+	wantState(t, s, ripcord.ExecSucceeded)
+	if during.Epoch != 1 || during.Owner.Host == "other" {
+		t.Errorf("lease right after the slow call: %+v; want the driver's, epoch 1", during)
+	}
+	if takeover == nil || ripcord.ErrorCode(takeover) != ripcord.ECONFLICT {
+		t.Errorf("takeover during the run: %v; want it refused (the lease was kept alive)", takeover)
 	}
 }
