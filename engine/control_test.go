@@ -36,6 +36,7 @@ func once(t *testing.T, cond func(*engine.State) bool, fn func() error) func(*en
 // finish but starts no later step, however long the pause lasts; resume
 // goes on from there.
 func TestPauseBeforeWave(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	var pausedAt time.Time
@@ -111,6 +112,7 @@ func TestPauseBeforeWave(t *testing.T) {
 // the execution launched is terminated and verified gone, and the
 // execution ends cancelled.
 func TestCancelDrill(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	cases := []struct {
 		name     string
 		when     func(*engine.State) bool
@@ -231,6 +233,7 @@ func TestSkipStepNotYetDone(t *testing.T) {
 // TestControlRefusals: commands that make no sense are refused with a
 // clear error and record nothing.
 func TestControlRefusals(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	eng := e.engineWith(nil)
@@ -319,6 +322,7 @@ func TestControlRefusals(t *testing.T) {
 // result of a call already made is kept, a decision is made again, and
 // nothing is launched twice.
 func TestControlDuringPass(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	for _, point := range []string{"after-intent", "after-call", "after-poll"} {
 		t.Run(point, func(t *testing.T) {
 			e := newEnv(t, nil)

@@ -55,6 +55,7 @@ func checkThreeTier(t *testing.T, e *env) {
 }
 
 func TestThreeTierDrillWaitsForLingeringJob(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	eng := e.engine(engine.Hooks{})
 	e.start(eng, "exec-1", threeTierSpec(ripcord.ModeDrill))
@@ -112,6 +113,7 @@ func TestCrashAtEachDangerousPoint(t *testing.T) {
 		}
 		for _, n := range counts {
 			t.Run(fmt.Sprintf("%s-%d", point, n), func(t *testing.T) {
+				t.Parallel() // its own simulator and store
 				e := newEnv(t, nil)
 				count := 0
 				crash := func() error {
@@ -160,6 +162,7 @@ func TestCrashAtEachDangerousPoint(t *testing.T) {
 }
 
 func TestLostResponseIsAdopted(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	if _, err := e.sim.AddFault(drssim.Fault{Kind: drssim.FaultDropResponse, Operation: "StartRecovery", Count: 2}); err != nil {
 		t.Fatal(err)

@@ -56,6 +56,7 @@ func checkConversionFailure(t *testing.T, e *env, s *engine.State) drssim.JobVie
 }
 
 func TestCriticalFailurePolicyStop(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
 	eng := e.engineWith(nil)
@@ -85,6 +86,7 @@ func TestCriticalFailurePolicyStop(t *testing.T) {
 }
 
 func TestCriticalFailurePolicyPauseThenRetry(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
 	eng := e.engineWith(nil)
@@ -159,6 +161,7 @@ func TestCriticalFailurePolicyPauseThenRetry(t *testing.T) {
 // TestPausePolicyResumeWithoutRetry: a person may also resume a paused
 // execution without retrying; the failed step then fails the execution.
 func TestPausePolicyResumeWithoutRetry(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
 	eng := e.engineWith(nil)
@@ -177,6 +180,7 @@ func TestPausePolicyResumeWithoutRetry(t *testing.T) {
 // TestPausePolicySkipFailedStep: skipping the step the execution paused for
 // lets the steps after it go on.
 func TestPausePolicySkipFailedStep(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
 	eng := e.engineWith(nil)
@@ -201,6 +205,7 @@ func TestPausePolicySkipFailedStep(t *testing.T) {
 }
 
 func TestCriticalFailurePolicyContinue(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
 	eng := e.engineWith(nil)
@@ -236,6 +241,7 @@ func TestCriticalFailurePolicyContinue(t *testing.T) {
 }
 
 func TestOptionalServerFailure(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	failConversion(t, e, db2)
 	eng := e.engineWith(nil)

@@ -162,6 +162,7 @@ func TestScale3000Servers(t *testing.T) {
 // is the 20 active jobs, shared by all the steps through the target's
 // quota keeper: never more than 20 jobs at once, no quota error.
 func TestManySmallStepsActiveJobQuota(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	sc, err := drssim.LoadScenario("scale")
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,7 @@ func runStorm(t *testing.T, fault *drssim.Fault) stormRun {
 // the drill nor launch a server twice; they cost simulated time or DRS
 // requests compared with the clean run.
 func TestStormsSlowButDoNotFail(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	clean := runStorm(t, nil)
 	t.Logf("clean: makespan %s, %d DRS requests", clean.makespan, clean.requests)
 	cases := []struct {

@@ -70,6 +70,7 @@ func checkOwnJobs(t *testing.T, e *env, s *engine.State, foreign ...string) {
 // without ever launching the tier. Now the job is not ours (no tags): the
 // servers wait for it and are launched by ripcord's own job.
 func TestColleagueJobIsNotAdopted(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	var colleague string
@@ -117,6 +118,7 @@ func TestColleagueJobIsNotAdopted(t *testing.T) {
 // servers; when ripcord's launch after it is unclear, it must not be taken
 // for ripcord's own.
 func TestBlockerIsNotAdopted(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	sc, err := drssim.LoadScenario("three-tier")
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +166,7 @@ func TestBlockerIsNotAdopted(t *testing.T) {
 // batch's StartRecovery is unclear. The execution's own first job has the
 // same servers; it is not the retry's job.
 func TestRetryDoesNotAdoptOwnEarlierJob(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	failConversion(t, e, db1)
 	failConversion(t, e, db2)
@@ -198,6 +201,7 @@ func TestRetryDoesNotAdoptOwnEarlierJob(t *testing.T) {
 // the same servers, right after the first, has an unclear StartRecovery;
 // the first execution's job has the same servers and is not the second's.
 func TestEarlierExecutionsJobNotAdopted(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	eng := e.engineWith(nil)
 	one := spec(ripcord.FailureStop, launchStep("database", nil, db1, db2))
@@ -231,6 +235,7 @@ func TestEarlierExecutionsJobNotAdopted(t *testing.T) {
 // cleaned up and are recorded as already gone, and the later drill's
 // instances are not touched.
 func TestCleanupAfterReplacementFinishes(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	eng := e.engineWith(nil)
@@ -278,6 +283,7 @@ func TestCleanupAfterReplacementFinishes(t *testing.T) {
 // the wait leaves it scheduled, and the next one carries it out when due,
 // not before.
 func TestScheduledCleanupSurvivesRestart(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	eng := e.engineWith(nil)
@@ -332,6 +338,7 @@ func TestScheduledCleanupSurvivesRestart(t *testing.T) {
 // job is recorded; the driver stops resumable and the next one adopts
 // nothing.
 func TestSoftStopRecordsInFlightLaunch(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -371,6 +378,7 @@ func TestSoftStopRecordsInFlightLaunch(t *testing.T) {
 // while it was about to call StartRecovery makes no call and records
 // nothing more.
 func TestLostLeaseCallsNothing(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	var tookOver ripcord.Lease
@@ -406,6 +414,7 @@ func TestLostLeaseCallsNothing(t *testing.T) {
 // second Run refuses at once, naming the holder and the expiry, and calls
 // nothing.
 func TestSecondDriverRefused(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	var refusal error
@@ -443,6 +452,7 @@ func TestSecondDriverRefused(t *testing.T) {
 // and another takes over. Exactly one drives at a time and every server is
 // launched once.
 func TestRacingDrivers(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	if _, err := e.sim.AddFault(drssim.Fault{Kind: drssim.FaultLatency, Operation: "StartRecovery", Latency: drssim.Duration(20 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
@@ -583,6 +593,7 @@ func (e *env) gate() *gate {
 // transient error: the execution pauses at once with the reason and a
 // remedy, instead of polling for twelve hours without a word.
 func TestBadCredentialsPause(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	g := e.gate()
 	eng := e.engineWith(func(c *engine.Config) {
@@ -609,6 +620,7 @@ func TestBadCredentialsPause(t *testing.T) {
 // outage limit the execution pauses with a remedy. When DRS comes back in
 // time, the outage is recorded as over and the run succeeds.
 func TestOutageShowsThenPauses(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	for _, tc := range []struct {
 		name    string
 		comesUp bool
@@ -676,6 +688,7 @@ func TestOutageShowsThenPauses(t *testing.T) {
 // as transient: Run polled for twelve simulated hours without a word. Now
 // it is permanent: the execution pauses at once, naming the role.
 func TestUnassumableRolePauses(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	e := newEnv(t, nil)
 	role := "arn:aws:iam::222233334444:role/ripcord-drs"
 	api, err := drs.New(context.Background(), drs.Config{
@@ -706,6 +719,7 @@ func TestUnassumableRolePauses(t *testing.T) {
 // so no other process can take the execution over in the middle of it. The
 // lease is judged on the wall clock here, as in production.
 func TestLeaseKeptThroughSlowCall(t *testing.T) {
+	t.Parallel() // its own simulator and store
 	sc, err := drssim.LoadScenario("three-tier")
 	if err != nil {
 		t.Fatal(err)
@@ -720,7 +734,7 @@ func TestLeaseKeptThroughSlowCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { wall.Close() })
-	const ttl = 2 * time.Second
+	const ttl = 3 * time.Second
 	if _, err := e.sim.AddFault(drssim.Fault{Kind: drssim.FaultLatency, Operation: "DescribeJobs", Latency: drssim.Duration(2 * ttl), Count: 1}); err != nil {
 		t.Fatal(err)
 	}
