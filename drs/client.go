@@ -135,8 +135,9 @@ type Client struct {
 	region  string
 	limiter *limiter
 
-	mu    sync.Mutex
-	calls map[string]int64
+	mu         sync.Mutex
+	calls      map[string]int64
+	serverTime time.Time // the latest Date DRS answered with
 }
 
 var _ ripcord.DRS = (*Client)(nil)
@@ -225,7 +226,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		// DRS's own requests are marked as sent by sendMarker, so that an
 		// error can tell "never left" from "left, answer lost".
-		o.HTTPClient = sendMarker{httpClient}
+		o.HTTPClient = sendMarker{next: httpClient, c: c}
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = readAttempts
 			if cfg.RetryBackoff != nil {
@@ -319,13 +320,45 @@ func withCallState(ctx context.Context) (context.Context, *callState) {
 
 // sendMarker records on the call's state that a request went to the
 // transport.
-type sendMarker struct{ next aws.HTTPClient }
+// It also notes DRS's clock from each answer's Date header (see
+// ServerTime).
+type sendMarker struct {
+	next aws.HTTPClient
+	c    *Client
+}
 
 func (m sendMarker) Do(r *http.Request) (*http.Response, error) {
 	if st, ok := r.Context().Value(callStateKey{}).(*callState); ok {
 		st.sent.Store(true)
 	}
-	return m.next.Do(r)
+	resp, err := m.next.Do(r)
+	if err == nil && resp != nil {
+		if t, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
+			m.c.noteServerTime(t)
+		}
+	}
+	return resp, err
+}
+
+// noteServerTime keeps the latest time DRS has said it is.
+func (c *Client) noteServerTime(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.serverTime) {
+		c.serverTime = t
+	}
+}
+
+// ServerTime is the latest time DRS said it was, in the Date header of an
+// answer (to the second), and whether any answer has come yet. It is DRS's
+// clock, not ripcord's: a job DRS creates after that answer has a creation
+// time at or after it, whatever ripcord's clock says. The engine records it
+// with each launch intent and looks for the intent's job from there, so
+// that clocks that disagree cannot hide the job (docs/drs.md §6).
+func (c *Client) ServerTime() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.serverTime, !c.serverTime.IsZero()
 }
 
 // bodyGuard works around a client-side race between smithy-go and net/http

@@ -55,6 +55,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
 	rq := &request{reqID: newRequestID(s.seed)}
 	rw.Header().Set("x-amzn-RequestId", rq.reqID)
+	// The service's own clock, as AWS answers it in every response's
+	// Date header: simulated time here, so that a client can tell DRS's
+	// clock from its own (docs/drs.md §6).
+	rw.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
 	// Requests are counted as they arrive (the operation once it is routed),
 	// before any response: a client that sees a dropped connection may read
 	// OperationCounts at once.

@@ -201,7 +201,7 @@ func (r *run) instanceMinutes(id string) float64 {
 // mutation (see launchBatch).
 func (r *run) terminateBatch(target string, ids []string) error {
 	id := fmt.Sprintf("t%d", r.s.nextBatch+1)
-	if err := r.record(r.ev(EvTerminateRequested, TerminateRequested{Batch: id, Target: target, Instances: ids})); err != nil {
+	if err := r.record(r.ev(EvTerminateRequested, TerminateRequested{Batch: id, Target: target, Instances: ids, DRSTime: r.drsTime(target)})); err != nil {
 		return err
 	}
 	if h := r.e.cfg.Hooks.DuringCleanup; h != nil {
@@ -244,7 +244,7 @@ func (r *run) terminateBatch(target string, ids []string) error {
 // adopts the TERMINATE job that holds its instances, or else gives the
 // batch up, and the instances are checked and asked for again.
 func (r *run) reconcileTerminate(b *Batch) error {
-	jobs, err := r.e.cfg.Targets[b.Target].JobsCreatedSince(r.ctx, b.Requested.Add(-reconcileWindow))
+	jobs, err := r.e.cfg.Targets[b.Target].JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
 	if err != nil {
 		return r.drsFailed(b.Target, "DescribeJobs (reconcile cleanup)", err)
 	}

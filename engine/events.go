@@ -106,6 +106,10 @@ type (
 		Batch   string   `json:"batch"`
 		Target  string   `json:"target"`
 		Servers []string `json:"servers"`
+		// DRSTime is the latest time DRS had said it was when the intent
+		// was recorded (zero when unknown): on DRS's clock, the job of
+		// this batch is created after it.
+		DRSTime time.Time `json:"drsTime,omitzero"`
 	}
 	// JobCreated is the data of EvJobCreated, EvJobAdopted and EvTerminateJob: a batch's job.
 	JobCreated struct {
@@ -148,9 +152,10 @@ type (
 	}
 	// TerminateRequested is the data of EvTerminateRequested: the intent of one TerminateRecoveryInstances.
 	TerminateRequested struct {
-		Batch     string   `json:"batch"`
-		Target    string   `json:"target"`
-		Instances []string `json:"instances"`
+		Batch     string    `json:"batch"`
+		Target    string    `json:"target"`
+		Instances []string  `json:"instances"`
+		DRSTime   time.Time `json:"drsTime,omitzero"` // as in LaunchRequested
 	}
 	// CleanupFinished is the data of EvCleanupFinished.
 	CleanupFinished struct {

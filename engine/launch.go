@@ -151,7 +151,8 @@ func (r *run) ownJobsFillQuota(st *StepState, target string, servers []string) b
 func (r *run) launchBatch(st *StepState, target string, servers []string) error {
 	s := r.s
 	id := fmt.Sprintf("b%d", s.nextBatch+1)
-	if err := r.record(r.ev(EvLaunchRequested, LaunchRequested{Step: st.Spec.Name, Batch: id, Target: target, Servers: servers})); err != nil {
+	if err := r.record(r.ev(EvLaunchRequested, LaunchRequested{Step: st.Spec.Name, Batch: id, Target: target, Servers: servers,
+		DRSTime: r.drsTime(target)})); err != nil {
 		return err
 	}
 	if h := r.e.cfg.Hooks.AfterIntent; h != nil {
@@ -265,7 +266,7 @@ func (r *run) reconcileUnclear() error {
 			continue
 		}
 		api := r.e.cfg.Targets[b.Target]
-		jobs, err := api.JobsCreatedSince(r.ctx, b.Requested.Add(-reconcileWindow))
+		jobs, err := api.JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
 		if err != nil {
 			return r.drsFailed(b.Target, "DescribeJobs (reconcile)", err)
 		}
@@ -287,9 +288,25 @@ func (r *run) reconcileUnclear() error {
 
 // reconcileWindow is how far before an intent reconciliation looks for
 // its job. The job is recognized by its tags, not by its time: the window
-// only bounds the listing, and is wide so that clocks that disagree
-// (ripcord's and DRS's) cannot hide the job.
+// only bounds the listing. It is counted from the intent on DRS's own
+// clock (Batch.DRSTime, from the Date of DRS's answers), so that a clock
+// of ripcord's that runs ahead of DRS's cannot hide the job; the margin
+// covers the Date header's one-second resolution and more.
 const reconcileWindow = 15 * time.Minute
+
+// serverClock is implemented by DRS clients that know DRS's clock
+// (drs.Client, from the Date header of its answers).
+type serverClock interface{ ServerTime() (time.Time, bool) }
+
+// drsTime is the latest time DRS said it was in target, or zero.
+func (r *run) drsTime(target string) time.Time {
+	if c, ok := r.e.cfg.Targets[target].(serverClock); ok {
+		if t, ok := c.ServerTime(); ok {
+			return t
+		}
+	}
+	return time.Time{}
+}
 
 // ownJob is the one job matcher: among jobs, the job of batch b of
 // execution execID. A LAUNCH job is ours only if DRS records our tags on it

@@ -107,6 +107,15 @@ type Attempt struct {
 	Launched   time.Time `json:"launched,omitzero"`
 }
 
+// since is where reconciliation looks for the batch's job from: on DRS's
+// clock when it was known at the intent, else on the engine's.
+func (b *Batch) since() time.Time {
+	if !b.DRSTime.IsZero() {
+		return b.DRSTime
+	}
+	return b.Requested
+}
+
 // Outage is a target where DRS calls keep failing with transient errors.
 type Outage struct {
 	Target   string
@@ -123,6 +132,9 @@ type Batch struct {
 	Target    string
 	Servers   []string
 	Requested time.Time
+	// DRSTime is when the intent was recorded on DRS's clock, as far as
+	// known (zero if not): reconciliation looks for the job from there.
+	DRSTime   time.Time
 	JobID     string
 	Unclear   bool
 	Refused   bool
@@ -277,7 +289,7 @@ func (s *State) apply(ev ripcord.Event) error {
 				return invalid("server %s of step %s is not waiting to be launched", id, d.Step)
 			}
 		}
-		b := &Batch{ID: d.Batch, Step: d.Step, Target: d.Target, Servers: d.Servers, Requested: ev.At}
+		b := &Batch{ID: d.Batch, Step: d.Step, Target: d.Target, Servers: d.Servers, Requested: ev.At, DRSTime: d.DRSTime}
 		s.Batches[b.ID] = b
 		s.nextBatch++
 		for _, id := range d.Servers {
@@ -298,7 +310,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		case !s.Cleanup.Requested || s.Cleanup.Done:
 			return invalid("no cleanup is under way")
 		}
-		s.Batches[d.Batch] = &Batch{ID: d.Batch, Target: d.Target, Servers: d.Instances, Requested: ev.At, Terminate: true}
+		s.Batches[d.Batch] = &Batch{ID: d.Batch, Target: d.Target, Servers: d.Instances, Requested: ev.At, DRSTime: d.DRSTime, Terminate: true}
 		s.nextBatch++
 	case EvJobCreated, EvJobAdopted, EvTerminateJob:
 		var d JobCreated

@@ -760,3 +760,33 @@ func TestLeaseKeptThroughSlowCall(t *testing.T) {
 		t.Errorf("takeover during the run: %v; want it refused (the lease was kept alive)", takeover)
 	}
 }
+
+// aheadClock is the engine's clock running a fixed offset ahead of the
+// simulator's (a clock that disagrees); sleeping moves both.
+type aheadClock struct {
+	*drssim.ManualClock
+	by time.Duration
+}
+
+func (c aheadClock) Now() time.Time { return c.ManualClock.Now().Add(c.by) }
+
+// TestLostResponseWithClocksThatDisagree: ripcord's clock runs 30 minutes
+// ahead of DRS's, and the answer to a StartRecovery that created its job
+// is lost. Looking for the job from the intent's time on ripcord's clock
+// missed it (DRS dated it half an hour earlier) and launched the servers
+// again; the job is now looked for from DRS's own clock (the Date of its
+// answers) and adopted by its tags.
+func TestLostResponseWithClocksThatDisagree(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.sim.AddFault(drssim.Fault{Kind: drssim.FaultDropResponse, Operation: "StartRecovery", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	eng := e.engineWith(func(c *engine.Config) { c.Clock = aheadClock{e.clock, 30 * time.Minute} })
+	e.start(eng, "exec-skew", chain(ripcord.FailureStop))
+	s := e.run(eng, "exec-skew")
+	wantState(t, s, ripcord.ExecSucceeded)
+	if got := evData[evJob](t, e.events("exec-skew"), engine.EvJobAdopted); len(got) != 1 {
+		t.Errorf("adopted %v; want the one job whose answer was lost", got)
+	}
+	checkThreeTier(t, e)
+}
