@@ -817,20 +817,17 @@ func TestModelPatterns(t *testing.T) {
 // generated from is on this machine (botocore's, through python3), and
 // checks that constraints_gen.go is what the generator writes.
 func TestGeneratedTableIsCurrent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the generator")
-	}
 	out := t.TempDir() + "/constraints_gen.go"
 	cmd := exec.Command("go", "run", "./internal/constraintgen", "-out", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("cannot run the generator here (no botocore model?): %v\n%s", err, b)
+		skipOutsideCI(t, "cannot run the generator here (no botocore model?): %v\n%s", err, b)
 	}
 	got, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(got, []byte(modelSHA256)) {
-		t.Skipf("this machine has another DRS model than the table's (%s); run go generate ./drssim to move to it", modelSource)
+		skipOutsideCI(t, "this machine has another DRS model than the table's (%s); run go generate ./drssim to move to it", modelSource)
 	}
 	want, err := os.ReadFile("constraints_gen.go")
 	if err != nil {
@@ -846,13 +843,7 @@ func TestGeneratedTableIsCurrent(t *testing.T) {
 // and minimum values, not patterns, maximum lengths or enums) through the
 // real CLI, and a date filter read back from the simulator.
 func TestConstraintViolationsThroughAWSCLI(t *testing.T) {
-	awsPath, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("RIPCORD_CI") != "" {
-			t.Fatalf("aws CLI not on PATH (%v), and RIPCORD_CI is set", err)
-		}
-		t.Skipf("SKIPPED: aws CLI not on PATH (%v)", err)
-	}
+	awsPath := awsCLIPath(t)
 	e := newTestEnv(t, nil)
 	dir := t.TempDir()
 	for _, f := range []string{"config", "credentials"} {

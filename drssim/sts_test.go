@@ -583,12 +583,19 @@ func awsCLIPath(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("aws")
 	if err != nil {
-		if os.Getenv("RIPCORD_CI") != "" {
-			t.Fatalf("aws CLI not on PATH (%v), and RIPCORD_CI is set: CI must run the AWS CLI tests; install aws-cli v1 or v2", err)
-		}
-		t.Skipf("SKIPPED: aws CLI not on PATH (%v); the STS test with the real AWS CLI did not run. Install aws-cli v1 or v2 to run it (RIPCORD_CI=1 makes this a failure).", err)
+		skipOutsideCI(t, "aws CLI not on PATH (%v): the test with the real AWS CLI did not run; install aws-cli v1 or v2", err)
 	}
 	return p
+}
+
+// skipOutsideCI skips the test loudly, except in CI (RIPCORD_CI set), where
+// a test that cannot run is a failure: CI never skips.
+func skipOutsideCI(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("RIPCORD_CI") != "" {
+		t.Fatalf("RIPCORD_CI is set and this test cannot run: "+format, args...)
+	}
+	t.Skipf("SKIPPED: "+format+" (RIPCORD_CI=1 makes this a failure)", args...)
 }
 
 // awsCLI runs the AWS CLI with only the given credentials in its
