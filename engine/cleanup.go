@@ -107,6 +107,7 @@ func (r *run) driveCleanup() error {
 			continue
 		}
 		jobs, err := r.e.cfg.Targets[b.Target].DescribeJobs(r.ctx, []string{b.JobID})
+		r.heard(b.Target, err)
 		if err != nil {
 			return r.drsFailed(b.Target, "DescribeJobs (cleanup)", err)
 		}
@@ -134,6 +135,7 @@ func (r *run) driveCleanup() error {
 	minutes, total := 0.0, 0
 	for target, ids := range s.ownInstances() {
 		left, err := r.e.cfg.Targets[target].ListRecoveryInstances(r.ctx, ids, nil)
+		r.heard(target, err)
 		if err != nil {
 			return r.drsFailed(target, "DescribeRecoveryInstances (cleanup)", err)
 		}
@@ -211,6 +213,7 @@ func (r *run) terminateBatch(target string, ids []string) error {
 	}
 	return r.mutation(func() error {
 		job, err := r.e.cfg.Targets[target].TerminateRecoveryInstances(r.ctx, ids)
+		r.heard(target, err)
 		if err == nil {
 			r.jobs[job.ID] = job
 			return r.record(r.ev(EvTerminateJob, JobCreated{Batch: id, JobID: job.ID}))
@@ -245,6 +248,7 @@ func (r *run) terminateBatch(target string, ids []string) error {
 // batch up, and the instances are checked and asked for again.
 func (r *run) reconcileTerminate(b *Batch) error {
 	jobs, err := r.e.cfg.Targets[b.Target].JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
+	r.heard(b.Target, err)
 	if err != nil {
 		return r.drsFailed(b.Target, "DescribeJobs (reconcile cleanup)", err)
 	}

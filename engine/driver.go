@@ -260,7 +260,6 @@ func (r *run) pauseFor(reason, remedy string) error {
 			return err
 		}
 	}
-	r.errPause = true
 	return errPaused
 }
 
@@ -277,7 +276,7 @@ func (r *run) outageSeen(target, op string, err error) error {
 	o.Op, o.Error = op, err.Error()
 	o.Attempts++
 	r.e.cfg.Logger.Warn("DRS call failed; will try again", "target", target, "op", op, "since", o.Since, "attempts", o.Attempts, "err", err)
-	r.failing = true
+	r.failedNow[target] = true
 	limit := r.s.Spec.Settings.OutageLimit
 	if limit <= 0 {
 		limit = r.e.cfg.OutageLimit
@@ -293,24 +292,34 @@ func (r *run) outageSeen(target, op string, err error) error {
 	return nil
 }
 
-// outageOver notes a successful call in target, ending its outage.
-func (r *run) outageOver(target string) error {
-	o := r.outage[target]
-	if o == nil {
-		if r.s.Outages[target] == nil {
-			return nil
+// heard notes that DRS in target answered a call (err == nil): the
+// evidence that ends an outage.
+func (r *run) heard(target string, err error) {
+	if err == nil {
+		r.answeredNow[target] = true
+	}
+}
+
+// outagesOver ends, at the end of a pass, the outage of every target that
+// answered in it and did not fail in it.
+func (r *run) outagesOver() error {
+	for _, t := range sortedKeys(r.outage) {
+		if !r.answeredNow[t] || r.failedNow[t] {
+			continue
 		}
-		o = &Outage{}
+		attempts := r.outage[t].Attempts
+		delete(r.outage, t)
+		if err := r.record(r.ev(EvDRSRecovered, DRSRecovered{Target: t, Attempts: attempts})); err != nil {
+			return err
+		}
 	}
-	delete(r.outage, target)
-	if r.s.Outages[target] == nil {
-		return nil
-	}
-	return r.record(r.ev(EvDRSRecovered, DRSRecovered{Target: target, Attempts: o.Attempts}))
+	return nil
 }
 
 // CheckTargets makes sure every target of spec that has servers calls DRS
 // in the account it declares, before anything is launched (CheckAccounts).
+// A target this Engine has checked already is not asked again: `run`
+// checks before it records the execution, then Run would check again.
 func (e *Engine) CheckTargets(ctx context.Context, spec Spec) error {
 	used := map[string]bool{}
 	for _, st := range spec.Steps {
@@ -320,11 +329,17 @@ func (e *Engine) CheckTargets(ctx context.Context, spec Spec) error {
 	}
 	var targets []ripcord.Target
 	for _, t := range spec.Targets {
-		if used[t.Name] {
+		if _, done := e.checked.Load(t); used[t.Name] && !done {
 			targets = append(targets, t)
 		}
 	}
-	return CheckAccounts(ctx, targets, e.cfg.Targets)
+	if err := CheckAccounts(ctx, targets, e.cfg.Targets); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		e.checked.Store(t, true)
+	}
+	return nil
 }
 
 // CheckAccounts asks each target's DRS connection for its caller identity

@@ -137,6 +137,9 @@ var ErrCrash = errors.New("engine stopped by a test hook")
 type Engine struct {
 	cfg    Config
 	keeper sync.Map // target -> *quotaKeeper
+	// checked holds the targets (ripcord.Target values) whose account
+	// CheckTargets has verified: their connections do not change.
+	checked sync.Map
 	rng    *rand.Rand
 	rngMu  sync.Mutex
 }
@@ -251,12 +254,12 @@ type run struct {
 	calls0 int64
 	// outage follows transient failures per target while they last.
 	outage map[string]*Outage
-	// failing is set when a DRS call failed in this pass; errPause when
-	// the execution was paused for an error; lost when the lease was.
-	failing  bool
-	errPause bool
-	lost     bool
-	crashed  bool
+	// failedNow and answeredNow are the targets where a DRS call failed,
+	// or was answered, in this pass; lost is set when the lease was.
+	failedNow   map[string]bool
+	answeredNow map[string]bool
+	lost        bool
+	crashed     bool
 	// notBefore delays the next launch attempt of a step after a refusal.
 	notBefore map[string]time.Time
 	backoff   map[string]int
@@ -473,7 +476,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		return nil, err
 	}
 	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
-		outage: map[string]*Outage{}, calls0: e.totalCalls()}
+		outage: map[string]*Outage{}, failedNow: map[string]bool{}, answeredNow: map[string]bool{}, calls0: e.totalCalls()}
 	if s.Drivers == 0 {
 		// The first driver counts every request of the clients, those
 		// made to prepare the execution (resolving its servers, looking
@@ -519,8 +522,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		if ctx.Err() != nil {
 			return stopped()
 		}
-		r.dirty, r.failing = false, false
-		failedBefore := len(r.outage)
+		r.dirty, r.failedNow, r.answeredNow = false, map[string]bool{}, map[string]bool{}
 		err := r.renew(ctx)
 		if err == nil {
 			err = r.pass()
@@ -548,14 +550,10 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			}
 			return r.s, err
 		}
-		if !r.failing && failedBefore > 0 {
-			for _, t := range sortedKeys(r.outage) {
-				if err := r.outageOver(t); err != nil {
-					return r.s, err
-				}
-			}
+		if err := r.outagesOver(); err != nil {
+			return r.s, err
 		}
-		if (r.dirty || r.failing || len(r.outage) > 0) && e.cfg.OnChange != nil {
+		if (r.dirty || len(r.outage) > 0) && e.cfg.OnChange != nil {
 			e.cfg.OnChange(r.s)
 		}
 		if r.settled() {

@@ -54,6 +54,7 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 	defer k.mu.Unlock()
 	api := r.e.cfg.Targets[target]
 	active, err := api.ActiveJobs(r.ctx)
+	r.heard(target, err)
 	if err != nil {
 		return r.drsFailed(target, "DescribeJobs (active jobs)", err)
 	}
@@ -181,6 +182,7 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		ls[i] = ripcord.LaunchServer{ID: sv}
 	}
 	job, err := r.e.cfg.Targets[target].StartRecovery(r.ctx, ls, s.Spec.Mode == ripcord.ModeDrill, r.jobTags(st.Spec.Name, id))
+	r.heard(target, err)
 	if h := r.e.cfg.Hooks.AfterCall; h != nil {
 		if herr := h(id); herr != nil {
 			return herr
@@ -267,6 +269,7 @@ func (r *run) reconcileUnclear() error {
 		}
 		api := r.e.cfg.Targets[b.Target]
 		jobs, err := api.JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
+		r.heard(b.Target, err)
 		if err != nil {
 			return r.drsFailed(b.Target, "DescribeJobs (reconcile)", err)
 		}
@@ -350,6 +353,7 @@ func (r *run) poll() error {
 	}
 	for _, target := range sortedKeys(byTarget) {
 		jobs, err := r.e.cfg.Targets[target].DescribeJobs(r.ctx, byTarget[target])
+		r.heard(target, err)
 		if err != nil {
 			if err := r.drsFailed(target, "DescribeJobs", err); err != nil {
 				return err

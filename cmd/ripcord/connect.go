@@ -127,9 +127,8 @@ func (c *connFlags) openStore(ctx context.Context) (ripcord.Store, error) {
 }
 
 // clients connects to DRS in each target.
-func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[string]ripcord.DRS, map[string]*drs.Client, error) {
+func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[string]ripcord.DRS, error) {
 	out := map[string]ripcord.DRS{}
-	raw := map[string]*drs.Client{}
 	for _, t := range targets {
 		region := t.Region
 		if region == "" {
@@ -142,16 +141,12 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 		cl, err := drs.New(ctx, drs.Config{Region: region, Endpoint: endpoint, RoleARN: t.RoleARN, ExternalID: t.ExternalID,
 			Profile: c.Profile, RateLimit: c.RateLimit, STSEndpoint: c.stsEndpoint(ctx, endpoint)})
 		if err != nil {
-			return nil, nil, fmt.Errorf("connect to DRS for target %s: %w", t.Name, err)
+			return nil, fmt.Errorf("connect to DRS for target %s: %w", t.Name, err)
 		}
 		out[t.Name] = cl
-		raw[t.Name] = cl
 	}
-	return out, raw, nil
+	return out, nil
 }
-
-// drsClient is the DRS adapter's client, named here for the commands.
-type drsClient = drs.Client
 
 // newEngine builds an engine for the targets of an execution, logging to
 // errOut. Against a ripcord simulator its clock is the simulator's, so that

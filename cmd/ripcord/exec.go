@@ -161,7 +161,7 @@ func withEngine(ctx context.Context, cf *connFlags, errOut io.Writer, id string,
 	if err != nil {
 		return err
 	}
-	targets, _, err := cf.clients(ctx, s.Spec.Targets)
+	targets, err := cf.clients(ctx, s.Spec.Targets)
 	if err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 		return err
 	}
 	defer store.Close()
-	targets, clients, err := cfg.clients(ctx, one.Targets)
+	targets, err := cfg.clients(ctx, one.Targets)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,6 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 			fmt.Fprintf(out, "cleanup scheduled: %s after the drill ends (recorded; exec resume carries it out if this process stops)\n", cfg.CleanupAfter)
 		}
 	}
-	_ = clients
 	return drive(ctx, out, errOut, store, eng, id, driveOpts{JSON: cfg.Output == "json"})
 }
 

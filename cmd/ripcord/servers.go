@@ -38,7 +38,7 @@ target's caller identity must be the account it declares (exit 2 if not).`,
 				}
 				targets = f.Targets
 			}
-			clients, _, err := cf.clients(ctx, targets)
+			clients, err := cf.clients(ctx, targets)
 			if err != nil {
 				return err
 			}

@@ -426,6 +426,11 @@ func TestCrossAccountPlan(t *testing.T) {
 			if launches["111122223333"] != 2 || launches["222233334444"] != 2 {
 				t.Errorf("launched per account: %v; want each tier in its own account", launches)
 			}
+			// Each target's account is asked once per run, not again by
+			// the engine that drives it.
+			if n := sim.STS().Requests["GetCallerIdentity"]; n != 2 {
+				t.Errorf("%d GetCallerIdentity calls for 2 targets; want 2", n)
+			}
 		})
 	}
 }
