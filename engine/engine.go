@@ -140,8 +140,8 @@ type Engine struct {
 	// checked holds the targets (ripcord.Target values) whose account
 	// CheckTargets has verified: their connections do not change.
 	checked sync.Map
-	rng    *rand.Rand
-	rngMu  sync.Mutex
+	rng     *rand.Rand
+	rngMu   sync.Mutex
 }
 
 // New returns an Engine.
