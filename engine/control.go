@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -149,7 +150,8 @@ func (e *Engine) controlOnce(ctx context.Context, id, actor, typ string, data an
 		return false, &ripcord.Error{Code: ripcord.ECONFLICT, Message: fmt.Sprintf("execution %s (%s): %v", id, s.State, err)}
 	}
 	var summary []byte
-	if b, err := jsonSummary(after); err == nil {
+	// The summary with the DRS calls of the drivers that stopped.
+	if b, err := json.Marshal(after.Summarize(0)); err == nil {
 		summary = b
 	}
 	_, err = e.cfg.Store.Append(ctx, id, s.LastSeq, 0, []ripcord.Event{ev}, projection(s, after, summary))

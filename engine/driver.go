@@ -426,5 +426,5 @@ func specTargets(spec Spec) []string {
 			set[sv.Target] = true
 		}
 	}
-	return sortedStrings(set)
+	return sortedKeys(set)
 }

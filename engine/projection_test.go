@@ -27,12 +27,12 @@ func TestProjectionUpdateLeavesStateAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	resume := newEvent(EvExecutionResumed, "alice", t0.Add(11*time.Minute), struct{}{})
-	upd := projectionUpdate(s, []ripcord.Event{resume})
+	upd := projectionUpdateOf(t, s, resume)
 	if upd == nil || upd.State == nil || *upd.State != ripcord.ExecRunning {
 		t.Fatalf("update %+v, want state running", upd)
 	}
 	if !s.Paused || s.Steps["a"].PausedTotal != 0 {
-		t.Fatalf("projectionUpdate changed the live state: paused=%v pausedTotal=%s", s.Paused, s.Steps["a"].PausedTotal)
+		t.Fatalf("computing the update changed the live state: paused=%v pausedTotal=%s", s.Paused, s.Steps["a"].PausedTotal)
 	}
 	resume.Seq = 4
 	if err := s.apply(resume); err != nil {
@@ -41,7 +41,18 @@ func TestProjectionUpdateLeavesStateAlone(t *testing.T) {
 	if got := s.Steps["a"].PausedTotal; got != 10*time.Minute {
 		t.Fatalf("paused total %s, want 10m", got)
 	}
-	if upd := projectionUpdate(s, []ripcord.Event{newEvent(EvServersBlocked, "engine", t0, ServersBlocked{Step: "a", Servers: []string{"s-0123456789abcdef0"}, JobID: "drsjob-1"})}); upd != nil {
+	if upd := projectionUpdateOf(t, s, newEvent(EvServersBlocked, "engine", t0, ServersBlocked{Step: "a", Servers: []string{"s-0123456789abcdef0"}, JobID: "drsjob-1"})); upd != nil {
 		t.Errorf("an event that does not change the listing gave an update: %+v", upd)
 	}
+}
+
+// projectionUpdateOf is the listing's change ev makes, as record computes
+// it: folded into a copy of s (s itself is left alone).
+func projectionUpdateOf(t *testing.T, s *State, ev ripcord.Event) *ripcord.ExecutionUpdate {
+	t.Helper()
+	after, err := foldCopy(s, []ripcord.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return projection(s, after, nil)
 }

@@ -649,18 +649,6 @@ func (s *State) unpause(at time.Time) {
 // later by the time it spent paused.
 func (st *StepState) clockStart() time.Time { return st.Started.Add(st.PausedTotal) }
 
-// projectionUpdate returns the change evs make to the execution's listing
-// row (its state and end), or nil when they make none. It folds the events
-// into a copy of s, so the listing always says what the log will; s itself
-// is left alone.
-func projectionUpdate(s *State, evs []ripcord.Event) *ripcord.ExecutionUpdate {
-	after, err := foldCopy(s, evs)
-	if err != nil {
-		return nil // the real apply will report it
-	}
-	return projection(s, after, nil)
-}
-
 // foldCopy applies evs to a copy of s and returns it; s is left alone. It
 // fails when an event does not fit (a *TransitionError).
 func foldCopy(s *State, evs []ripcord.Event) (*State, error) {

@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -119,16 +118,3 @@ func DecodeSummary(b []byte) (Summary, error) {
 	err := json.Unmarshal(b, &s)
 	return s, err
 }
-
-func sortedStrings(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// jsonSummary is the summary of s for the listing row, as a command
-// writes it (with the DRS calls of the drivers that stopped).
-func jsonSummary(s *State) ([]byte, error) { return json.Marshal(s.Summarize(0)) }
