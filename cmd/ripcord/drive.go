@@ -32,8 +32,7 @@ func drive(ctx context.Context, out, errOut io.Writer, store ripcord.Store, eng 
 		var held *engine.LeaseHeldError
 		if errors.As(err, &held) {
 			if !opts.Wait {
-				return &exitError{code: 2, msg: held.Error(),
-					hint: "another ripcord process drives it; follow it with: ripcord exec watch " + id + ", or wait for it with: ripcord exec resume --wait " + id}
+				return &exitError{code: 2, msg: held.Error(), hint: ripcord.ErrorHint(err)}
 			}
 			if held.Lease.Epoch != waitingFor {
 				waitingFor = held.Lease.Epoch
