@@ -3,6 +3,7 @@ package ripcord
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -123,6 +124,17 @@ type SourceServer struct {
 	RecoveryInstanceID string
 	// LastLaunchResult is NOT_STARTED, PENDING, SUCCEEDED or FAILED.
 	LastLaunchResult string
+	// OS is DRS's description of the operating system
+	// (sourceProperties.os.fullString), e.g. "Microsoft Windows Server
+	// 2019"; empty when DRS reports none.
+	OS string
+	// DiskBytes is the total size of the server's disks.
+	DiskBytes int64
+}
+
+// Windows reports whether DRS describes the server's OS as Windows.
+func (s SourceServer) Windows() bool {
+	return strings.Contains(strings.ToLower(s.OS), "windows")
 }
 
 // Ready reports whether the server can be launched now under an RPO target

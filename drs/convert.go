@@ -154,6 +154,14 @@ func convertSourceServer(s types.SourceServer) (ripcord.SourceServer, error) {
 	if p := s.SourceProperties; p != nil && p.IdentificationHints != nil {
 		out.Hostname = aws.ToString(p.IdentificationHints.Hostname)
 	}
+	if p := s.SourceProperties; p != nil {
+		if p.Os != nil {
+			out.OS = aws.ToString(p.Os.FullString)
+		}
+		for _, d := range p.Disks {
+			out.DiskBytes += d.Bytes
+		}
+	}
 	if ri := s.DataReplicationInfo; ri != nil {
 		out.ReplicationState = string(ri.DataReplicationState)
 		if ri.DataReplicationError != nil {

@@ -81,6 +81,11 @@ type SpecServer struct {
 	ID       string `json:"id"`
 	Target   string `json:"target"`
 	Optional bool   `json:"optional,omitempty"`
+	// Expected is how long DRS is expected to take to launch the server
+	// (ExpectedLaunch; zero: unknown). Batching groups servers of like
+	// expectation into a job, so that a slow server does not hold fast
+	// ones' share of the quota.
+	Expected time.Duration `json:"expected,omitempty"`
 }
 
 // Event payloads: the data of each event type, as the log holds it (JSON).
