@@ -80,6 +80,11 @@ type Config struct {
 	// second's worth).
 	RateLimit float64
 	Burst     int
+	// Clock is the time the rate limiter counts and waits on (nil: the
+	// wall clock). A simulator's manual clock (drssim.ManualClock, whose
+	// Sleep moves it forward) makes waiting for the limiter take simulated
+	// time instead of real time: ripcord bench does so.
+	Clock Clock
 	// Timeout bounds one HTTP request, answer included (default 60s). It
 	// does not apply to an HTTPClient given here.
 	Timeout time.Duration
@@ -209,6 +214,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 
 	c := &Client{cfg: cfg, region: awsCfg.Region, limiter: newLimiter(cfg.RateLimit, cfg.Burst), calls: map[string]int64{}}
+	c.limiter.clock = cfg.Clock
 	// GetCallerIdentity is a read: the SDK may retry it like DRS's reads.
 	// It is not DRS's, so it does not go through DRS's rate limiter.
 	c.sts = sts.NewFromConfig(awsCfg, stsEndpoint, func(o *sts.Options) {

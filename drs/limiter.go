@@ -2,11 +2,21 @@ package drs
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
+
+// Clock is the time the rate limiter waits on (Config.Clock): Now, and a
+// Sleep that returns early with ctx's error when ctx is done. The engine's
+// clocks (engine.RealClock, drssim.ManualClock) are Clocks.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
 
 // limiter is the token bucket every request to one target waits on.
 //
@@ -16,29 +26,73 @@ import (
 // and each answered request adds back a twentieth of the configured rate
 // until it is whole again, burst included. Throttling then costs a few slow
 // requests instead of a storm of retries that all get throttled too.
+//
+// With a clock (Config.Clock) the bucket counts that clock's time and a
+// request waits by sleeping on it: on a simulator's manual clock waiting
+// for the limiter moves simulated time. Without one it is the wall clock,
+// and waiting is rate.Limiter's own.
 type limiter struct {
 	mu    sync.Mutex
 	lim   *rate.Limiter
+	clock Clock // nil: the wall clock
 	base  rate.Limit
 	burst int
 	floor rate.Limit
 }
 
+// newLimiter returns a limiter on the wall clock; set clock to count
+// another time.
 func newLimiter(rps float64, burst int) *limiter {
 	base := rate.Limit(rps)
 	return &limiter{lim: rate.NewLimiter(base, burst), base: base, burst: burst, floor: base / 32}
 }
 
+// now is the limiter's time.
+func (l *limiter) now() time.Time {
+	if l.clock == nil {
+		return time.Now()
+	}
+	return l.clock.Now()
+}
+
 // wait blocks until a request may be sent or ctx ends.
-func (l *limiter) wait(ctx context.Context) error { return l.lim.Wait(ctx) }
+func (l *limiter) wait(ctx context.Context) error {
+	if l.clock == nil {
+		return l.lim.Wait(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := l.clock.Now()
+	r := l.lim.ReserveN(now, 1)
+	if !r.OK() {
+		// Only with a burst below 1, which New never configures.
+		return errBurst
+	}
+	at := now.Add(r.DelayFrom(now))
+	// Sleep until the reserved instant, not for the delay from now: time
+	// may have moved on while the reservation was made.
+	if d := at.Sub(l.clock.Now()); d > 0 {
+		if err := l.clock.Sleep(ctx, d); err != nil {
+			// Not sent: the token goes back for the next request.
+			r.CancelAt(l.clock.Now())
+			return err
+		}
+	}
+	return nil
+}
+
+// errBurst is wait's error when the bucket cannot hold one token.
+var errBurst = errors.New("drs: rate limiter: a request exceeds the burst")
 
 // throttled slows the limiter down after a ThrottlingException.
 func (l *limiter) throttled() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := l.now()
 	r := max(l.lim.Limit()/2, l.floor)
-	l.lim.SetLimit(r)
-	l.lim.SetBurst(1)
+	l.lim.SetLimitAt(now, r)
+	l.lim.SetBurstAt(now, 1)
 }
 
 // succeeded brings the limiter back towards its configured rate after a
@@ -50,10 +104,11 @@ func (l *limiter) succeeded() {
 	if r >= l.base {
 		return
 	}
+	now := l.now()
 	r = min(r+l.base/20, l.base)
-	l.lim.SetLimit(r)
+	l.lim.SetLimitAt(now, r)
 	if r == l.base {
-		l.lim.SetBurst(l.burst)
+		l.lim.SetBurstAt(now, l.burst)
 	}
 }
 
