@@ -19,13 +19,18 @@ import (
 const (
 	serverBatch   = 200  // DescribeSourceServers.filters.sourceServerIDs
 	jobBatch      = 1000 // DescribeJobs.filters.jobIDs
+	// jobPage is the page size asked of DescribeJobs. The model sets no
+	// maximum (docs/drs.md §7) and the simulator serves 1000 at most;
+	// jobs are what ripcord lists most, and fewer pages are fewer calls
+	// under the rate limit.
+	jobPage = 1000
 	instanceBatch = 200  // DescribeRecoveryInstances.filters.recoveryInstanceIDs
 )
 
-// maxPages bounds one listing. DRS's page size is undocumented (the
-// simulator's is 50), and maxResults is left to DRS because a larger value
-// than it accepts would fail; 10,000 pages is far beyond any account, so
-// reaching it means the service keeps sending tokens.
+// maxPages bounds one listing. DRS's default page size is undocumented (the
+// simulator's is 50); maxResults is left to DRS except for DescribeJobs
+// (jobPage). 10,000 pages is far beyond any account, so reaching it means
+// the service keeps sending tokens.
 const maxPages = 10000
 
 // JobsCreatedSince's margins. DRS's fromDate filter is asked for an hour
@@ -122,6 +127,9 @@ func (c *Client) JobsCreatedSince(ctx context.Context, since time.Time) ([]ripco
 func (c *Client) describeJobs(ctx context.Context, in *awsdrs.DescribeJobsInput) ([]ripcord.Job, error) {
 	const op = "DescribeJobs"
 	var out []ripcord.Job
+	if in.MaxResults == nil {
+		in.MaxResults = aws.Int32(jobPage)
+	}
 	p := awsdrs.NewDescribeJobsPaginator(c.api, in, stopOnDuplicateJobs)
 	for page := 0; p.HasMorePages(); page++ {
 		if page == maxPages {

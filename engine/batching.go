@@ -40,3 +40,40 @@ func slowestFirst(ids []string, expected func(string) time.Duration) {
 		return cmp.Compare(a, b)
 	})
 }
+
+// batchSizes splits n free servers of a target into the jobs to start now,
+// given the jobs and servers its quotas have left. When all of them fit,
+// they go in as few jobs as the per-job limit allows, of even sizes (fewer
+// calls; nothing waits for the quota). When they do not, the target is
+// quota-bound: DRS frees a job's servers only when its slowest server is
+// done, so each job gets an even share of the quota (servers in active
+// jobs over active jobs: 500/20 = 25 by default), and servers of like
+// expected duration share a job (the caller orders them slowest first).
+func batchSizes(n, jobsLeft, serversLeft int, q Quotas) []int {
+	if n <= 0 || jobsLeft <= 0 || serversLeft <= 0 {
+		return nil
+	}
+	jobs := (n + q.ServersPerJob - 1) / q.ServersPerJob
+	if n <= serversLeft && jobs <= jobsLeft {
+		out := make([]int, jobs)
+		for i := range out {
+			out[i] = n / jobs
+			if i < n%jobs {
+				out[i]++
+			}
+		}
+		return out
+	}
+	jobCap := max(1, q.ActiveJobs-q.Headroom)
+	serverCap := max(1, q.ServersInActiveJobs-10*q.Headroom)
+	share := min(q.ServersPerJob, max(1, (serverCap+jobCap-1)/jobCap))
+	var out []int
+	for n > 0 && jobsLeft > 0 && serversLeft > 0 {
+		k := min(n, share, serversLeft)
+		out = append(out, k)
+		n -= k
+		jobsLeft--
+		serversLeft -= k
+	}
+	return out
+}

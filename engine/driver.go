@@ -398,15 +398,13 @@ func CheckAccounts(ctx context.Context, targets []ripcord.Target, apis map[strin
 // another store) is running the plan. It returns ECONFLICT naming it.
 func (e *Engine) CheckConcurrent(ctx context.Context, id string, spec Spec) error {
 	for _, name := range specTargets(spec) {
-		api := e.cfg.Targets[name]
-		if api == nil {
+		if e.cfg.Targets[name] == nil {
 			continue
 		}
-		jobs, err := api.ActiveJobs(ctx)
-		if err != nil {
+		if err := e.refreshView(ctx, name, e.cfg.Clock.Now()); err != nil {
 			return fmt.Errorf("target %s: looking for other executions of plan %s: %w", name, spec.Plan, err)
 		}
-		for _, j := range jobs {
+		for _, j := range e.activeJobs(name) {
 			if j.Tags[ripcord.TagPlan] == spec.Plan && j.Tags[ripcord.TagExecution] != "" && j.Tags[ripcord.TagExecution] != id {
 				return &ripcord.Error{Code: ripcord.ECONFLICT,
 					Message: fmt.Sprintf("plan %s is being run by execution %s: its job %s (%s) is active in target %s",

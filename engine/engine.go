@@ -111,6 +111,10 @@ type Config struct {
 	// started: a soft stop (ctx done) lets them finish within it
 	// (default 1m).
 	MutationTimeout time.Duration
+	// JobHorizon is how far back the first look at a target's jobs
+	// reaches (default DefaultJobHorizon; negative: all of history).
+	// Later looks read only the jobs created since (see jobView).
+	JobHorizon time.Duration
 	// OutageLimit, when the plan sets none, is how long DRS may keep
 	// failing with transient errors before the execution pauses
 	// (default 30m).
@@ -137,6 +141,7 @@ var ErrCrash = errors.New("engine stopped by a test hook")
 type Engine struct {
 	cfg    Config
 	keeper sync.Map // target -> *quotaKeeper
+	views  sync.Map // target -> *jobView
 	// checked holds the targets (ripcord.Target values) whose account
 	// CheckTargets has verified: their connections do not change.
 	checked sync.Map
@@ -176,6 +181,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.OutageLimit <= 0 {
 		cfg.OutageLimit = DefaultOutageLimit
+	}
+	if cfg.JobHorizon == 0 {
+		cfg.JobHorizon = DefaultJobHorizon
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -264,6 +272,14 @@ type run struct {
 	notBefore map[string]time.Time
 	backoff   map[string]int
 	jobs      map[string]ripcord.Job // last seen state of this execution's jobs
+	// Polling by need (poll.go): when this pass began, the targets
+	// looked at in it, when each was last looked at, when each is due
+	// next and at what interval.
+	passStart time.Time
+	looked    map[string]bool
+	lastLook  map[string]time.Time
+	due       map[string]time.Time
+	ival      map[string]time.Duration
 }
 
 // record appends events through the one guarded path: each event must fit
@@ -444,6 +460,7 @@ func (r *run) catchUp() error {
 		}
 		if len(evs) > 0 {
 			r.dirty = true
+			clear(r.due) // a person acted: look at every target again now
 		}
 		if len(evs) < 1000 {
 			return nil
@@ -476,7 +493,8 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		return nil, err
 	}
 	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
-		outage: map[string]*Outage{}, failedNow: map[string]bool{}, answeredNow: map[string]bool{}, calls0: e.totalCalls()}
+		outage: map[string]*Outage{}, failedNow: map[string]bool{}, answeredNow: map[string]bool{}, calls0: e.totalCalls(),
+		lastLook: map[string]time.Time{}, due: map[string]time.Time{}, ival: map[string]time.Duration{}}
 	if s.Drivers == 0 {
 		// The first driver counts every request of the clients, those
 		// made to prepare the execution (resolving its servers, looking
@@ -523,6 +541,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			return stopped()
 		}
 		r.dirty, r.failedNow, r.answeredNow = false, map[string]bool{}, map[string]bool{}
+		r.passStart, r.looked = r.now(), map[string]bool{}
 		err := r.renew(ctx)
 		if err == nil {
 			err = r.pass()
@@ -560,10 +579,16 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			reason = "execution " + string(r.s.State)
 			return r.s, nil
 		}
-		if r.dirty || r.launchEnding() {
+		// The targets' looks are scheduled by need (poll.go); with
+		// none needed (a cleanup, a reconciliation) the interval is
+		// the shortest after a change and doubles up to Poll.
+		if r.dirty {
 			interval = e.cfg.MinPoll
 		} else if interval *= 2; interval > e.cfg.Poll {
 			interval = e.cfg.Poll
+		}
+		if due := r.schedulePolls(); !due.IsZero() {
+			interval = max(due.Sub(r.now()), time.Millisecond)
 		}
 		if next := r.nextDeadline(); !next.IsZero() {
 			if d := next.Sub(r.now()); d < interval {
@@ -601,26 +626,6 @@ func (r *run) anyActive() bool {
 				if st := r.s.Steps[b.Step]; st != nil && st.Status == stepRunning || b.Terminate {
 					return true
 				}
-			}
-		}
-	}
-	return false
-}
-
-// launchEnding reports whether a server is in its last stage: its recovery
-// instance exists but it is not LAUNCHED yet. DRS reports LAUNCHED within a
-// minute or two from there, and the next step waits on it, so the engine
-// polls at its shortest interval instead of backing off (measured with
-// ripcord bench: the back-off was the whole gap between makespan and its
-// lower bound).
-func (r *run) launchEnding() bool {
-	for _, st := range r.s.Steps {
-		if st.Status != stepRunning {
-			continue
-		}
-		for _, sv := range st.Servers {
-			if sv.Status == srvLaunching && sv.InstanceID != "" {
-				return true
 			}
 		}
 	}
@@ -732,6 +737,7 @@ func (r *run) startReadySteps() error {
 			if err := r.record(r.ev(EvStepStarted, StepStarted{Step: name})); err != nil {
 				return err
 			}
+			r.dueNow(st)
 			if st.Spec.Kind == ripcord.StepLaunch {
 				if err := r.driveLaunch(st); err != nil {
 					return err

@@ -52,12 +52,10 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 	k := r.e.keeperFor(target)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	api := r.e.cfg.Targets[target]
-	active, err := api.ActiveJobs(r.ctx)
-	r.heard(target, err)
-	if err != nil {
+	if err := r.look(target); err != nil {
 		return r.drsFailed(target, "DescribeJobs (active jobs)", err)
 	}
+	active := r.e.activeJobs(target)
 	holder := map[string]ripcord.Job{}
 	activeServers := 0
 	for _, j := range active {
@@ -100,14 +98,14 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 		}
 	}
 	q := r.e.cfg.Quotas
-	jobsLeft := q.ActiveJobs - q.Headroom - len(active)
-	serversLeft := q.ServersInActiveJobs - 10*q.Headroom - activeServers
-	for len(free) > 0 && jobsLeft > 0 && serversLeft > 0 {
-		n := min(len(free), q.ServersPerJob, serversLeft)
+	expected := make(map[string]time.Duration, len(st.Spec.Servers))
+	for _, sv := range st.Spec.Servers {
+		expected[sv.ID] = sv.Expected
+	}
+	slowestFirst(free, func(id string) time.Duration { return expected[id] })
+	for _, n := range batchSizes(len(free), q.ActiveJobs-q.Headroom-len(active), q.ServersInActiveJobs-10*q.Headroom-activeServers, q) {
 		batch := free[:n]
 		free = free[n:]
-		jobsLeft--
-		serversLeft -= n
 		if err := r.launchBatch(st, target, batch); err != nil {
 			return err
 		}
@@ -192,6 +190,7 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		delete(r.backoff, st.Spec.Name)
 		delete(r.notBefore, st.Spec.Name)
 		r.jobs[job.ID] = job
+		r.e.noteJob(target, job)
 		return r.record(r.ev(EvJobCreated, JobCreated{Batch: id, JobID: job.ID}))
 	}
 	switch class := ripcord.Classify(err); {
@@ -211,6 +210,12 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		return r.pauseFor(fmt.Sprintf("step %s: StartRecovery in target %s refused: %v", st.Spec.Name, target, err), remedyOf(err))
 	default: // conflict, quota, throttling, transient: try again later
 		r.delay(st.Spec.Name)
+		if class == ripcord.ClassConflict || class == ripcord.ClassQuota {
+			// A job the view does not know may hold the servers or
+			// the quota (one older than the horizon): read all of
+			// history next time.
+			r.e.forceFull(target)
+		}
 		if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}
@@ -275,6 +280,7 @@ func (r *run) reconcileUnclear() error {
 		}
 		if j, ok := ownJob(jobs, r.s.ID, b); ok {
 			r.jobs[j.ID] = j
+			r.e.noteJob(b.Target, j)
 			if err := r.record(r.ev(EvJobAdopted, JobCreated{Batch: id, JobID: j.ID})); err != nil {
 				return err
 			}
@@ -336,47 +342,6 @@ func ownJob(jobs []ripcord.Job, execID string, b *Batch) (ripcord.Job, bool) {
 		}
 	}
 	return ripcord.Job{}, false
-}
-
-// poll looks at every known, unfinished job of the execution with one
-// DescribeJobs call per target, and records per-server changes.
-func (r *run) poll() error {
-	byTarget := map[string][]string{}
-	for _, b := range r.s.Batches {
-		if b.JobID == "" {
-			continue
-		}
-		if j, ok := r.jobs[b.JobID]; ok && !j.Active() && r.jobSettled(b) {
-			continue
-		}
-		byTarget[b.Target] = append(byTarget[b.Target], b.JobID)
-	}
-	for _, target := range sortedKeys(byTarget) {
-		jobs, err := r.e.cfg.Targets[target].DescribeJobs(r.ctx, byTarget[target])
-		r.heard(target, err)
-		if err != nil {
-			if err := r.drsFailed(target, "DescribeJobs", err); err != nil {
-				return err
-			}
-			continue
-		}
-		if h := r.e.cfg.Hooks.AfterPoll; h != nil {
-			if err := h(); err != nil {
-				return err
-			}
-		}
-		for _, j := range jobs {
-			prev, seen := r.jobs[j.ID]
-			r.jobs[j.ID] = j
-			if seen && sameJob(prev, j) && r.jobSettledByID(j.ID) {
-				continue
-			}
-			if err := r.applyJob(j); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func sameJob(a, b ripcord.Job) bool {
