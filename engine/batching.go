@@ -47,7 +47,8 @@ func slowestFirst(ids []string, expected func(string) time.Duration) {
 // calls; nothing waits for the quota). When they do not, the target is
 // quota-bound: DRS frees a job's servers only when its slowest server is
 // done, so each job gets an even share of the quota (servers in active
-// jobs over active jobs: 500/20 = 25 by default), and servers of like
+// jobs over active jobs: 500/20 = 25 by default, more when others' jobs
+// take job slots but few servers), and servers of like
 // expected duration share a job (the caller orders them slowest first).
 func batchSizes(n, jobsLeft, serversLeft int, q Quotas) []int {
 	if n <= 0 || jobsLeft <= 0 || serversLeft <= 0 {
@@ -66,7 +67,10 @@ func batchSizes(n, jobsLeft, serversLeft int, q Quotas) []int {
 	}
 	jobCap := max(1, q.ActiveJobs-q.Headroom)
 	serverCap := max(1, q.ServersInActiveJobs-10*q.Headroom)
-	share := min(q.ServersPerJob, max(1, (serverCap+jobCap-1)/jobCap))
+	share := max(1, (serverCap+jobCap-1)/jobCap)
+	// Job slots taken by others (a colleague's small jobs) leave more
+	// servers to each of ours, so that the server quota is still used.
+	share = min(q.ServersPerJob, max(share, (min(n, serversLeft)+jobsLeft-1)/jobsLeft))
 	var out []int
 	for n > 0 && jobsLeft > 0 && serversLeft > 0 {
 		k := min(n, share, serversLeft)

@@ -167,6 +167,15 @@ func (e *Engine) forceFull(target string) {
 	v.listed = time.Time{}
 }
 
+// viewStale reports whether the target's view must be listed before it is
+// used: it never was, or a refusal asked for a full listing.
+func (e *Engine) viewStale(target string) bool {
+	v := e.viewOf(target)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.full || v.listed.IsZero()
+}
+
 // activeJobs returns the target's active jobs as the view knows them,
 // oldest first.
 func (e *Engine) activeJobs(target string) []ripcord.Job {

@@ -193,7 +193,14 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		r.e.noteJob(target, job)
 		return r.record(r.ev(EvJobCreated, JobCreated{Batch: id, JobID: job.ID}))
 	}
-	switch class := ripcord.Classify(err); {
+	class := ripcord.Classify(err)
+	if class == ripcord.ClassConflict || class == ripcord.ClassQuota {
+		// A job the view does not know may hold the servers or the
+		// quota (one older than the horizon): read all of history
+		// before the next launch.
+		r.e.forceFull(target)
+	}
+	switch {
 	case isUnclear(err):
 		return r.record(r.ev(EvLaunchUnclear, LaunchUnclear{Batch: id, Error: err.Error()}))
 	case class == ripcord.ClassConflict && r.retriedBatch(st, servers):
@@ -210,12 +217,6 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		return r.pauseFor(fmt.Sprintf("step %s: StartRecovery in target %s refused: %v", st.Spec.Name, target, err), remedyOf(err))
 	default: // conflict, quota, throttling, transient: try again later
 		r.delay(st.Spec.Name)
-		if class == ripcord.ClassConflict || class == ripcord.ClassQuota {
-			// A job the view does not know may hold the servers or
-			// the quota (one older than the horizon): read all of
-			// history next time.
-			r.e.forceFull(target)
-		}
 		if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}

@@ -26,10 +26,11 @@ import (
 // after a full look), so a slightly old view costs a refusal at worst.
 
 // look brings the view of target up to date if the target is due in this
-// pass. A listing another execution made since this run's previous look,
-// and at most MinPoll ago, serves as this run's own.
+// pass, or if the view must be read again (after a refusal). A listing
+// another execution made since this run's previous look, and at most
+// MinPoll ago, serves as this run's own.
 func (r *run) look(target string) error {
-	if !r.isDue(target) || r.looked[target] {
+	if r.looked[target] || !r.isDue(target) && !r.e.viewStale(target) {
 		return nil
 	}
 	since := r.passStart.Add(-r.e.cfg.MinPoll)
