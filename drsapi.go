@@ -21,18 +21,16 @@ type DRS interface {
 	// nothing.
 	ListSourceServers(ctx context.Context, ids []string) ([]SourceServer, error)
 
-	// ActiveJobs returns every job that is PENDING or STARTED, of any type
-	// and whoever started it: each of them holds its servers.
-	ActiveJobs(ctx context.Context) ([]Job, error)
-
 	// DescribeJobs returns the jobs with the given IDs; unknown IDs are
-	// absent from the result. Empty ids returns nothing (use ActiveJobs or
+	// absent from the result. Empty ids returns nothing (use
 	// JobsCreatedSince to search).
 	DescribeJobs(ctx context.Context, ids []string) ([]Job, error)
 
 	// JobsCreatedSince returns the jobs DRS created at or after since,
-	// allowing for some clock skew between ripcord and DRS. It is how an
-	// unclear StartRecovery is reconciled.
+	// allowing for some clock skew between ripcord and DRS; with a zero
+	// since, every job DRS holds (all of history). It is how the engine
+	// finds the jobs that hold servers or quota, and how an unclear
+	// StartRecovery is reconciled.
 	JobsCreatedSince(ctx context.Context, since time.Time) ([]Job, error)
 
 	// JobLog returns a job's log, oldest first.

@@ -17,14 +17,14 @@ import (
 
 // Batch sizes: the most IDs one request's filter takes (docs/drs.md §4).
 const (
-	serverBatch   = 200  // DescribeSourceServers.filters.sourceServerIDs
-	jobBatch      = 1000 // DescribeJobs.filters.jobIDs
+	serverBatch = 200  // DescribeSourceServers.filters.sourceServerIDs
+	jobBatch    = 1000 // DescribeJobs.filters.jobIDs
 	// jobPage is the page size asked of DescribeJobs. The model sets no
 	// maximum (docs/drs.md §7) and the simulator serves 1000 at most;
 	// jobs are what ripcord lists most, and fewer pages are fewer calls
 	// under the rate limit.
-	jobPage = 1000
-	instanceBatch = 200  // DescribeRecoveryInstances.filters.recoveryInstanceIDs
+	jobPage       = 1000
+	instanceBatch = 200 // DescribeRecoveryInstances.filters.recoveryInstanceIDs
 )
 
 // maxPages bounds one listing. DRS's default page size is undocumented (the
@@ -85,18 +85,6 @@ func idsOf(f *types.DescribeSourceServersRequestFilters) []string {
 	return f.SourceServerIDs
 }
 
-// ActiveJobs implements [ripcord.DRS]. It reads every page of DescribeJobs
-// and keeps the PENDING and STARTED jobs of every type: a TERMINATE job or
-// one started from the console holds its servers like a drill does, and an
-// old job still running sits on a late page behind newer completed ones.
-func (c *Client) ActiveJobs(ctx context.Context) ([]ripcord.Job, error) {
-	jobs, err := c.describeJobs(ctx, &awsdrs.DescribeJobsInput{})
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(jobs, func(j ripcord.Job) bool { return !j.Active() }), nil
-}
-
 // DescribeJobs implements [ripcord.DRS]: one listing per 1000 IDs.
 func (c *Client) DescribeJobs(ctx context.Context, ids []string) ([]ripcord.Job, error) {
 	var out []ripcord.Job
@@ -110,7 +98,9 @@ func (c *Client) DescribeJobs(ctx context.Context, ids []string) ([]ripcord.Job,
 	return out, nil
 }
 
-// JobsCreatedSince implements [ripcord.DRS].
+// JobsCreatedSince implements [ripcord.DRS]. With a zero since it reads
+// every page of DescribeJobs: an old job still running sits on a late page
+// behind newer completed ones.
 func (c *Client) JobsCreatedSince(ctx context.Context, since time.Time) ([]ripcord.Job, error) {
 	in := &awsdrs.DescribeJobsInput{}
 	if !since.IsZero() {

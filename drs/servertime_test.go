@@ -21,7 +21,7 @@ func TestServerTimeIsDRSsClock(t *testing.T) {
 		t.Fatal("a server time before any answer")
 	}
 	e.clock.Advance(90 * time.Minute)
-	if _, err := e.client.ActiveJobs(context.Background()); err != nil {
+	if _, err := e.client.JobsCreatedSince(context.Background(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	got, ok := e.client.ServerTime()
@@ -31,7 +31,7 @@ func TestServerTimeIsDRSsClock(t *testing.T) {
 	}
 	// It follows DRS's clock forward.
 	e.clock.Advance(time.Minute)
-	if _, err := e.client.ActiveJobs(context.Background()); err != nil {
+	if _, err := e.client.JobsCreatedSince(context.Background(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if got2, _ := e.client.ServerTime(); !got2.After(got) {

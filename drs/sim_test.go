@@ -297,9 +297,9 @@ func TestListSourceServersFields(t *testing.T) {
 	}
 }
 
-func TestActiveJobsSeesSeededTerminateJob(t *testing.T) {
+func TestListingSeesSeededTerminateJob(t *testing.T) {
 	e := newEnv(t, threeTier(t))
-	jobs, err := e.client.ActiveJobs(ctx(t))
+	jobs, err := activeOf(ctx(t), e.client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,41 +312,38 @@ func TestActiveJobsSeesSeededTerminateJob(t *testing.T) {
 		t.Errorf("seeded job = %+v", j)
 	}
 	e.idle()
-	jobs, err = e.client.ActiveJobs(ctx(t))
+	jobs, err = activeOf(ctx(t), e.client)
 	if err != nil || len(jobs) != 0 {
 		t.Errorf("after the job ended: %d active jobs, %v", len(jobs), err)
 	}
 }
 
 // An old job that still runs sits behind newer completed ones: it is only
-// found by reading every page.
-func TestActiveJobsReadsEveryPage(t *testing.T) {
-	e := newEnv(t, generated(60))
-	ids := e.serverIDs()
-	e.addFault(drssim.Fault{Kind: drssim.FaultHoldServers, Servers: ids[:1], For: drssim.Duration(100 * time.Hour), Region: "us-east-1"})
-	hold := e.region().Jobs[0].JobID
-	// 3 rounds of 19 one-server drills (20 active jobs at most, the hold
-	// is one), each run to completion: 57 completed jobs newer than the hold.
-	next := 1
-	for range 3 {
-		for range 19 {
-			if _, err := e.client.StartRecovery(ctx(t), launch(ids[next]), true, nil); err != nil {
-				t.Fatal(err)
-			}
-			next++
-		}
-		e.advanceUntil(2*time.Hour, func() bool { return e.region().ActiveJobs == 1 })
-	}
-	jobs, err := e.client.ActiveJobs(ctx(t))
+// found by reading every page. Here it was started 100 days ago and 1,500
+// jobs completed since, more than a page of 1000 holds.
+func TestListingAllJobsReadsEveryPage(t *testing.T) {
+	sc := threeTier(t)
+	const hold = "drsjob-0ld0000000000000a"
+	sc.Regions[0].Jobs = []drssim.JobSpec{{ID: hold, Type: "LAUNCH", CreatedAgo: drssim.Duration(2400 * time.Hour),
+		EndsAfter: drssim.Duration(time.Hour), Servers: []string{sc.Regions[0].Servers[0].ID}}}
+	sc.Regions[0].History = &drssim.HistorySpec{Jobs: 1500}
+	e := newEnv(t, sc)
+	jobs, err := activeOf(ctx(t), e.client)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(jobs) != 1 || jobs[0].ID != hold || jobs[0].Type != ripcord.JobTypeLaunch {
 		t.Fatalf("active jobs %+v, want only the hold %s", jobs, hold)
 	}
-	if n := e.client.Calls()["DescribeJobs"]; n < 2 {
-		t.Errorf("%d DescribeJobs calls for 58 jobs: the hold was not on a later page", n)
+	if n := e.client.Calls()["DescribeJobs"]; n != 2 {
+		t.Errorf("%d DescribeJobs calls for 1501 jobs; want 2 pages of up to 1000", n)
 	}
+}
+
+// activeOf lists every job, all pages, and keeps the active ones.
+func activeOf(ctx context.Context, c *drs.Client) ([]ripcord.Job, error) {
+	jobs, err := c.JobsCreatedSince(ctx, time.Time{})
+	return slices.DeleteFunc(jobs, func(j ripcord.Job) bool { return !j.Active() }), err
 }
 
 func TestDescribeJobsBatchesOf1000(t *testing.T) {
@@ -673,7 +670,7 @@ func TestStartRecoveryTimeoutIsUnclear(t *testing.T) {
 func TestReadsAreRetriedThroughServerErrors(t *testing.T) {
 	e := newEnv(t, threeTier(t))
 	e.addFault(drssim.Fault{Kind: drssim.FaultErrorRate, Operation: "DescribeJobs", Fraction: 1, Count: 2})
-	jobs, err := e.client.ActiveJobs(ctx(t))
+	jobs, err := activeOf(ctx(t), e.client)
 	if err != nil {
 		t.Fatalf("two 500s then success: %v", err)
 	}
@@ -946,7 +943,7 @@ func TestConcurrentCalls(t *testing.T) {
 			if _, err := e.client.ListSourceServers(context.Background(), nil); err != nil {
 				errs <- err
 			}
-			if _, err := e.client.ActiveJobs(context.Background()); err != nil {
+			if _, err := activeOf(context.Background(), e.client); err != nil {
 				errs <- err
 			}
 		})

@@ -47,7 +47,7 @@ func (d *listingDRS) ServerTime() (time.Time, bool) { return d.now, true }
 
 type fixedClock struct{ t *time.Time }
 
-func (c fixedClock) Now() time.Time                              { return *c.t }
+func (c fixedClock) Now() time.Time                             { return *c.t }
 func (c fixedClock) Sleep(context.Context, time.Duration) error { return nil }
 
 func TestJobViewListsHistoryOnceThenWindows(t *testing.T) {
