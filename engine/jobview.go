@@ -24,9 +24,10 @@ const DefaultJobHorizon = 24 * time.Hour
 // with history without bound (docs/drs.md §7). The view reads history once,
 // back to a horizon, and afterwards only a window: the jobs created since
 // the previous listing, or since the oldest job it still knows to be
-// active, if that is older (fromDate). Jobs created before the window are
-// either known and completed (they cannot start again) or known and active
-// (the window reaches back to them). The window is counted on DRS's own
+// active, if that is older and at most an hour older (fromDate); older
+// active jobs are read by ID. Jobs created before the window are either
+// known and completed (they cannot start again) or known and active (the
+// window reaches back to them, or they are read by ID). The window is counted on DRS's own
 // clock (the Date of its answers, as the adapter keeps it), so a clock of
 // ripcord's that disagrees with DRS's cannot shift it; the adapter's own
 // margins cover the Date header's one-second resolution.
@@ -71,6 +72,7 @@ func (e *Engine) refreshView(ctx context.Context, target string, since time.Time
 	api := e.cfg.Targets[target]
 	began := e.cfg.Clock.Now()
 	var from time.Time // zero: all of history
+	var old []string   // active jobs too old for the window: read by ID
 	kind := "full"
 	if !v.full && (!v.mark.IsZero() || e.cfg.JobHorizon > 0) {
 		switch {
@@ -78,14 +80,24 @@ func (e *Engine) refreshView(ctx context.Context, target string, since time.Time
 			kind, from = "horizon", drsNow(api, began).Add(-e.cfg.JobHorizon)
 		default:
 			kind, from = "window", v.mark
+			reach := v.mark.Add(-windowReach)
 			for _, j := range v.jobs {
-				if j.Active() && j.Created.Before(from) {
+				switch {
+				case !j.Active() || !j.Created.Before(from):
+				case j.Created.Before(reach):
+					old = append(old, j.ID)
+				default:
 					from = j.Created
 				}
 			}
 		}
 	}
 	jobs, err := api.JobsCreatedSince(ctx, from)
+	if err == nil && len(old) > 0 {
+		var byID []ripcord.Job
+		byID, err = api.DescribeJobs(ctx, old)
+		jobs = append(jobs, byID...)
+	}
 	if err != nil {
 		return err
 	}
@@ -96,15 +108,21 @@ func (e *Engine) refreshView(ctx context.Context, target string, since time.Time
 		seen[j.ID] = true
 		v.jobs[j.ID] = j
 	}
-	// A known job inside the window that the listing no longer shows was
-	// deleted from DRS; a completed one outside it no longer matters.
+	// A known job inside the window, or read by ID, that DRS no longer
+	// shows was deleted; a completed one outside it no longer matters.
 	for id, j := range v.jobs {
-		if !seen[id] && (!j.Created.Before(from) || !j.Active()) {
+		if !seen[id] && (!j.Created.Before(from) || !j.Active() || slices.Contains(old, id)) {
 			delete(v.jobs, id)
 		}
 	}
 	return nil
 }
+
+// windowReach is how far before the last listing a window may reach back
+// to cover a job still active; an active job older than that (a blocker
+// running for hours) is read by ID instead, so that a long-running job does
+// not make every window re-read hours of other jobs.
+const windowReach = time.Hour
 
 // drsNow is DRS's latest time as api knows it, or the engine's.
 func drsNow(api ripcord.DRS, engineNow time.Time) time.Time {

@@ -59,7 +59,7 @@ func TestJobViewListsHistoryOnceThenWindows(t *testing.T) {
 	d := &listingDRS{now: drsNow, jobs: []ripcord.Job{
 		{ID: "old-done", Status: ripcord.JobStatusCompleted, Created: drsNow.Add(-48 * time.Hour)},
 		{ID: "old-active", Status: ripcord.JobStatusStarted, Created: drsNow.Add(-30 * time.Hour)},
-		{ID: "recent", Status: ripcord.JobStatusStarted, Created: drsNow.Add(-time.Hour)},
+		{ID: "recent", Status: ripcord.JobStatusStarted, Created: drsNow.Add(-30 * time.Minute)},
 	}}
 	engNow := t0
 	e := New(Config{Targets: map[string]ripcord.DRS{"t": d}, Clock: fixedClock{&engNow}})
@@ -85,8 +85,8 @@ func TestJobViewListsHistoryOnceThenWindows(t *testing.T) {
 	if err := e.refreshView(ctx, "t", engNow); err != nil {
 		t.Fatal(err)
 	}
-	if got := d.froms[1]; !got.Equal(drsNow.Add(-time.Hour)) {
-		t.Errorf("window from %v; want the oldest active job's creation %v", got, drsNow.Add(-time.Hour))
+	if got := d.froms[1]; !got.Equal(drsNow.Add(-30 * time.Minute)) {
+		t.Errorf("window from %v; want the oldest active job's creation %v", got, drsNow.Add(-30*time.Minute))
 	}
 	if got := ids(e.activeJobs("t")); !slices.Equal(got, []string{"recent", "new"}) {
 		t.Errorf("active: %v; want [recent new]", got)
@@ -128,8 +128,23 @@ func TestJobViewListsHistoryOnceThenWindows(t *testing.T) {
 	if got := ids(e.activeJobs("t")); !slices.Equal(got, []string{"old-active"}) {
 		t.Errorf("active after the full listing: %v; want [old-active]", got)
 	}
-	if got := e.JobListings("t"); got["horizon"] != 1 || got["window"] != 3 || got["full"] != 1 {
-		t.Errorf("listings %v; want 1 horizon, 3 windows, 1 full", got)
+	// A job active for longer than the window reaches back is read by
+	// ID, not by re-reading the 30 hours of jobs since it started.
+	engNow, d.now = engNow.Add(time.Minute), d.now.Add(time.Minute)
+	if err := e.refreshView(ctx, "t", engNow); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.froms[len(d.froms)-1], d.now.Add(-time.Minute); !got.Equal(want) {
+		t.Errorf("window from %v; want the last listing's DRS time %v", got, want)
+	}
+	if last := d.byID[len(d.byID)-1]; !slices.Equal(last, []string{"old-active"}) {
+		t.Errorf("read by ID %v; want [old-active]", last)
+	}
+	if got := ids(e.activeJobs("t")); !slices.Equal(got, []string{"old-active"}) {
+		t.Errorf("active: %v; want [old-active]", got)
+	}
+	if got := e.JobListings("t"); got["horizon"] != 1 || got["window"] != 4 || got["full"] != 1 {
+		t.Errorf("listings %v; want 1 horizon, 4 windows, 1 full", got)
 	}
 
 }

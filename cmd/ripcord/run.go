@@ -153,10 +153,12 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 		return err
 	}
 	// Readiness: a critical server that cannot be launched stops the run
-	// before anything is launched.
+	// before anything is launched. Each server's expected launch time
+	// (from its OS and disks) lets the engine group like servers.
 	var notReady []string
 	for _, st := range spec.Steps {
-		for _, sv := range st.Servers {
+		for i, sv := range st.Servers {
+			st.Servers[i].Expected = engine.ExpectedLaunch(ready[sv.Target][sv.ID])
 			if ok, why := ready[sv.Target][sv.ID].Ready(spec.Settings.RPOTarget); !ok {
 				line := fmt.Sprintf("step %s: server %s: %s", st.Name, sv.ID, why)
 				if sv.Optional {
