@@ -77,10 +77,11 @@ type Config struct {
 	Store   ripcord.Store
 	Targets map[string]ripcord.DRS // by target name
 	Clock   Clock
-	// Poll is the longest interval between two looks at DRS while jobs
-	// run (default 30s); the engine polls faster right after changes.
+	// Poll is the longest interval between two looks at a target while
+	// jobs run (default 30s), when nothing waits on it (see poll.go).
 	Poll time.Duration
-	// MinPoll is the shortest interval (default 5s).
+	// MinPoll is the interval while something waits on a target
+	// (default 5s).
 	MinPoll time.Duration
 	Quotas  Quotas
 	// Actor is recorded as who appended the engine's events.
