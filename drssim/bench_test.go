@@ -579,3 +579,258 @@ func BenchmarkScaleBuild(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListPages serves DescribeSourceServers and DescribeJobs pages of
+// 50 through the whole handler (request decoding, the region's lock, the
+// page, the response written to a ResponseWriter that keeps it in memory;
+// no network), from GOMAXPROCS goroutines each paging through the list
+// with nextToken, in a world of 3000 source servers and 1200 jobs of 2 to
+// 8 servers each (listWorld). The goal is 5000 pages per second for each
+// on two cores, the process under 100 MB.
+//
+// Each sub-benchmark runs the same pages twice in one run: with the render
+// cache (rendercache.go), timed, and then as the simulator did before it,
+// encoding every item's shape on every request (Sim.uncachedLists).
+// Metrics: pages/s and before-pages/s, speedup (their ratio),
+// cpu-us/page and before-cpu-us/page (CPU time of the process per page;
+// Linux only; steadier than pages/s on a busy machine), heap-MB and sys-MB
+// (HeapInuse and Sys after the cached run and a GC, the world included)
+// and peak-rss-MB (the process's peak resident memory, VmHWM, by the end of
+// the cached run). B/op and allocs/op are the cached pages'.
+func BenchmarkListPages(b *testing.B) {
+	for _, op := range []string{"DescribeSourceServers", "DescribeJobs"} {
+		b.Run(op, func(b *testing.B) { benchListPages(b, op) })
+	}
+}
+
+// listWorld is BenchmarkListPages's world: one account and region.
+type listWorld struct {
+	sim      *Sim
+	clock    *ManualClock
+	key, reg string
+}
+
+const listWorldServers, listWorldJobs = 3000, 1200
+
+var listWorldOnce struct {
+	sync.Once
+	w   *listWorld
+	err error
+}
+
+// sharedListWorld builds the world once for every sub-benchmark.
+func sharedListWorld(b *testing.B) *listWorld {
+	listWorldOnce.Do(func() { listWorldOnce.w, listWorldOnce.err = newListWorld() })
+	if listWorldOnce.err != nil {
+		b.Fatal(listWorldOnce.err)
+	}
+	return listWorldOnce.w
+}
+
+// newListWorld builds 3000 servers (every tenth Windows) and runs 1200
+// jobs through StartRecovery in rounds over all the servers: drills and
+// recoveries of 2 to 8 servers with tags, most of them completed (drills
+// replacing earlier drill instances), the last round still running; three
+// servers' replication stalled and one stopped.
+func newListWorld() (*listWorld, error) {
+	sc := &Scenario{Name: "list-pages", DefaultAccount: "111122223333", Throttle: Throttle{Rate: -1},
+		Quotas: Quotas{ServersPerJob: 100, ActiveJobs: 3000, ServersInActiveJobs: 10000},
+		Generate: &GenerateSpec{Servers: listWorldServers, Accounts: []string{"111122223333"},
+			Regions: []string{"us-east-1"}, WindowsEvery: 10}}
+	clock := NewManualClock(benchStart)
+	sim, err := New(Options{Scenario: sc, Clock: clock, Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	w := &listWorld{sim: sim, clock: clock, key: "AKIDSIM111122223333", reg: "us-east-1"}
+	var ids []string
+	for _, s := range sim.State(StateFilter{}).Regions[0].Servers {
+		ids = append(ids, s.SourceServerID)
+	}
+	rw := &benchResponse{h: http.Header{}}
+	if _, err := sim.AddFault(Fault{Kind: FaultStallReplication, Servers: ids[10:13]}); err != nil {
+		return nil, err
+	}
+	if err := w.call(rw, "StopReplication", &StopReplicationInput{SourceServerID: ids[20]}); err != nil {
+		return nil, err
+	}
+	n := 0
+	for round := 0; n < listWorldJobs; round++ {
+		for off := 0; n < listWorldJobs; n++ {
+			k := 2 + n%7
+			if off+k > len(ids) {
+				break
+			}
+			in := &StartRecoveryInput{IsDrill: ptr(n%4 != 3), Tags: map[string]string{"Round": fmt.Sprint(round), "Wave": fmt.Sprint(n % 9)}}
+			for _, id := range ids[off : off+k] {
+				in.SourceServers = append(in.SourceServers, StartRecoveryRequestSourceServer{SourceServerID: id})
+			}
+			off += k
+			if err := w.call(rw, "StartRecovery", in); err != nil {
+				return nil, err
+			}
+		}
+		if n < listWorldJobs {
+			clock.Advance(2 * time.Hour)
+		}
+	}
+	clock.Advance(5 * time.Minute) // the last round under way
+	return w, nil
+}
+
+// benchResponse is a ResponseWriter that keeps the last response.
+type benchResponse struct {
+	h    http.Header
+	code int
+	body []byte
+}
+
+func (w *benchResponse) Header() http.Header { return w.h }
+func (w *benchResponse) WriteHeader(c int)   { w.code = c }
+func (w *benchResponse) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// call serves one DRS request as an SDK would send it (see wireClient) and
+// fails unless it succeeds.
+func (lw *listWorld) call(rw *benchResponse, op string, in any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1/"+op, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Amz-Date", "20261125T090000Z")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+lw.key+"/20261125/"+lw.reg+
+		"/drs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000")
+	rw.code, rw.body = 0, rw.body[:0]
+	lw.sim.ServeHTTP(rw, req)
+	if rw.code/100 != 2 {
+		return fmt.Errorf("%s: HTTP %d: %s", op, rw.code, rw.body)
+	}
+	return nil
+}
+
+// page asks for the page of 50 after token and returns the next token
+// ("" after the last page).
+func (lw *listWorld) page(rw *benchResponse, op, token string) (string, error) {
+	var in any = &DescribeSourceServersInput{MaxResults: ptr(int64(50)), NextToken: token}
+	if op == "DescribeJobs" {
+		in = &DescribeJobsInput{MaxResults: ptr(int64(50)), NextToken: token}
+	}
+	if err := lw.call(rw, op, in); err != nil {
+		return "", err
+	}
+	// The token ends the page: look for it in its last bytes only.
+	const key = `"nextToken":"`
+	tail := rw.body[max(0, len(rw.body)-1024):]
+	if i := bytes.LastIndex(tail, []byte(key)); i >= 0 {
+		tok := tail[i+len(key):]
+		if j := bytes.IndexByte(tok, '"'); j >= 0 {
+			return string(tok[:j]), nil
+		}
+	}
+	return "", nil
+}
+
+// pages serves n pages from GOMAXPROCS goroutines and returns how long
+// they took and the process CPU time they used.
+func (lw *listWorld) pages(op string, n int) (time.Duration, time.Duration, error) {
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	cpu0, _ := benchProcessCPU()
+	start := time.Now()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rw := &benchResponse{h: http.Header{}}
+			tok := ""
+			for next.Add(1) <= int64(n) {
+				var err error
+				if tok, err = lw.page(rw, op, tok); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1, _ := benchProcessCPU()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, 0, err
+	}
+	return elapsed, cpu1 - cpu0, nil
+}
+
+func benchListPages(b *testing.B, op string) {
+	renderCheck.Store(false) // TestMain's check would encode every item twice
+	lw := sharedListWorld(b)
+	// Every page once, so that the timed run starts from a warm cache as
+	// a running simulator would be.
+	lw.sim.uncachedLists.Store(false)
+	if _, _, err := lw.pages(op, listWorldServers/50+1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	elapsed, cpu, err := lw.pages(op, b.N)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Memory as the cached pages leave it, before the pages as before
+	// (whose garbage would be counted too).
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	peakKB, peakOK := benchPeakRSSKB()
+	// The pages as before, fewer of them: they take up to 30 times as
+	// long.
+	nBefore := min(b.N, 1000)
+	lw.sim.uncachedLists.Store(true)
+	beforeElapsed, beforeCPU, err := lw.pages(op, nBefore)
+	lw.sim.uncachedLists.Store(false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rate := float64(b.N) / elapsed.Seconds()
+	before := float64(nBefore) / beforeElapsed.Seconds()
+	b.ReportMetric(rate, "pages/s")
+	b.ReportMetric(before, "before-pages/s")
+	b.ReportMetric(rate/before, "speedup")
+	if cpu > 0 && beforeCPU > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Microsecond), "cpu-us/page")
+		b.ReportMetric(float64(beforeCPU)/float64(nBefore)/float64(time.Microsecond), "before-cpu-us/page")
+	}
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MB")
+	if peakOK {
+		b.ReportMetric(float64(peakKB)/1024, "peak-rss-MB")
+	}
+}
+
+// benchPeakRSSKB returns the process's peak resident set size in KiB
+// (VmHWM in /proc/self/status; Linux only).
+func benchPeakRSSKB() (int64, bool) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb, err == nil
+		}
+	}
+	return 0, false
+}

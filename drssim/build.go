@@ -3,6 +3,8 @@ package drssim
 import (
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,6 +52,97 @@ func (s *Sim) build(sc *Scenario) error {
 	}
 	if g := sc.Generate; g != nil && g.Servers > 0 {
 		s.generate(g, start)
+	}
+	// History, once the regions have all their servers (generate adds
+	// some).
+	for i, rs := range sc.Regions {
+		if rs.History == nil || rs.History.Jobs == 0 {
+			continue
+		}
+		acct := rs.Account
+		if acct == "" {
+			acct = s.defAccount
+		}
+		if err := s.seedHistory(s.regions[acct+"/"+rs.Region], rs.History, start); err != nil {
+			return fmt.Errorf("regions[%d].history: %w", i, err)
+		}
+	}
+	for _, r := range s.regions {
+		r.sortJobs()
+	}
+	return nil
+}
+
+// seedHistory adds h.Jobs COMPLETED jobs created evenly over h.Span before
+// start, oldest first: drills (LAUNCH, START_DRILL) of h.ServersPerJob
+// servers each, every server LAUNCHED with a recovery instance that no
+// longer exists, and as every tenth job a TERMINATE job
+// (TERMINATE_RECOVERY_INSTANCES) that terminated the instances of the drill
+// before it. Each ends a few minutes after it was created, and has a
+// minimal log (JOB_START, JOB_END). History jobs are only records: they
+// hold no server and count against no quota, and leave no recovery
+// instance and no trace on the servers. They are drawn from a generator
+// of their own, seeded by the simulator's seed and the region, so the same
+// seed gives the same history, and adding history changes nothing else.
+func (s *Sim) seedHistory(r *region, h *HistorySpec, start time.Time) error {
+	n := len(r.serverIDs)
+	if n == 0 {
+		return fmt.Errorf("account %s region %s has no source servers to take part in its %d history jobs", r.account, r.name, h.Jobs)
+	}
+	span := h.Span.D()
+	if span <= 0 {
+		span = defaultHistorySpan
+	}
+	perJob := h.ServersPerJob
+	if perJob <= 0 {
+		perJob = defaultHistoryServers
+	}
+	perJob = min(perJob, n)
+	hs := fnv.New64a()
+	hs.Write([]byte(r.account + "/" + r.name + "/history"))
+	rng := rand.New(rand.NewPCG(uint64(s.seed), hs.Sum64()))
+	step := span / time.Duration(h.Jobs)
+	r.jobList = slices.Grow(r.jobList, h.Jobs)
+	var prev *job
+	for i := 0; i < h.Jobs; i++ {
+		created := start.Add(-span + step*time.Duration(i))
+		ended := created.Add(2*time.Minute + time.Duration(rng.Int64N(int64(6*time.Minute))))
+		if ended.After(start) {
+			ended = start
+		}
+		started := created.Add(2*time.Second + time.Duration(rng.Int64N(int64(18*time.Second))))
+		if started.After(ended) {
+			started = ended
+		}
+		var id string
+		for id == "" || r.jobs[id] != nil {
+			id = hexIDFrom(rng, "drsjob-", 17)
+		}
+		j := &job{id: id, typ: jobTypeLaunch, initiatedBy: initStartDrill, status: jobStatusCompleted, isDrill: true,
+			created: created, started: started, ended: ended, foreign: "history", history: true,
+			log: []logItem{{at: started, event: evJobStart}, {at: ended, event: evJobEnd}}}
+		pss := make([]jobServer, perJob)
+		j.servers = make([]*jobServer, perJob)
+		if i%10 == 9 && prev != nil {
+			// The drill before ends: its instances are terminated.
+			j.typ, j.initiatedBy, j.isDrill = jobTypeTerminate, initTerminate, false
+			for k, ps := range prev.servers {
+				pss[k] = jobServer{sourceServerID: ps.sourceServerID, recoveryInstanceID: ps.recoveryInstanceID,
+					launchStatus: launchStatusTerminated, startedAt: started, finishedAt: ended}
+			}
+		} else {
+			off := rng.IntN(n)
+			for k := range pss {
+				pss[k] = jobServer{sourceServerID: r.serverIDs[(off+k)%n], recoveryInstanceID: hexIDFrom(rng, "i-", 17),
+					launchStatus: launchStatusLaunched, startedAt: started, finishedAt: ended}
+			}
+		}
+		for k := range pss {
+			j.servers[k] = &pss[k]
+		}
+		r.jobs[j.id] = j
+		r.jobList = append(r.jobList, j)
+		prev = j
 	}
 	return nil
 }
@@ -191,6 +284,7 @@ func (r *region) seedJob(js JobSpec, start time.Time) error {
 // startHeldJob moves a held (seeded or fault) job to STARTED.
 func (r *region) startHeldJob(j *job, at time.Time) {
 	r.startJob(j, at)
+	j.changed()
 	for _, ps := range j.servers {
 		ps.launchStatus = launchStatusInProgress
 		ps.startedAt = at
@@ -218,6 +312,7 @@ func (r *region) finishHeldJob(j *job, at time.Time) {
 		r.logJob(j, at, evLaunchFailed, &JobLogEventData{SourceServerID: ps.sourceServerID,
 			RawError: "launch cancelled by its initiator before an instance was created"})
 		ps.launchStatus = launchStatusFailed
+		j.changed()
 	}
 	r.completeJob(j, at)
 }

@@ -119,36 +119,39 @@ func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
+	var b [len(timeFormat)]byte
+	return string(appendTime(b[:0], t))
+}
+
+// appendTime appends formatTime(t) to b (nothing for the zero time).
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
 	t = t.UTC()
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return t.Format(timeFormat)
+		return t.AppendFormat(b, timeFormat)
 	}
 	// The layout by hand: rendering a page of servers formats hundreds of
 	// times, and this is several times faster than Format.
 	hour, min, sec := t.Clock()
-	var b [len(timeFormat)]byte
+	n := len(b)
+	b = append(b, "0000-00-00T00:00:00.000000+00:00"...)
 	put := func(i, v, width int) {
-		for j := i + width - 1; j >= i; j-- {
+		for j := n + i + width - 1; j >= n+i; j-- {
 			b[j] = byte('0' + v%10)
 			v /= 10
 		}
 	}
 	put(0, year, 4)
-	b[4] = '-'
 	put(5, int(month), 2)
-	b[7] = '-'
 	put(8, day, 2)
-	b[10] = 'T'
 	put(11, hour, 2)
-	b[13] = ':'
 	put(14, min, 2)
-	b[16] = ':'
 	put(17, sec, 2)
-	b[19] = '.'
 	put(20, t.Nanosecond()/1000, 6) // truncated, as Format does
-	copy(b[26:], "+00:00")
-	return string(b[:])
+	return b
 }
 
 // parseTime accepts the forms clients send in filters: RFC 3339 with or

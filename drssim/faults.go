@@ -438,6 +438,7 @@ func (r *region) stallServers(f Fault, now time.Time) {
 		if state == replDisconnected || state == replStalled {
 			srv.lastSeenAt = now
 		}
+		srv.changed()
 	}
 	if f.For > 0 {
 		ids := append([]string(nil), f.Servers...)
@@ -453,6 +454,7 @@ func (r *region) unstallServers(ids []string, now time.Time) {
 			srv.replError = ""
 			srv.lastSeenAt = time.Time{}
 			srv.lag = 0
+			srv.changed()
 		}
 	}
 }

@@ -254,6 +254,9 @@ func writeJSON(w http.ResponseWriter, status int, out any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+	if p, ok := out.(encodedPage); ok {
+		p.release() // a Writer does not keep what it is given
+	}
 }
 
 // route finds the operation for method and path.

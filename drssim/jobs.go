@@ -30,6 +30,7 @@ func (r *region) createLaunchJob(now time.Time, reqs []launchRequest, isDrill bo
 		srv := r.servers[lr.serverID]
 		srv.lastLaunchResult = lastLaunchPending
 		srv.lastLaunch = &lastLaunch{apiCall: now, jobID: j.id, typ: typ, status: launchStatusPending}
+		srv.changed()
 	}
 	r.registerJob(j)
 	startAt := now.Add(r.draw(r.cfg.durations.Pending))
@@ -49,11 +50,13 @@ func (r *region) startLaunchJob(j *job, at time.Time) {
 
 func (r *region) setServerStatus(j *job, ps *jobServer, status string, at time.Time) {
 	ps.launchStatus = status
+	j.changed()
 	srv := r.servers[ps.sourceServerID]
 	if srv == nil || srv.lastLaunch == nil || srv.lastLaunch.jobID != j.id {
 		return
 	}
 	srv.lastLaunch.status = status
+	srv.changed()
 	switch status {
 	case launchStatusLaunched:
 		srv.lastLaunchResult = lastLaunchSucceeded
@@ -207,6 +210,8 @@ func (r *region) launchStage(j *job, ps *jobServer, at time.Time, dataAt time.Ti
 	r.addInstance(in)
 	ps.recoveryInstanceID = in.id
 	srv.recoveryInstanceID = in.id
+	j.changed()
+	srv.changed()
 	r.logJob(j, at, evLaunchStart, &JobLogEventData{SourceServerID: srv.id, TargetInstanceID: in.id})
 	r.schedule(at.Add(r.draw(r.cfg.durations.Launch)), func(t time.Time) {
 		if msg, fail := r.faults.serverFault(r, srv.id, stageLaunch); fail {
@@ -242,6 +247,7 @@ func (r *region) createTerminateJob(now time.Time, ids []string) *job {
 			in := r.instances[ps.recoveryInstanceID]
 			ps.startedAt = at
 			ps.launchStatus = launchStatusInProgress
+			j.changed()
 			in.ec2State = ec2ShuttingDown
 			r.logJob(j, at, evCleanupStart, &JobLogEventData{SourceServerID: ps.sourceServerID, TargetInstanceID: in.id})
 			r.schedule(at.Add(r.draw(r.cfg.durations.Terminate)), func(t time.Time) {
@@ -270,6 +276,7 @@ func (r *region) createFailbackJob(now time.Time, insts []*instance, tags map[st
 			ps := ps
 			ps.startedAt = at
 			ps.launchStatus = launchStatusInProgress
+			j.changed()
 			r.logJob(j, at, evConversionStart, &JobLogEventData{SourceServerID: ps.sourceServerID})
 			d := r.draw(r.cfg.durations.Conversion) + r.draw(r.cfg.durations.Launch)
 			r.schedule(at.Add(d), func(t time.Time) {
@@ -279,6 +286,7 @@ func (r *region) createFailbackJob(now time.Time, insts []*instance, tags map[st
 				}
 				ps.finishedAt = t
 				ps.launchStatus = launchStatusLaunched
+				j.changed()
 				r.maybeComplete(j, t)
 			})
 		}
@@ -290,6 +298,7 @@ func (r *region) createFailbackJob(now time.Time, insts []*instance, tags map[st
 func (r *region) startJob(j *job, at time.Time) {
 	j.status = jobStatusStarted
 	j.started = at
+	j.changed()
 	r.logJob(j, at, evJobStart, nil)
 }
 
@@ -304,10 +313,12 @@ func (r *region) finishTermination(j *job, ps *jobServer, at time.Time) {
 	r.logJob(j, at, evCleanupEnd, &JobLogEventData{SourceServerID: ps.sourceServerID, TargetInstanceID: ps.recoveryInstanceID})
 	ps.finishedAt = at
 	ps.launchStatus = launchStatusTerminated
+	j.changed()
 	if in == nil {
 		return
 	}
 	if srv := r.servers[ps.sourceServerID]; srv != nil && srv.lastLaunch != nil && srv.lastLaunch.jobID == in.jobID {
 		srv.lastLaunch.status = launchStatusTerminated
+		srv.changed()
 	}
 }

@@ -3,6 +3,7 @@ package drssim
 import (
 	"container/heap"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -23,7 +24,7 @@ type region struct {
 	servers     map[string]*server
 	serverIDs   []string // sorted
 	jobs        map[string]*job
-	jobList     []*job // creation order, including deleted jobs (for the model view)
+	jobList     []*job // creation order, including deleted jobs (for the model view); addJob
 	instances   map[string]*instance
 	instList    []*instance // creation order, including terminated ones
 	onDemand    map[string][]*snapshot
@@ -71,6 +72,11 @@ type server struct {
 	lastLaunch         *lastLaunch
 
 	launchCfg launchConfig
+
+	// enc is the server's JSON as DescribeSourceServers lists it, with the
+	// members that move with the clock as holes (rendercache.go). Whatever
+	// changes a member of the server's shape calls changed.
+	enc serverEnc
 }
 
 type diskSpec struct {
@@ -111,6 +117,14 @@ type job struct {
 	deleted     bool
 	foreign     string // non-empty: created by the scenario or a fault rule, not by a client
 	isDrill     bool
+	history     bool // seeded as completed history (HistorySpec): holds nothing, counts against no quota
+
+	// idx is the job's index in region.jobList.
+	idx int
+	// enc is the job's JSON as DescribeJobs lists it, nil until encoded
+	// (rendercache.go). Whatever changes a member of the job's shape
+	// calls changed.
+	enc []byte
 }
 
 type jobServer struct {
@@ -231,6 +245,7 @@ func (r *region) settle() {
 	r.settled = true
 	r.now = modelTime(r.now)
 	for _, s := range r.servers {
+		s.changed()
 		s.addedAt, s.firstByteAt = modelTime(s.addedAt), modelTime(s.firstByteAt)
 		s.stalledSince, s.lastSeenAt = modelTime(s.stalledSince), modelTime(s.lastSeenAt)
 		if s.lastLaunch != nil {
@@ -238,6 +253,7 @@ func (r *region) settle() {
 		}
 	}
 	for _, j := range r.jobList {
+		j.changed()
 		j.created, j.started, j.ended = modelTime(j.created), modelTime(j.started), modelTime(j.ended)
 		for _, ps := range j.servers {
 			ps.startedAt, ps.finishedAt = modelTime(ps.startedAt), modelTime(ps.finishedAt)
@@ -270,11 +286,14 @@ func (r *region) arn(kind, id string) string {
 
 const hexDigits = "0123456789abcdef"
 
-func (r *region) hexID(prefix string, n int) string {
+func (r *region) hexID(prefix string, n int) string { return hexIDFrom(r.rng, prefix, n) }
+
+// hexIDFrom returns prefix followed by n hex digits drawn from rng.
+func hexIDFrom(rng *rand.Rand, prefix string, n int) string {
 	b := make([]byte, 0, len(prefix)+n)
 	b = append(b, prefix...)
 	for i := 0; i < n; i++ {
-		b = append(b, hexDigits[r.rng.IntN(16)])
+		b = append(b, hexDigits[rng.IntN(16)])
 	}
 	return string(b)
 }
@@ -334,11 +353,36 @@ func (r *region) logJob(j *job, at time.Time, ev string, data *JobLogEventData) 
 	j.log = append(j.log, logItem{at: at, event: ev, data: data})
 }
 
+// addJob records j: in jobs, and in jobList, which is in creation order
+// (DescribeJobs lists newest first and finds a date range by binary
+// search). The model's time never goes back, so a new job is the newest
+// and goes last: jobs keep their index, which DescribeJobs's tokens hold.
+// Jobs built from the scenario are put in order once (sortJobs).
+func (r *region) addJob(j *job) {
+	r.jobs[j.id] = j
+	i := len(r.jobList)
+	for i > 0 && r.jobList[i-1].created.After(j.created) {
+		i--
+	}
+	r.jobList = slices.Insert(r.jobList, i, j)
+	for k := i; k < len(r.jobList); k++ {
+		r.jobList[k].idx = k
+	}
+}
+
+// sortJobs puts jobList in creation order (stable: jobs created at the
+// same time keep their order) and renumbers it.
+func (r *region) sortJobs() {
+	slices.SortStableFunc(r.jobList, func(a, b *job) int { return a.created.Compare(b.created) })
+	for i, j := range r.jobList {
+		j.idx = i
+	}
+}
+
 // registerJob makes j active: it holds its servers (and instances) until it
 // completes.
 func (r *region) registerJob(j *job) {
-	r.jobs[j.id] = j
-	r.jobList = append(r.jobList, j)
+	r.addJob(j)
 	r.activeJobs++
 	r.activeSrvrs += len(j.servers)
 	for _, ps := range j.servers {
@@ -356,6 +400,7 @@ func (r *region) completeJob(j *job, at time.Time) {
 	r.logJob(j, at, evJobEnd, nil)
 	j.status = jobStatusCompleted
 	j.ended = at
+	j.changed()
 	r.activeJobs--
 	r.activeSrvrs -= len(j.servers)
 	for _, ps := range j.servers {
@@ -389,6 +434,7 @@ func (r *region) terminateInstance(in *instance, at time.Time) {
 	in.deleted = true
 	if s := r.servers[in.sourceServer]; s != nil && s.recoveryInstanceID == in.id {
 		s.recoveryInstanceID = ""
+		s.changed()
 		// Point at the newest remaining instance of the server, if any.
 		for i := len(r.instList) - 1; i >= 0; i-- {
 			o := r.instList[i]

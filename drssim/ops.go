@@ -152,19 +152,26 @@ func opDescribeSourceServers(s *Sim, r *region, now time.Time, rq *request) (any
 	if cursor != "" && start < len(ids) && ids[start] == cursor {
 		start++
 	}
-	out.Items = make([]SourceServer, 0, min(size, len(ids)-start))
+	page := make([]*server, 0, min(size, len(ids)-start))
 	for _, id := range ids[start:] {
 		srv := r.servers[id]
 		if f.HardwareId != nil && *f.HardwareId != "" && !strings.EqualFold(*f.HardwareId, srv.mac) {
 			continue
 		}
-		if len(out.Items) == size {
-			out.NextToken = r.makeToken("DescribeSourceServers", out.Items[len(out.Items)-1].SourceServerID, digest)
+		if len(page) == size {
+			out.NextToken = r.makeToken("DescribeSourceServers", page[len(page)-1].id, digest)
 			break
 		}
-		out.Items = append(out.Items, r.renderServer(srv, now))
+		page = append(page, srv)
 	}
-	return out, nil
+	if s.uncachedLists.Load() {
+		out.Items = make([]SourceServer, 0, len(page))
+		for _, srv := range page {
+			out.Items = append(out.Items, r.renderServer(srv, now))
+		}
+		return out, nil
+	}
+	return r.serverPage(page, out.NextToken, now), nil
 }
 
 func opStartRecovery(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
@@ -253,38 +260,69 @@ func opDescribeJobs(s *Sim, r *region, now time.Time, rq *request) (any, *apiErr
 	if e != nil {
 		return nil, e
 	}
-	cursor, e := r.readToken("DescribeJobs", &in.NextToken, filterDigest(f))
+	digest := filterDigest(f)
+	cursor, e := r.readToken("DescribeJobs", &in.NextToken, digest)
 	if e != nil {
 		return nil, e
 	}
-	start := len(r.jobList) - 1
+	// jobList is in creation order (registerJob), so the candidates are
+	// the indices [lo, hi): before the cursor (the index of the first job
+	// of this page, plus one), created at or after from and at or before
+	// to. Newest first is from hi-1 down.
+	hi := len(r.jobList)
 	if cursor != "" {
 		c, err := strconv.Atoi(cursor)
 		if err != nil || c < 0 || c > len(r.jobList) {
 			return nil, errValidation(reasonCannotParse, "Invalid nextToken")
 		}
-		start = c - 1
+		hi = c
 	}
-	want := map[string]bool{}
-	for _, id := range f.JobIDs {
-		want[id] = true
+	if !to.IsZero() {
+		hi = min(hi, sort.Search(len(r.jobList), func(i int) bool { return r.jobList[i].created.After(to) }))
+	}
+	lo := 0
+	if !from.IsZero() {
+		lo = sort.Search(len(r.jobList), func(i int) bool { return !r.jobList[i].created.Before(from) })
+	}
+	// With jobIDs, only those jobs (looked up, not found by scanning).
+	var wanted []int
+	if len(f.JobIDs) > 0 {
+		for _, id := range f.JobIDs {
+			if j := r.jobs[id]; j != nil && j.idx >= lo && j.idx < hi {
+				wanted = append(wanted, j.idx)
+			}
+		}
+		slices.SortFunc(wanted, func(a, b int) int { return b - a })
+		wanted = slices.Compact(wanted)
 	}
 	out := listOutput[Job]{Items: []Job{}}
-	for i := start; i >= 0; i-- {
+	page := make([]*job, 0, min(size, 64))
+	n := hi - lo
+	if len(f.JobIDs) > 0 {
+		n = len(wanted)
+	}
+	for k := 0; k < n; k++ {
+		i := hi - 1 - k
+		if len(f.JobIDs) > 0 {
+			i = wanted[k]
+		}
 		j := r.jobList[i]
-		if j.deleted || (len(want) > 0 && !want[j.id]) {
+		if j.deleted {
 			continue
 		}
-		if (!from.IsZero() && j.created.Before(from)) || (!to.IsZero() && j.created.After(to)) {
-			continue
-		}
-		if len(out.Items) == size {
-			out.NextToken = r.makeToken("DescribeJobs", strconv.Itoa(i+1), filterDigest(f))
+		if len(page) == size {
+			out.NextToken = r.makeToken("DescribeJobs", strconv.Itoa(i+1), digest)
 			break
 		}
-		out.Items = append(out.Items, r.renderJob(j))
+		page = append(page, j)
 	}
-	return out, nil
+	if s.uncachedLists.Load() {
+		for _, j := range page {
+			out.Items = append(out.Items, r.renderJob(j))
+		}
+		return out, nil
+	}
+	return r.jobPage(page, out.NextToken), nil
 }
 
 func opDescribeJobLogItems(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
@@ -528,49 +566,58 @@ func opUpdateLaunchConfiguration(s *Sim, r *region, now time.Time, rq *request) 
 	if in.LaunchIntoInstanceProperties != nil {
 		c.launchIntoID = in.LaunchIntoInstanceProperties.LaunchIntoEC2InstanceID
 	}
+	// The launch configuration is not part of the server's shape today;
+	// the cache is dropped all the same, so that it stays right if it
+	// ever is.
+	srv.changed()
 	return r.renderLaunchConfig(srv), nil
 }
 
-// taggable resolves an ARN of this account and region to its tag map.
-func (r *region) taggable(arn string) (map[string]string, *apiError) {
+// taggable resolves an ARN of this account and region to its tag map and
+// what to call when the map changes (the owner's changed, which drops its
+// cached JSON; nothing for a recovery instance, whose JSON is not cached).
+func (r *region) taggable(arn string) (map[string]string, func(), *apiError) {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "drs" {
-		return nil, errField("resourceArn", fmt.Sprintf("%q is not a DRS ARN such as arn:aws:drs:us-east-1:111122223333:source-server/%s", arn, exServer))
+		return nil, nil, errField("resourceArn", fmt.Sprintf("%q is not a DRS ARN such as arn:aws:drs:us-east-1:111122223333:source-server/%s", arn, exServer))
 	}
 	kind, id, ok := strings.Cut(parts[5], "/")
 	if !ok {
-		return nil, errField("resourceArn", fmt.Sprintf("%q does not name a resource type and ID", arn))
+		return nil, nil, errField("resourceArn", fmt.Sprintf("%q does not name a resource type and ID", arn))
 	}
 	notFound := &apiError{Type: "ResourceNotFoundException", Status: http.StatusNotFound,
 		Body: errorBody{Message: fmt.Sprintf("Resource %s not found", arn), Code: "RESOURCE_NOT_FOUND", ResourceID: arn, ResourceType: strings.ToUpper(strings.ReplaceAll(kind, "-", "_"))}}
 	if parts[3] != r.name || parts[4] != r.account {
-		return nil, notFound
+		return nil, nil, notFound
 	}
 	switch kind {
 	case "source-server":
 		if srv := r.servers[id]; srv != nil {
-			return srv.tags, nil
+			return srv.tags, srv.changed, nil
 		}
 	case "recovery-instance":
 		if in := r.instances[id]; in != nil && !in.deleted {
 			if in.tags == nil {
 				in.tags = map[string]string{}
 			}
-			return in.tags, nil
+			return in.tags, func() {}, nil
 		}
 	case "job":
 		if j := r.jobs[id]; j != nil && !j.deleted {
-			return j.tags, nil
+			if j.tags == nil { // history jobs have none until tagged
+				j.tags = map[string]string{}
+			}
+			return j.tags, j.changed, nil
 		}
 	case "replication-configuration-template", "launch-configuration-template", "source-network":
 	default:
-		return nil, errField("resourceArn", fmt.Sprintf("resource type %q is not taggable in DRS", kind))
+		return nil, nil, errField("resourceArn", fmt.Sprintf("resource type %q is not taggable in DRS", kind))
 	}
-	return nil, notFound
+	return nil, nil, notFound
 }
 
 func opListTags(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
-	tags, e := r.taggable(rq.arn)
+	tags, _, e := r.taggable(rq.arn)
 	if e != nil {
 		return nil, e
 	}
@@ -579,7 +626,7 @@ func opListTags(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) 
 
 func opTagResource(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
 	in := rq.input.(*TagResourceInput)
-	tags, e := r.taggable(rq.arn)
+	tags, changed, e := r.taggable(rq.arn)
 	if e != nil {
 		return nil, e
 	}
@@ -601,17 +648,19 @@ func opTagResource(s *Sim, r *region, now time.Time, rq *request) (any, *apiErro
 	for k, v := range in.Tags {
 		tags[k] = v
 	}
+	changed()
 	return nil, nil
 }
 
 func opUntagResource(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
-	tags, e := r.taggable(rq.arn)
+	tags, changed, e := r.taggable(rq.arn)
 	if e != nil {
 		return nil, e
 	}
 	for _, k := range rq.query["tagKeys"] {
 		delete(tags, k)
 	}
+	changed()
 	return nil, nil
 }
 
@@ -670,10 +719,12 @@ func (r *region) resync(srv *server, now time.Time) {
 	if srv.firstByteAt.IsZero() {
 		srv.firstByteAt = now
 	}
+	srv.changed()
 	r.schedule(now.Add(15*time.Minute), func(at time.Time) {
 		if srv.state == replRescan {
 			srv.state = replContinuous
 			srv.lag = 0
+			srv.changed()
 		}
 	})
 }
@@ -691,6 +742,7 @@ func opStopReplication(s *Sim, r *region, now time.Time, rq *request) (any, *api
 	srv.stalledSince = time.Time{}
 	srv.replError = ""
 	srv.firstByteAt = time.Time{} // its snapshots are deleted
+	srv.changed()
 	delete(r.onDemand, srv.id)
 	return sourceServerOutput{SourceServer: ptr(r.renderServer(srv, now))}, nil
 }
@@ -719,7 +771,7 @@ func opDeleteJob(s *Sim, r *region, now time.Time, rq *request) (any, *apiError)
 	if j.status != jobStatusCompleted {
 		return nil, errConflict(resJob, id, fmt.Sprintf("Job %s is %s; only completed jobs can be deleted", id, j.status))
 	}
-	j.deleted = true
+	j.deleted = true // no longer listed; its JSON would not change
 	return nil, nil
 }
 

@@ -14,18 +14,23 @@ import (
 // most six decimals: d is rounded to the microsecond first (so a remainder
 // under half a microsecond never yields an empty "S" field).
 func isoDuration(d time.Duration) string {
+	var b [32]byte
+	return string(appendISODuration(b[:0], d))
+}
+
+// appendISODuration appends isoDuration(d) to b.
+func appendISODuration(b []byte, d time.Duration) []byte {
 	d = d.Round(time.Microsecond)
 	if d <= 0 {
-		return "P0D"
+		return append(b, "P0D"...)
 	}
-	b := make([]byte, 0, 32)
 	b = append(b, 'P')
 	if days := d / (24 * time.Hour); days > 0 {
 		b = append(strconv.AppendInt(b, int64(days), 10), 'D')
 		d -= days * 24 * time.Hour
 	}
 	if d == 0 {
-		return string(b)
+		return b
 	}
 	b = append(b, 'T')
 	if h := d / time.Hour; h > 0 {
@@ -53,14 +58,79 @@ func isoDuration(d time.Duration) string {
 		}
 		b = append(b, 'S')
 	}
-	return string(b)
+	return b
 }
 
 var initiationSteps = []string{"WAIT", "CREATE_SECURITY_GROUP", "LAUNCH_REPLICATION_SERVER", "BOOT_REPLICATION_SERVER",
 	"AUTHENTICATE_WITH_SERVICE", "DOWNLOAD_REPLICATION_SOFTWARE", "CREATE_STAGING_DISKS", "ATTACH_STAGING_DISKS",
 	"PAIR_REPLICATION_SERVER_WITH_AGENT", "CONNECT_AGENT_TO_REPLICATION_SERVER", "START_DATA_TRANSFER"}
 
+// serverTimes are the members of a source server's shape that move with
+// the clock (its other members change only when the model changes the
+// server). The render cache (rendercache.go) keeps a server's JSON with
+// these left as holes and fills them in per request.
+type serverTimes struct {
+	lag      string // dataReplicationInfo.lagDuration, shown when lagShown
+	eta      string // dataReplicationInfo.etaDateTime, shown when etaShown
+	lastSeen string // lifeCycle.lastSeenByServiceDateTime, always shown
+	elapsed  string // lifeCycle.elapsedReplicationDuration, shown when firstByteAt is set
+}
+
+// lagShown says whether a server in this replication state shows its lag.
+func lagShown(state string) bool {
+	switch state {
+	case replContinuous, replBacklog, replStalled, replRescan, replPaused:
+		return true
+	}
+	return false
+}
+
+// etaShown says whether a server in this replication state shows when it
+// expects to catch up.
+func etaShown(state string) bool { return state == replBacklog || state == replInitialSync }
+
+// lagAt is the server's replication lag at now: its lag, growing while
+// replication is stalled.
+func (s *server) lagAt(now time.Time) time.Duration {
+	if !s.stalledSince.IsZero() {
+		return now.Sub(s.stalledSince) + s.lag
+	}
+	return s.lag
+}
+
+// etaAt is when a server catching up expects to be done, seen at now.
+func (s *server) etaAt(now time.Time) time.Time { return now.Add(s.lagAt(now)/2 + 5*time.Minute) }
+
+// lastSeenAtOr is when the service last heard from the server's agent:
+// now while it heartbeats.
+func (s *server) lastSeenAtOr(now time.Time) time.Time {
+	if !s.lastSeenAt.IsZero() {
+		return s.lastSeenAt
+	}
+	return now
+}
+
+func (s *server) times(now time.Time) serverTimes {
+	t := serverTimes{lastSeen: formatTime(s.lastSeenAtOr(now))}
+	if lagShown(s.state) {
+		t.lag = isoDuration(s.lagAt(now))
+	}
+	if etaShown(s.state) {
+		t.eta = formatTime(s.etaAt(now))
+	}
+	if !s.firstByteAt.IsZero() {
+		t.elapsed = isoDuration(now.Sub(s.firstByteAt))
+	}
+	return t
+}
+
 func (r *region) renderServer(s *server, now time.Time) SourceServer {
+	return r.serverShape(s, s.times(now))
+}
+
+// serverShape is the SourceServer shape of s with the time-dependent
+// members t.
+func (r *region) serverShape(s *server, t serverTimes) SourceServer {
 	out := SourceServer{
 		SourceServerID:        s.id,
 		Arn:                   r.arn("source-server", s.id),
@@ -73,10 +143,6 @@ func (r *region) renderServer(s *server, now time.Time) SourceServer {
 		SourceCloudProperties: &SourceCloudProperties{},
 	}
 	// Replication.
-	lag := s.lag
-	if !s.stalledSince.IsZero() {
-		lag = now.Sub(s.stalledSince) + s.lag
-	}
 	dri := &DataReplicationInfo{
 		DataReplicationState:    s.state,
 		StagingAvailabilityZone: r.name + "a",
@@ -93,12 +159,11 @@ func (r *region) renderServer(s *server, now time.Time) SourceServer {
 		steps[i] = DataReplicationInitiationStep{Name: n, Status: st}
 	}
 	dri.DataReplicationInitiation = &DataReplicationInitiation{StartDateTime: formatTime(s.addedAt), Steps: steps}
-	switch s.state {
-	case replContinuous, replBacklog, replStalled, replRescan, replPaused:
-		dri.LagDuration = isoDuration(lag)
+	if lagShown(s.state) {
+		dri.LagDuration = t.lag
 	}
-	if s.state == replBacklog || s.state == replInitialSync {
-		dri.EtaDateTime = formatTime(now.Add(lag/2 + 5*time.Minute))
+	if etaShown(s.state) {
+		dri.EtaDateTime = t.eta
 	}
 	if s.replError != "" {
 		dri.DataReplicationError = &DataReplicationError{Error: s.replError,
@@ -120,17 +185,13 @@ func (r *region) renderServer(s *server, now time.Time) SourceServer {
 	}
 	out.DataReplicationInfo = dri
 	// Life cycle.
-	lastSeen := now
-	if !s.lastSeenAt.IsZero() {
-		lastSeen = s.lastSeenAt
-	}
 	lc := &LifeCycle{
 		AddedToServiceDateTime:    formatTime(s.addedAt),
-		LastSeenByServiceDateTime: formatTime(lastSeen),
+		LastSeenByServiceDateTime: t.lastSeen,
 	}
 	if !s.firstByteAt.IsZero() {
 		lc.FirstByteDateTime = formatTime(s.firstByteAt)
-		lc.ElapsedReplicationDuration = isoDuration(now.Sub(s.firstByteAt))
+		lc.ElapsedReplicationDuration = t.elapsed
 	}
 	if ll := s.lastLaunch; ll != nil {
 		lc.LastLaunch = &LifeCycleLastLaunch{

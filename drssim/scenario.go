@@ -177,7 +177,25 @@ type RegionSpec struct {
 	Uninitialized bool         `yaml:"uninitialized,omitempty" json:"uninitialized,omitempty"`
 	Servers       []ServerSpec `yaml:"servers,omitempty" json:"servers,omitempty"`
 	Jobs          []JobSpec    `yaml:"jobs,omitempty" json:"jobs,omitempty"`
+	// History seeds the region with completed jobs from before the start.
+	History *HistorySpec `yaml:"history,omitempty" json:"history,omitempty"`
 }
+
+// HistorySpec seeds a region with COMPLETED jobs from before the scenario starts.
+type HistorySpec struct {
+	Jobs          int      `yaml:"jobs" json:"jobs"`                                       // how many completed jobs
+	Span          Duration `yaml:"span,omitempty" json:"span,omitempty"`                   // spread evenly over this long before the start (default 2160h = 90 days)
+	ServersPerJob int      `yaml:"serversPerJob,omitempty" json:"serversPerJob,omitempty"` // participating servers per job, taken from the region's servers (default 5, at most the region's servers)
+}
+
+// Limits and defaults of a HistorySpec.
+const (
+	maxHistoryJobs          = 1_000_000
+	maxHistorySpan          = 10 * 365 * 24 * time.Hour
+	defaultHistorySpan      = 90 * 24 * time.Hour
+	defaultHistoryServers   = 5
+	defaultServersPerJobMax = 100 // the default quota of servers per job
+)
 
 // ServerSpec describes one source server.
 type ServerSpec struct {
@@ -348,6 +366,22 @@ func (sc *Scenario) Validate() error {
 				}
 				instances[in.ID] = true
 				instServer[in.ID] = s.ID
+			}
+		}
+		if h := rs.History; h != nil {
+			w := where + ".history"
+			if h.Jobs < 0 || h.Jobs > maxHistoryJobs {
+				add("%s: jobs %d must be between 0 and %d", w, h.Jobs, maxHistoryJobs)
+			}
+			if h.Span < 0 || h.Span.D() > maxHistorySpan {
+				add("%s: span %s must be positive and at most %s (ten years); leave it out for 90 days", w, h.Span, Duration(maxHistorySpan))
+			}
+			perJob := sc.Quotas.ServersPerJob
+			if perJob <= 0 {
+				perJob = defaultServersPerJobMax
+			}
+			if h.ServersPerJob < 0 || h.ServersPerJob > perJob {
+				add("%s: serversPerJob %d must be between 1 and %d (the quota of servers per job); leave it out for %d", w, h.ServersPerJob, perJob, defaultHistoryServers)
 			}
 		}
 		held := map[string]string{}

@@ -112,7 +112,11 @@ type Sim struct {
 	ids    *identities // STS: roles and the sessions AssumeRole issued
 
 	requests atomic.Int64
-	opStats  sync.Map // op name -> *atomic.Int64
+	// uncachedLists makes DescribeSourceServers and DescribeJobs encode
+	// every item's shape on every request, as they did before the render
+	// cache (rendercache.go): the benchmarks' point of comparison.
+	uncachedLists atomic.Bool
+	opStats       sync.Map // op name -> *atomic.Int64
 }
 
 // New builds a simulator from opts.
