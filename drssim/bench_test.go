@@ -834,3 +834,80 @@ func benchPeakRSSKB() (int64, bool) {
 	}
 	return 0, false
 }
+
+// BenchmarkHistoryJobs is the three-tier scenario with 20,000 history jobs
+// of five servers (HistorySpec). Build: building the simulator, with
+// history-MB (live heap with the history minus without it, after a GC) and
+// cached-MB (the same after every job has been listed once, so every job's
+// JSON is cached). FromDate: DescribeJobs of the last day's jobs
+// (fromDate), about 220 of the 20,000, in pages of 50 (pages/s).
+// JobIDs: DescribeJobs of 5 jobs by ID (requests/s).
+func BenchmarkHistoryJobs(b *testing.B) {
+	renderCheck.Store(false)
+	const n = 20000
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	b.Run("Build", func(b *testing.B) {
+		base := heap()
+		without, _ := historySim(b, 0, 1, nil)
+		withoutMB := float64(heap()-base) / (1 << 20)
+		base = heap()
+		with, _ := historySim(b, n, 1, nil)
+		withMB := float64(heap()-base) / (1 << 20)
+		lw := &listWorld{sim: with, key: threeTierKey, reg: "us-east-1"}
+		rw := &benchResponse{h: http.Header{}}
+		for tok, first := "", true; first || tok != ""; first = false {
+			var err error
+			if tok, err = lw.page(rw, "DescribeJobs", tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cachedMB := float64(heap()-base) / (1 << 20)
+		runtime.KeepAlive(without)
+		runtime.KeepAlive(with)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			historySim(b, n, 1, nil)
+		}
+		b.ReportMetric(withMB-withoutMB, "history-MB")
+		b.ReportMetric(cachedMB-withoutMB, "cached-MB")
+	})
+	b.Run("FromDate", func(b *testing.B) {
+		sim, _ := historySim(b, n, 1, nil)
+		lw := &listWorld{sim: sim, key: threeTierKey, reg: "us-east-1"}
+		rw := &benchResponse{h: http.Header{}}
+		in := &DescribeJobsInput{MaxResults: ptr(int64(50)),
+			Filters: &DescribeJobsRequestFilters{FromDate: formatTime(testStart.Add(-24 * time.Hour))}}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if err := lw.call(rw, "DescribeJobs", in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+	})
+	b.Run("JobIDs", func(b *testing.B) {
+		sim, _ := historySim(b, n, 1, nil)
+		var ids []string
+		for _, j := range sim.State(StateFilter{}).Regions[0].Jobs[n-5:] {
+			ids = append(ids, j.JobID)
+		}
+		lw := &listWorld{sim: sim, key: threeTierKey, reg: "us-east-1"}
+		rw := &benchResponse{h: http.Header{}}
+		in := &DescribeJobsInput{Filters: &DescribeJobsRequestFilters{JobIDs: ids}}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if err := lw.call(rw, "DescribeJobs", in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	})
+}
