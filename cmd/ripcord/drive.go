@@ -38,8 +38,7 @@ func drive(ctx context.Context, out, errOut io.Writer, store ripcord.Store, eng 
 				waitingFor = held.Lease.Epoch
 				fmt.Fprintf(errOut, "waiting: %s\n", held)
 			}
-			d := min(max(time.Until(held.Lease.Expires), 100*time.Millisecond), 2*time.Second)
-			if err := (engine.RealClock{}).Sleep(ctx, d); err != nil {
+			if err := waitLease(ctx, store, id, held.Lease, processGone, engine.RealClock{}); err != nil {
 				return &exitError{code: exitInterrupted, msg: "stopped while waiting for execution " + id + "'s lease"}
 			}
 			continue
@@ -69,5 +68,24 @@ func drive(ctx context.Context, out, errOut io.Writer, store ripcord.Store, eng 
 			return err
 		}
 		return outcomeError(s)
+	}
+}
+
+// waitLease waits until held, another driver's lease of execution id, may be free: it has
+// expired or was released, was taken over (Run then says by whom), or its
+// holder's process is gone. It reads the lease, which is cheap, instead of
+// trying Run again, which folds the execution's whole log each time.
+// Whether it is free is still Run's to find out (on the store's clock).
+func waitLease(ctx context.Context, store ripcord.Store, id string, held ripcord.Lease, gone func(ripcord.LeaseOwner) bool, clock engine.Clock) error {
+	for {
+		d := min(max(held.Expires.Sub(clock.Now()), 100*time.Millisecond), 2*time.Second)
+		if err := clock.Sleep(ctx, d); err != nil {
+			return err
+		}
+		l, err := store.Lease(ctx, id)
+		if err != nil || l.Epoch != held.Epoch || !l.Live(clock.Now()) || gone(l.Owner) {
+			return nil // Run decides (and reports an error of the store)
+		}
+		held = l // renewed
 	}
 }

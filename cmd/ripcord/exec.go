@@ -148,24 +148,19 @@ func writeExecList(out io.Writer, list []ripcord.Execution, asJSON bool) error {
 	return nil
 }
 
-// withEngine opens the store and builds an engine connected to the targets
-// the execution recorded, then calls fn.
-func withEngine(ctx context.Context, cf *connFlags, errOut io.Writer, id string, onChange func(*engine.State), fn func(store ripcord.Store, eng *engine.Engine) error) error {
-	store, err := cf.openStore(ctx)
+// engineFor builds an engine connected to the targets execution id
+// recorded. It reads only the execution's first event (engine.Spec), not
+// its whole log: Run folds the log, once.
+func engineFor(ctx context.Context, cf *connFlags, errOut io.Writer, store ripcord.Store, id string, onChange func(*engine.State)) (*engine.Engine, error) {
+	spec, err := engine.New(engine.Config{Store: store}).Spec(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer store.Close()
-	probe := engine.New(engine.Config{Store: store})
-	s, err := probe.Load(ctx, id)
+	targets, err := cf.clients(ctx, spec.Targets)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	targets, err := cf.clients(ctx, s.Spec.Targets)
-	if err != nil {
-		return err
-	}
-	return fn(store, cf.newEngine(ctx, errOut, store, targets, onChange))
+	return cf.newEngine(ctx, errOut, store, targets, onChange), nil
 }
 
 // dash is s, or "-" when it is empty.
@@ -187,31 +182,80 @@ progress until it ends or pauses, then its summary. It exits like run: 0
 succeeded, 3 failed, 4 cancelled, 5 paused.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
-			eng := engine.New(engine.Config{Store: store})
-			p := newProgress(cmd.OutOrStdout())
-			for {
-				s, err := eng.Load(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				if cf.Output == "text" {
-					p.onChange(s)
-				}
-				if s.Final() || s.Paused {
-					if err := printSummary(cmd.OutOrStdout(), summarize(ctx, store, s), cf.Output == "json"); err != nil {
-						return err
-					}
-					return outcomeError(s)
-				}
-				if err := (engine.RealClock{}).Sleep(ctx, every); err != nil {
-					return err
-				}
+			var onChange func(*engine.State)
+			if cf.Output == "text" {
+				onChange = newProgress(cmd.OutOrStdout()).onChange
 			}
+			s, err := watch(ctx, store, args[0], onChange, func() error { return (engine.RealClock{}).Sleep(ctx, every) })
+			if err != nil {
+				return err
+			}
+			if err := printSummary(cmd.OutOrStdout(), summarize(ctx, store, s), cf.Output == "json"); err != nil {
+				return err
+			}
+			return outcomeError(s)
 		}),
 	}
 	cf.register(cmd)
 	cmd.Flags().DurationVar(&every, "every", 2*time.Second, "how often to read the store")
 	return cmd
+}
+
+// watch follows execution id until it ends or pauses and returns its final
+// state. It folds the log once, then every wait() applies only the events
+// appended since (engine.Follow), calling onChange (when not nil) at the
+// start and whenever there were new events.
+func watch(ctx context.Context, store ripcord.Store, id string, onChange func(*engine.State), wait func() error) (*engine.State, error) {
+	eng := engine.New(engine.Config{Store: store})
+	s, err := eng.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for news := true; ; {
+		if news && onChange != nil {
+			onChange(s)
+		}
+		if s.Final() || s.Paused {
+			return s, nil
+		}
+		if err := wait(); err != nil {
+			return nil, err
+		}
+		n, err := eng.Follow(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		news = n > 0
+	}
+}
+
+// resume takes execution id up where it stopped and drives it to the end
+// (exec resume). The log is folded once, by Run, unless the execution is
+// paused: Resume then folds it too, to check and record the resumption.
+func resume(ctx context.Context, cf *connFlags, out, errOut io.Writer, store ripcord.Store, id string, wait bool) error {
+	var onChange func(*engine.State)
+	if cf.Output == "text" {
+		onChange = newProgress(out).onChange
+	}
+	eng, err := engineFor(ctx, cf, errOut, store, id, onChange)
+	if err != nil {
+		return err
+	}
+	// The listing row's state is written in the same transaction as the
+	// events (a paused execution's is paused, and only a paused one's), so
+	// it says without a fold whether there is a pause to lift. A pause
+	// recorded after this read is found by Run, as one recorded after
+	// Resume would be.
+	x, err := store.Execution(ctx, id)
+	if err != nil {
+		return err
+	}
+	if x.State == ripcord.ExecPaused {
+		if err := eng.Resume(ctx, id, actor()); err != nil && ripcord.ErrorCode(err) != ripcord.ECONFLICT {
+			return err
+		}
+	}
+	return drive(ctx, out, errOut, store, eng, id, driveOpts{JSON: cf.Output == "json", Wait: wait})
 }
 
 func execResumeCmd() *cobra.Command {
@@ -230,22 +274,9 @@ execution's lease, resume refuses (exit 2) naming it and when its lease
 expires, or waits for it with --wait. A holder whose process is gone (on this
 host) is taken over at once.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.Validate(); err != nil {
-				return err
-			}
-			ctx, id, out := cmd.Context(), args[0], cmd.OutOrStdout()
-			var onChange func(*engine.State)
-			if cf.Output == "text" {
-				onChange = newProgress(out).onChange
-			}
-			return withEngine(ctx, &cf, cmd.ErrOrStderr(), id, onChange, func(store ripcord.Store, eng *engine.Engine) error {
-				if err := eng.Resume(ctx, id, actor()); err != nil && ripcord.ErrorCode(err) != ripcord.ECONFLICT {
-					return err
-				}
-				return drive(ctx, out, cmd.ErrOrStderr(), store, eng, id, driveOpts{JSON: cf.Output == "json", Wait: wait})
-			})
-		},
+		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
+			return resume(ctx, &cf, cmd.OutOrStdout(), cmd.ErrOrStderr(), store, args[0], wait)
+		}),
 	}
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&wait, "wait", false, "if another process drives the execution, wait until it stops instead of refusing")
@@ -300,18 +331,17 @@ func newCleanupCmd() *cobra.Command {
 		Use:   "cleanup EXEC",
 		Short: "Terminate a drill's instances (only those it launched) and verify they are gone",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cf.Validate(); err != nil {
+		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
+			id, out := args[0], cmd.OutOrStdout()
+			eng, err := engineFor(ctx, &cf, cmd.ErrOrStderr(), store, id, nil)
+			if err != nil {
 				return err
 			}
-			ctx, id, out := cmd.Context(), args[0], cmd.OutOrStdout()
-			return withEngine(ctx, &cf, cmd.ErrOrStderr(), id, nil, func(store ripcord.Store, eng *engine.Engine) error {
-				if err := eng.Cleanup(ctx, id, actor()); err != nil {
-					return err
-				}
-				return drive(ctx, out, cmd.ErrOrStderr(), store, eng, id, driveOpts{JSON: cf.Output == "json"})
-			})
-		},
+			if err := eng.Cleanup(ctx, id, actor()); err != nil {
+				return err
+			}
+			return drive(ctx, out, cmd.ErrOrStderr(), store, eng, id, driveOpts{JSON: cf.Output == "json"})
+		}),
 	}
 	cf.register(cmd)
 	return cmd
