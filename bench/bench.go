@@ -6,18 +6,43 @@
 // the DRS API calls per server and the failures. `ripcord bench` prints the
 // rows as a table or as JSON.
 //
-// # Determinism
+// # Determinism and modelled time
 //
 // Every run gets its own simulator on a [drssim.ManualClock] and talks to it
 // over HTTP with the real AWS SDK (the drs adapter). Nothing waits in real
-// time: the engine's clock sleeps by advancing the manual clock, the naive
-// strategies' pauses advance it too, and the SDK's retry backoff (reads
-// only) advances it instead of waiting. The simulator's throttling is
-// switched off (its token bucket counts real seconds, which would make the
-// results depend on the machine), and its drawn durations come from a
-// seeded generator, so a run gives the same numbers every time. The engine
-// draws jitter only when DRS refuses a launch, which the ripcord runs here
-// do not provoke.
+// time; everything that takes time moves the manual clock instead:
+//
+//   - the engine's clock is the manual clock: its polls and waits advance it;
+//   - the naive strategies' pauses advance it;
+//   - every request takes a modelled latency: an http.RoundTripper in the
+//     clients advances the clock, after the simulator has answered, by
+//     requestLatency = 60 ms plus 1 ms per latencyBytes = 8 KiB (8192
+//     bytes) of the answer's body (pro rata: a 4 KiB answer adds 0.5 ms).
+//     The simulator sees the request at the time it was sent; the client
+//     gets the answer the latency later. STS requests (CallerIdentity) take
+//     it too;
+//   - every client has the adapter's default rate limit
+//     (drs.DefaultRateLimit, 5 requests per second per target, and the
+//     default burst of 5) on the manual clock (drs.Config.Clock): a request
+//     over the rate sleeps on the clock, which advances it;
+//   - the SDK's retry backoff (reads only) advances the clock instead of
+//     waiting (exponential, capped at 20 s, without jitter).
+//
+// So the time a strategy spends listing and paging shows in its makespan:
+// a listing of many pages costs each page's latency and, past the burst,
+// 200 ms per request. The clock is shared by a run's clients and advanced
+// by whoever waits, so concurrent requests would add their latencies up
+// rather than overlap; every strategy here calls DRS from one goroutine,
+// one request at a time, where the two are the same.
+//
+// The simulator's own throttling is switched off: its token bucket counts
+// real seconds, which would make the results depend on how fast the
+// machine sends requests. The clients' limiter, on simulated time, paces
+// the requests instead (it never sees a ThrottlingException, so it stays at
+// its configured rate). The simulator's drawn durations come from a seeded
+// generator, so a run gives the same numbers every time. The engine draws
+// jitter only when DRS refuses a launch, which the ripcord runs here do not
+// provoke.
 //
 // # Cases
 //
@@ -26,15 +51,41 @@
 // the TERMINATE job of an earlier attempt. The plan has three waves:
 // database, app, web.
 //
-// scale-N (scale-300, scale-1000 and scale-3000 by default) is the scale
-// scenario generating N servers over two accounts (111122223333 and
+// history-N is three-tier with N completed jobs of history in its target
+// (the simulator's RegionSpec.History with Jobs = N and its defaults: the
+// jobs spread evenly over the 90 days before the start, 5 servers each).
+// They hold no server and count against no quota, but every listing of the
+// target's jobs pages through those it does not narrow away by date, and
+// pages cost simulated time. N is 1 to 100000.
+//
+// scale-N (scale-300, scale-1000 and scale-3000 among the defaults) is the
+// scale scenario generating N servers over two accounts (111122223333 and
 // 222233334444, access keys AKIDSCALEACCOUNTA and B) and two regions
 // (us-east-1, us-west-2): four targets, one per account and region. The
 // plan has three steps, the tiers database -> app -> web, and every step
 // spans all four targets. (The scenario's default of three accounts would
 // put each tier in one account, because it assigns both the account and the
 // tier round-robin over three; with two accounts and two regions every
-// combination of tier and target occurs.) N must be at least 12.
+// combination of tier and target occurs.) Every tenth server runs Windows.
+//
+// scale-N-one-target is the same with every server in one account and
+// region (111122223333, us-east-1): one target, whose waves for large N
+// are far above DRS's quotas, where the quota bound decides. For both, N
+// is 12 to 20000.
+//
+// DefaultCaseNames are three-tier, history-20000, scale-300, scale-1000
+// and scale-3000, which together take seconds of wall time (history-20000
+// under a second: it is still six servers, and what the history costs is
+// in simulated time). scale-10000-one-target is left out: it takes one
+// and a half to two minutes of wall time by itself (mostly the SDK
+// decoding listings of hundreds of jobs and the engine recording the
+// events of 10000 servers), so it is run by name.
+//
+// Every plan server carries engine.SpecServer.Expected, the engine's
+// engine.ExpectedLaunch of the server as the simulator describes it (its
+// OS string and the total size of its disks, as DescribeSourceServers
+// reports them and the drs adapter reads them): the engine groups servers
+// of like expectation into a job.
 //
 // # Strategies
 //
@@ -55,7 +106,9 @@
 //     nothing here: the SDK's standard retryer retries throttling, 5xx
 //     answers and lost connections, which these runs do not inject, and
 //     never ConflictException or ServiceQuotaExceededException, so a
-//     refused server stays refused either way.
+//     refused server stays refused either way. Its calls are paced by the
+//     same rate limit as the engine's, so "at once" is 5 per second per
+//     target.
 //   - fixed-delay: the obvious patch. The same calls, in wave order, with a
 //     pause of 15 s after each server, 30 s between waves, and up to three
 //     retries of a refused call 15 s apart; then waiting as above. All
@@ -65,12 +118,13 @@
 //
 // Everything is read from the simulator's model (Sim.State), not from what
 // a strategy says it did. A server is launched when one of the LAUNCH jobs
-// a strategy created shows it LAUNCHED; its launch time is that server's
-// Finished time in the job.
+// a strategy created (after the start, not by the scenario) shows it
+// LAUNCHED; its launch time is that server's Finished time in the job.
 //
 //   - makespan_s: simulated seconds from the start of the run to the last
 //     plan server LAUNCHED. Servers that never launched are not in it (so
 //     with failures it is not a recovery time); 0 when nothing launched.
+//     It includes the modelled request latency and rate limiting.
 //   - failures: servers never launched, plus order violations: a server of
 //     wave k > 1 whose launching job was created before every server of
 //     wave k-1 was LAUNCHED (or while some server of wave k-1 never
@@ -87,35 +141,79 @@
 //
 // The lower bound is the critical path through the durations the simulator
 // drew in that very run, as if an orchestrator created each wave's jobs the
-// instant the previous wave was up and never polled late. For each launched
-// server s let d(s) = (s's Finished in its launching job) - (that job's
-// Created): the job's PENDING time, the fan-out, snapshot, conversion and
-// launch that the simulator drew for it. Let free(s) be the end (Ended) of
-// the scenario job that held s when the run started (the lingering
-// TERMINATE job of three-tier), or the start if none did. With T_0 = start,
-// for each wave k in order, over its launched servers:
+// instant the previous wave was up, never polled late, spent no time on
+// requests, and knew the drawn durations when it grouped servers into
+// jobs. For each launched server s let d(s) = (s's Finished in its
+// launching job) - (that job's Created): the job's PENDING time, the
+// fan-out, snapshot, conversion and launch that the simulator drew for it.
+// Let free(s) be the end (Ended) of the scenario job that held s when the
+// run started (the lingering TERMINATE job of three-tier), or the start if
+// none did. With T_0 = start, for each wave k in order, over its launched
+// servers:
 //
 //	path_k  = max over s of ( max(T_{k-1}, free(s)) + d(s) )
-//	quota_k = T_{k-1} + max over targets t of ( n_{k,t} / S * mean_{k,t}(d) )
+//	quota_k = T_{k-1} + max over targets t of Q(D_{k,t})
 //	T_k     = max(path_k, quota_k)
 //
-// and lower_bound_s = T_last - start in seconds. path_k is the critical
-// path: per wave the max over its servers of (Finished - job Created),
-// summed over waves, plus the initial wait for the lingering job. When one
-// job holds every server of the first wave, as in three-tier, it is exactly
-// (blocking job's Ended - start) + sum over waves of max d(s). quota_k is the
-// bound the quotas impose on large plans: a target lets at most S = 500
-// servers be in active jobs at once (the 20 active jobs of 100 servers
-// allow more) and a server occupies its slot for at least d(s), so the
-// n_{k,t} servers of the wave in target t, whose work adds up to
-// n_{k,t} * mean_{k,t}(d), take at least that divided by S. Whichever is
-// larger decides the wave
-// (Detail.QuotaBound says whether the quota did for any wave). With
+// where D_{k,t} is the multiset of d(s) of wave k's servers in target t and
+// Q is the quota bound below; lower_bound_s = T_last - start in seconds.
+// path_k is the critical path: per wave the max over its servers of
+// (Finished - job Created), summed over waves, plus the initial wait for
+// the lingering job. When one job holds every server of the first wave, as
+// in three-tier, it is exactly (blocking job's Ended - start) + sum over
+// waves of max d(s). Whichever of path_k and quota_k is larger decides the
+// wave (Detail.QuotaBound says whether the quota did for any wave). With
 // scale-3000 a wave has 250 servers per target, so the critical path
-// decides. Where the quota binds (more than 500 servers of a wave in one
-// target) the bound is optimistic: it frees a slot when its server
-// finishes, whereas DRS frees a job's servers only when the whole job
-// completes, at its slowest server.
+// decides; with scale-10000-one-target a wave has about 3333 servers in
+// its one target, and the quota does.
+//
+// The quota bound. DRS allows per target (account and region) at most
+// J = 20 active jobs, of at most P = 100 servers each, holding at most
+// S = 500 servers in active jobs, and it frees a job's servers only when
+// the job ends, at its slowest server. However wave k's servers in target t
+// are grouped into jobs, let m_j = max d(s) over job j. Each job is created
+// no earlier than T_{k-1} (the previous wave is up no earlier) and is
+// active, counting |j| servers and one job, for at least m_j, ending by
+// the time the wave is up; so over the wave's time in t, whose length is
+// at least L:
+//
+//	A = Σ_j |j|·m_j / S   (server-seconds over S slots)   L >= A
+//	B = Σ_j m_j / J       (job-seconds over J jobs)        L >= B
+//
+// hence for every λ in [0, 1], L >= λA + (1-λ)B = Σ_j m_j·(λ|j|/S + (1-λ)/J).
+// L is at least the least of that over every grouping into jobs of at most
+// P servers, for every λ, and Q is the largest, over λ = 0, 0.05, ..., 1,
+// of that least. The least is found exactly: some optimal grouping takes
+// the durations sorted longest first in consecutive runs. (Exchange
+// argument: take any grouping with jobs ordered by their longest, m_1 >=
+// m_2 >= ..., of sizes c_1, c_2, ...; give the first c_1 of the sorted
+// durations to the first job, the next c_2 to the second, and so on. The
+// jobs i, i+1, ... hold n - (c_1 + ... + c_{i-1}) durations, all at most
+// m_i, so the (c_1 + ... + c_{i-1} + 1)-th longest, the new job i's
+// longest, is at most m_i: same sizes, no longer maxima, no greater cost,
+// as every coefficient is non-negative.) A dynamic program over the
+// sorted durations then finds it in O(n·P): f(i), the least cost of the i
+// longest, is the least over c <= min(P, i) of f(i-c) + d_(i-c+1)·(λc/S +
+// (1-λ)/J). With λ = 1 and one job per server the cost is Σ d / S, which
+// is the least at λ = 1 (a job's longest is at least each of its
+// durations), so Q is never below the old quota bound, Σ d / S (taken as
+// a floor as well, against rounding).
+//
+// The old quota bound, quota_k = T_{k-1} + max_t (n_{k,t}/S · mean_{k,t}(d)),
+// freed a server's slot when that server finished, as if DRS released
+// servers one by one. Detail.OldBoundS is the lower bound computed with it
+// in place of Q (the table's notes show it when it differs).
+//
+// How much Q adds: for λ < 1 a job of c servers charges each of them
+// (λ/S + (1-λ)/(J·c)) times the job's longest, which is below 1/S once
+// c > S/J = 25. So Q exceeds Σ d / S only where consecutive runs of 25 to
+// 100 sorted durations still differ much, and a wave far above the quotas
+// (thousands of durations drawn from a range of minutes) has no such runs:
+// in scale-10000-one-target Q equals the old bound to the millisecond.
+// What separates a real makespan from it there is what the bound grants
+// the orchestrator: knowing the draws. A job of a hundred servers whose
+// durations are not known in advance lasts about the longest of a hundred
+// draws, so the clairvoyant grouping is far ahead of any real one.
 //
 // The bound is computed the same way for every strategy, from its own run.
 // A naive strategy that fires every wave at once can finish below it
@@ -151,47 +249,79 @@ const (
 // Strategies lists every strategy, in the order rows are reported.
 var Strategies = []string{Ripcord, Naive, FixedDelay}
 
-// ThreeTier is the name of the three-tier case; scale cases are named
-// ScalePrefix followed by their number of servers.
+// Case names: three-tier; history-N (three-tier with N completed jobs of
+// history); scale-N; scale-N-one-target.
 const (
-	ThreeTier   = "three-tier"
-	ScalePrefix = "scale-"
+	ThreeTier       = "three-tier"
+	HistoryPrefix   = "history-"
+	ScalePrefix     = "scale-"
+	OneTargetSuffix = "-one-target"
 )
 
-// Bounds on a scale case's servers: every tier must reach every one of the
-// four targets, and the simulator's generated scenario stays in memory.
+// Bounds on a scale case's servers (every tier must reach every one of the
+// four targets, and the simulator's generated scenario stays in memory) and
+// on a history case's jobs.
 const (
 	MinScaleServers = 12
 	MaxScaleServers = 20000
+	MaxHistoryJobs  = 100000
 )
 
 // Case is one plan to benchmark.
 type Case struct {
-	Name    string // "three-tier" or "scale-N"
-	Servers int    // N for a scale case; 0 for three-tier
+	Name    string // "three-tier", "history-N", "scale-N" or "scale-N-one-target"
+	Servers int    // N for a scale case; 0 for three-tier and history-N
+	// History is N for history-N: completed jobs in the target.
+	History int
+	// OneTarget is set for scale-N-one-target: every server in one account
+	// and region.
+	OneTarget bool
 }
 
-// DefaultCaseNames are the cases the issue asks for.
-var DefaultCaseNames = []string{ThreeTier, "scale-300", "scale-1000", "scale-3000"}
+// DefaultCaseNames are the cases `ripcord bench` runs when none are named.
+// scale-10000-one-target is left out for its wall time (see the package
+// documentation).
+var DefaultCaseNames = []string{ThreeTier, "history-20000", "scale-300", "scale-1000", "scale-3000"}
 
-// ParseCase reads a case name: three-tier or scale-N.
+// caseHint lists the case names, for errors.
+const caseHint = "cases are three-tier, history-N (three-tier with N completed jobs in its target), " +
+	"scale-N (N servers over 2 accounts x 2 regions) and scale-N-one-target (N servers in one account and region), " +
+	"e.g. three-tier,history-20000,scale-3000,scale-10000-one-target"
+
+// ParseCase reads a case name: three-tier, history-N, scale-N or
+// scale-N-one-target. Numbers may have leading zeros; the case's Name is
+// the canonical spelling.
 func ParseCase(name string) (Case, error) {
 	name = strings.TrimSpace(name)
 	if name == ThreeTier {
 		return Case{Name: name}, nil
 	}
-	if rest, ok := strings.CutPrefix(name, ScalePrefix); ok {
+	if rest, ok := strings.CutPrefix(name, HistoryPrefix); ok {
 		n, err := strconv.Atoi(rest)
+		if err != nil || n < 1 || n > MaxHistoryJobs {
+			return Case{}, &ripcord.Error{Code: ripcord.EINVALID,
+				Message: fmt.Sprintf("invalid case %q: the number of completed jobs must be a whole number from 1 to %d", name, MaxHistoryJobs),
+				Hint:    "use e.g. history-20000 (three-tier with 20000 completed jobs of history in its target)"}
+		}
+		return Case{Name: HistoryPrefix + strconv.Itoa(n), History: n}, nil
+	}
+	if rest, ok := strings.CutPrefix(name, ScalePrefix); ok {
+		num, one := strings.CutSuffix(rest, OneTargetSuffix)
+		n, err := strconv.Atoi(num)
 		if err != nil || n < MinScaleServers || n > MaxScaleServers {
 			return Case{}, &ripcord.Error{Code: ripcord.EINVALID,
 				Message: fmt.Sprintf("invalid case %q: the number of servers must be a whole number from %d to %d", name, MinScaleServers, MaxScaleServers),
-				Hint:    "use e.g. scale-300 (300 servers over 2 accounts x 2 regions)"}
+				Hint:    "use e.g. scale-300 (300 servers over 2 accounts x 2 regions) or scale-300-one-target (300 servers in one account and region)"}
 		}
-		return Case{Name: ScalePrefix + strconv.Itoa(n), Servers: n}, nil
+		c := Case{Name: ScalePrefix + strconv.Itoa(n), Servers: n, OneTarget: one}
+		if one {
+			c.Name += OneTargetSuffix
+		}
+		return c, nil
 	}
 	return Case{}, &ripcord.Error{Code: ripcord.EINVALID,
 		Message: fmt.Sprintf("unknown case %q", name),
-		Hint:    "cases are three-tier and scale-N for N servers, e.g. " + strings.Join(DefaultCaseNames, ",")}
+		Hint:    caseHint}
 }
 
 // ParseCases reads a list of case names, refusing duplicates.
@@ -297,6 +427,10 @@ type Detail struct {
 	// QuotaBound is set when the quota bound, not the critical path,
 	// decided the lower bound of at least one wave.
 	QuotaBound bool
+	// OldBoundS is the lower bound in seconds with the old quota bound
+	// (Σ d / S per wave and target, slots freed server by server) in
+	// place of the quota bound; never above lower_bound_s.
+	OldBoundS float64
 	// StartDelays says, per wave, how long after the wave could have
 	// started (the previous wave up and its servers free) its first job
 	// was created; negative when it did not wait. It is where ripcord's
@@ -479,6 +613,9 @@ func Notes(r Row) string {
 	}
 	if d.QuotaBound {
 		parts = append(parts, "quota bound")
+	}
+	if d.OldBoundS != r.LowerBoundS {
+		parts = append(parts, fmt.Sprintf("old bound %.1fs", d.OldBoundS))
 	}
 	if r.Failures == 0 && len(d.StartDelays) > 0 {
 		var ds []string

@@ -3,6 +3,9 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drssim"
+	"github.com/ripcord-dr/ripcord/engine"
 )
 
 // rowFields are the fields of a JSON row, exactly.
@@ -186,6 +190,17 @@ func TestParseCase(t *testing.T) {
 		{in: "scale-11", wantErr: "from 12 to 20000"},
 		{in: "scale-20001", wantErr: "from 12 to 20000"},
 		{in: "scale-x", wantErr: "whole number"},
+		{in: "history-20000", want: Case{Name: "history-20000", History: 20000}},
+		{in: "history-007", want: Case{Name: "history-7", History: 7}},
+		{in: "history-0", wantErr: "from 1 to 100000"},
+		{in: "history-100001", wantErr: "from 1 to 100000"},
+		{in: "history-", wantErr: "completed jobs must be a whole number"},
+		{in: "scale-10000-one-target", want: Case{Name: "scale-10000-one-target", Servers: 10000, OneTarget: true}},
+		{in: "scale-0300-one-target", want: Case{Name: "scale-300-one-target", Servers: 300, OneTarget: true}},
+		{in: "scale-11-one-target", wantErr: "from 12 to 20000"},
+		{in: "scale-300-two-targets", wantErr: "whole number"},
+		{in: "scale-one-target", wantErr: "whole number"},
+		{in: "history", wantErr: `unknown case "history"`},
 		{in: "300", wantErr: `unknown case "300"`},
 		{in: "", wantErr: `unknown case ""`},
 	}
@@ -201,8 +216,18 @@ func TestParseCase(t *testing.T) {
 			t.Errorf("ParseCase(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 		}
 	}
-	if _, err := ParseCases([]string{"scale-300", "scale-0300"}); err == nil || !strings.Contains(err.Error(), "twice") {
-		t.Errorf("a case named twice: %v, want an error", err)
+	for _, names := range [][]string{{"scale-300", "scale-0300"}, {"history-5", "history-05"}, {"scale-20-one-target", "scale-020-one-target"}} {
+		if _, err := ParseCases(names); err == nil || !strings.Contains(err.Error(), "twice") {
+			t.Errorf("%v: %v, want an error naming a case twice", names, err)
+		}
+	}
+	if cs, err := ParseCases([]string{"scale-300", "scale-300-one-target"}); err != nil || len(cs) != 2 {
+		t.Errorf("scale-300 and scale-300-one-target are two cases: %v, %v", cs, err)
+	}
+	for _, name := range DefaultCaseNames {
+		if c, err := ParseCase(name); err != nil || c.Name != name {
+			t.Errorf("default case %q: %+v, %v", name, c, err)
+		}
 	}
 }
 
@@ -259,5 +284,184 @@ func TestScaleSmall(t *testing.T) {
 	// servers of app and web started before the wave before them was up.
 	if naive.Detail.NotLaunched != 0 || naive.Detail.OrderViolations != 40 || naive.Failures != 40 {
 		t.Errorf("naive: %d failures (%s), want 40 launched before the previous wave was up", naive.Failures, Notes(naive))
+	}
+}
+
+// TestLatency checks the modelled latency of a request: 60 ms plus 1 ms per
+// 8 KiB of the answer, moved on the run's clock after the answer, with the
+// body passed on whole.
+func TestLatency(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want time.Duration
+	}{{0, 60 * time.Millisecond}, {8192, 61 * time.Millisecond}, {4096, 60*time.Millisecond + 500*time.Microsecond},
+		{1 << 20, 60*time.Millisecond + 128*time.Millisecond}} {
+		if got := latency(tt.n); got != tt.want {
+			t.Errorf("latency(%d) = %s, want %s", tt.n, got, tt.want)
+		}
+	}
+	body := strings.Repeat("x", 3*8192)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }))
+	defer srv.Close()
+	clock := drssim.NewManualClock(start)
+	hc := &http.Client{Transport: latencyTransport{next: srv.Client().Transport, clock: clock}}
+	for i := 1; i <= 2; i++ {
+		resp, err := hc.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(got) != body {
+			t.Fatalf("body of %d bytes, %v; want the server's %d", len(got), err, len(body))
+		}
+		if el, want := clock.Now().Sub(start), time.Duration(i)*63*time.Millisecond; el != want {
+			t.Errorf("after %d requests of 24 KiB the clock moved %s, want %s", i, el, want)
+		}
+	}
+}
+
+// TestWorldRateLimit checks that a run's clients keep the adapter's default
+// rate limit on the run's clock: past the burst of 5, requests to one
+// target are 200 ms apart in simulated time, and each takes its latency.
+func TestWorldRateLimit(t *testing.T) {
+	w, err := newWorld(t.Context(), Case{Name: ThreeTier}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	const n = 15
+	for range n {
+		if _, err := w.clients["prod"].JobsCreatedSince(t.Context(), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.sim.OperationCounts()["DescribeJobs"]; got != n {
+		t.Fatalf("the simulator answered %d DescribeJobs, want %d", got, n)
+	}
+	// The 15th request waits for its token until (15-5)/5 = 2s, and its
+	// answer comes at least 60 ms later.
+	if el, least := w.elapsed(), 2*time.Second+requestLatency; el < least {
+		t.Errorf("%d requests took %s of simulated time, want at least %s (5 per second past a burst of 5, 60 ms each)", n, el, least)
+	}
+	if el, most := w.elapsed(), 2*time.Second+n*latency(64<<10); el > most {
+		t.Errorf("%d requests took %s of simulated time, want at most %s", n, el, most)
+	}
+}
+
+// TestSpecExpected checks that every plan server carries the engine's
+// expected launch time of the server as the simulator describes it, and
+// that Windows servers are expected to take longer.
+func TestSpecExpected(t *testing.T) {
+	for _, name := range []string{ThreeTier, "scale-60"} {
+		c, err := ParseCase(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := newWorld(t.Context(), c, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]ripcord.SourceServer{}
+		for _, rv := range w.sim.State(drssim.StateFilter{}).Regions {
+			for _, s := range rv.Servers {
+				src := ripcord.SourceServer{OS: s.SourceProperties.Os.FullString}
+				for _, d := range s.SourceProperties.Disks {
+					src.DiskBytes += d.Bytes
+				}
+				byID[s.SourceServerID] = src
+			}
+		}
+		w.close()
+		windows, linux := 0, 0
+		var slowestLinux, fastestWindows time.Duration
+		for _, st := range w.spec().Steps {
+			for _, s := range st.Servers {
+				src := byID[s.ID]
+				if want := engine.ExpectedLaunch(src); s.Expected != want || want <= 0 {
+					t.Errorf("%s: server %s expected %s, want engine.ExpectedLaunch = %s", name, s.ID, s.Expected, want)
+				}
+				if src.Windows() {
+					windows++
+					if fastestWindows == 0 || s.Expected < fastestWindows {
+						fastestWindows = s.Expected
+					}
+				} else {
+					linux++
+					slowestLinux = max(slowestLinux, s.Expected)
+				}
+			}
+		}
+		if windows == 0 || linux == 0 || fastestWindows <= slowestLinux {
+			t.Errorf("%s: %d Windows servers (fastest expected %s), %d others (slowest %s); want both, Windows slower",
+				name, windows, fastestWindows, linux, slowestLinux)
+		}
+	}
+}
+
+// TestScaleOneTarget runs a small scale case with every server in one
+// target: one client, nothing fails, and the bound holds, never below the
+// old one.
+func TestScaleOneTarget(t *testing.T) {
+	c, err := ParseCase("scale-60-one-target")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := newWorld(t.Context(), c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := len(w.clients)
+	w.close()
+	if targets != 1 {
+		t.Fatalf("%d targets, want 1", targets)
+	}
+	rows, err := Run(t.Context(), Config{Cases: []Case{c}, Strategies: []string{Ripcord}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := rows[0]
+	if rc.Case != "scale-60-one-target" || rc.Servers != 60 || rc.Failures != 0 || rc.Ratio < 1 {
+		t.Errorf("ripcord: %s, %d servers, %d failures, ratio %.4f (%s); want scale-60-one-target, 60, 0, at least 1",
+			rc.Case, rc.Servers, rc.Failures, rc.Ratio, Notes(rc))
+	}
+	if rc.Detail.OldBoundS > rc.LowerBoundS || rc.Detail.OldBoundS <= 0 {
+		t.Errorf("old bound %.3fs, bound %.3fs; want 0 < old <= bound", rc.Detail.OldBoundS, rc.LowerBoundS)
+	}
+}
+
+// TestHistory runs three-tier with completed jobs of history in its
+// target: the simulator holds them, they are not counted as the strategy's
+// jobs, and ripcord still launches every server in order.
+func TestHistory(t *testing.T) {
+	c, err := ParseCase("history-50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := newWorld(t.Context(), c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	history := 0
+	for _, j := range w.sim.State(drssim.StateFilter{}).Regions[0].Jobs {
+		if j.Foreign && j.Created.Before(start) && j.Status == "COMPLETED" {
+			history++
+		}
+	}
+	w.close()
+	if history != 50 {
+		t.Fatalf("the target holds %d completed jobs from before the start, want 50", history)
+	}
+	rows, err := Run(t.Context(), Config{Cases: []Case{c}, Strategies: []string{Ripcord}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := rows[0]
+	if rc.Case != "history-50" || rc.Servers != 6 || rc.Failures != 0 || rc.Ratio < 1 || rc.Detail.Outcome != string(ripcord.ExecSucceeded) {
+		t.Errorf("ripcord: %s, %d servers, %d failures, ratio %.4f (%s); want history-50, 6, 0, at least 1, succeeded",
+			rc.Case, rc.Servers, rc.Failures, rc.Ratio, Notes(rc))
+	}
+	if rc.Detail.LaunchJobs != 3 {
+		t.Errorf("ripcord: %d LAUNCH jobs counted, want its own 3 (history is not the strategy's)", rc.Detail.LaunchJobs)
 	}
 }

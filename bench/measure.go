@@ -6,10 +6,6 @@ import (
 	"github.com/ripcord-dr/ripcord/drssim"
 )
 
-// slotsPerTarget is DRS's quota of servers in active jobs per account and
-// region: the concurrency the quota bound assumes.
-const slotsPerTarget = 500
-
 // serverKey is a source server in a target.
 type serverKey struct{ target, id string }
 
@@ -35,9 +31,12 @@ func (w *world) measure() Row {
 	for _, rv := range view.Regions {
 		target := w.targetOf[rv.Account+"/"+rv.Region]
 		for _, j := range rv.Jobs {
-			if j.Foreign {
+			// The scenario's jobs (the lingering TERMINATE job, history)
+			// are not the strategy's; those still active at the start
+			// hold their servers until they end.
+			if j.Foreign || j.Created.Before(start) {
 				if j.Created.After(start) {
-					continue
+					continue // made by a fault during the run
 				}
 				end := j.Ended
 				if end.IsZero() {
@@ -118,47 +117,59 @@ func (w *world) measure() Row {
 	}
 
 	// The lower bound: the critical path through the drawn durations,
-	// wave by wave, or the quota bound when that is larger.
-	t := start
+	// wave by wave, or the quota bound when that is larger; and the same
+	// with the old quota bound.
+	t, old := start, start
 	for _, wv := range w.waves {
-		path := time.Time{}
-		sum := map[string]time.Duration{}
-		n := map[string]int{}
+		path, oldPath := time.Time{}, time.Time{}
+		ds := map[string][]float64{} // target -> d(s) in seconds
 		for _, s := range wv.servers {
 			l := info[serverKey{s.target, s.id}]
 			if !l.launched {
 				continue
 			}
 			d := l.finished.Sub(l.jobCreated)
-			at := t
-			if l.free.After(at) {
-				at = l.free
-			}
-			if end := at.Add(d); end.After(path) {
+			if end := later(t, l.free).Add(d); end.After(path) {
 				path = end
 			}
-			sum[s.target] += d
-			n[s.target]++
+			if end := later(old, l.free).Add(d); end.After(oldPath) {
+				oldPath = end
+			}
+			ds[s.target] = append(ds[s.target], d.Seconds())
 		}
 		if path.IsZero() {
 			continue // nothing of this wave launched
 		}
-		var quota time.Duration
-		for target, c := range n {
-			mean := sum[target] / time.Duration(c)
-			if q := time.Duration(float64(c) / slotsPerTarget * float64(mean)); q > quota {
-				quota = q
-			}
+		var quota, oldQuota float64
+		for _, d := range ds {
+			quota = max(quota, quotaBound(d, drsQuotas))
+			oldQuota = max(oldQuota, oldQuotaBound(d, drsQuotas))
 		}
-		if qt := t.Add(quota); qt.After(path) {
+		if qt := t.Add(seconds(quota)); qt.After(path) {
 			path = qt
 			row.Detail.QuotaBound = true
 		}
-		t = path
+		if qt := old.Add(seconds(oldQuota)); qt.After(oldPath) {
+			oldPath = qt
+		}
+		t, old = path, oldPath
 	}
+	row.Detail.OldBoundS = round(old.Sub(start).Seconds(), 3)
 	row.LowerBoundS = round(t.Sub(start).Seconds(), 3)
 	if row.LowerBoundS > 0 {
 		row.Ratio = round(row.MakespanS/row.LowerBoundS, 4)
 	}
 	return row
 }
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// seconds converts seconds to a Duration, rounding down (a lower bound
+// stays one).
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -55,7 +55,7 @@ func runRipcord(ctx context.Context, w *world, cfg Config) (result, error) {
 }
 
 // spec is the plan as the engine runs it: one launch step per wave, each
-// after the previous one.
+// after the previous one, every server with its expected launch time.
 func (w *world) spec() engine.Spec {
 	spec := engine.Spec{
 		Plan: "bench", PlanHash: "bench-" + fmt.Sprint(w.servers), Mode: ripcord.ModeDrill,
@@ -68,7 +68,7 @@ func (w *world) spec() engine.Spec {
 			st.After = []string{prev}
 		}
 		for _, s := range wv.servers {
-			st.Servers = append(st.Servers, engine.SpecServer{ID: s.id, Target: s.target})
+			st.Servers = append(st.Servers, engine.SpecServer{ID: s.id, Target: s.target, Expected: s.expected})
 		}
 		spec.Steps = append(spec.Steps, st)
 		prev = wv.name

@@ -14,7 +14,7 @@ import (
 // benchConfig is the configuration of `ripcord bench`, filled from its
 // flags.
 type benchConfig struct {
-	Cases      []string // three-tier, scale-N
+	Cases      []string // three-tier, history-N, scale-N, scale-N-one-target
 	Strategies []string // ripcord, naive, fixed-delay
 	Seed       int64    // the simulator's seed
 	Output     string   // text or json
@@ -73,16 +73,31 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure ripcord against the fastest recovery the DRS simulator allows",
 		Long: `bench runs recovery plans against the built-in DRS simulator in simulated
-time (a three-tier drill takes milliseconds, 3000 servers a few seconds) and
-reports, for each case and strategy: the makespan (start to the last server
-LAUNCHED), a lower bound (the critical path of the simulator's own drawn
-durations, or the bound DRS's quotas impose when that is larger), their
-ratio, DRS API calls per server, and failures (servers never launched, plus
-servers launched before the previous wave was up).
+time and reports, for each case and strategy: the makespan (start to the
+last server LAUNCHED), a lower bound (the critical path of the simulator's
+own drawn durations, or the bound DRS's quotas impose on jobs when that is
+larger), their ratio, DRS API calls per server, and failures (servers never
+launched, plus servers launched before the previous wave was up).
 
-Cases: three-tier (six servers held by an earlier TERMINATE job for four
-minutes; waves database, app, web) and scale-N (N servers over 2 accounts x
-2 regions; steps database -> app -> web, each spanning every target).
+Time is modelled, never waited for: every request takes 60 ms plus 1 ms per
+8 KiB of its answer, and each target's client keeps the default rate limit
+of 5 requests per second, both in simulated time, so the time spent listing
+and paging shows in the makespan. The simulator's own throttling is off.
+
+Cases:
+  three-tier              six servers held by an earlier TERMINATE job for
+                          four minutes; waves database, app, web
+  history-N               three-tier with N completed jobs of history in its
+                          target (N from 1 to 100000)
+  scale-N                 N servers over 2 accounts x 2 regions; steps
+                          database -> app -> web, each spanning every target
+                          (N from 12 to 20000)
+  scale-N-one-target      the same with all N servers in one account and
+                          region, far above DRS's quotas
+
+The default cases (three-tier, history-20000, scale-300, scale-1000,
+scale-3000) take seconds. scale-10000-one-target takes a minute or two of
+wall time; name it to run it.
 
 Strategies: ripcord (the engine), naive (one StartRecovery per server, all
 waves at once, as in the original incident) and fixed-delay (the same with
@@ -92,6 +107,7 @@ Results are the same on every run with the same --seed. The numbers are
 explained in the documentation of the Go package ripcord/bench.`,
 		Example: `  ripcord bench
   ripcord bench --cases three-tier --output json
+  ripcord bench --cases history-20000,scale-10000-one-target --strategies ripcord
   ripcord bench --cases scale-3000 --strategies ripcord --poll 10s`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -114,7 +130,7 @@ explained in the documentation of the Go package ripcord/bench.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Cases, "cases", cfg.Cases, "cases to run: three-tier and scale-N (N servers, 12 to 20000)")
+	f.StringSliceVar(&cfg.Cases, "cases", cfg.Cases, "cases to run: three-tier, history-N (N completed jobs, 1 to 100000), scale-N and scale-N-one-target (N servers, 12 to 20000)")
 	f.StringSliceVar(&cfg.Strategies, "strategies", cfg.Strategies, "strategies to run: ripcord, naive, fixed-delay")
 	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for the simulator's drawn durations and IDs")
 	f.StringVar(&cfg.Output, "output", cfg.Output, "output format: text (a table) or json (a list of rows)")
