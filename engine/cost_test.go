@@ -1,9 +1,14 @@
 package engine_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsdrs "github.com/aws/aws-sdk-go-v2/service/drs"
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drssim"
@@ -227,4 +232,80 @@ func TestQuotaBoundStepGroupsLikeServers(t *testing.T) {
 	}
 	t.Logf("%d servers (%d Windows), %d jobs, peak %d jobs / %d servers, makespan %s, %d DRS calls",
 		len(servers), nWin, c.JobCount, c.Jobs, c.Servers, s.Finished.Sub(s.Started), e.totalRequests())
+}
+
+// deletingClock is the test's clock; after each sleep, once the job of
+// batch b1 of execution id has completed in the simulator, it deletes it
+// (DeleteJob, as a colleague tidying the console would) before ripcord
+// has read its outcome.
+type deletingClock struct {
+	boundedClock
+	e       *env
+	id      string
+	deleted *string
+}
+
+func (c deletingClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := c.boundedClock.Sleep(ctx, d); err != nil {
+		return err
+	}
+	if *c.deleted != "" {
+		return nil
+	}
+	for _, j := range c.e.region().Jobs {
+		if j.Tags[ripcord.TagExecution] == c.id && j.Tags[ripcord.TagBatch] == "b1" && j.Status == "COMPLETED" {
+			if err := c.e.deleteJob(ctx, j.JobID); err != nil {
+				return err
+			}
+			*c.deleted = j.JobID
+		}
+	}
+	return nil
+}
+
+// TestDeletedJobSettledFromInstances: a colleague deletes ripcord's
+// completed job before ripcord read its outcome. The job is gone from DRS
+// even by ID, so its servers' outcome is read from their recovery
+// instances: the launch succeeds, nothing is launched twice, and the step
+// does not wait forever (the plan has no step timeout).
+func TestDeletedJobSettledFromInstances(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	var deleted string
+	eng := e.engineWith(func(c *engine.Config) {
+		c.Clock = deletingClock{boundedClock{e.clock, e.clock.Now().Add(12 * time.Hour)}, e, "exec-del", &deleted}
+	})
+	e.start(eng, "exec-del", spec(ripcord.FailureStop, launchStep("app", nil, app1, app2)))
+	s := e.run(eng, "exec-del")
+	wantState(t, s, ripcord.ExecSucceeded)
+	if deleted == "" {
+		t.Fatal("the job was never deleted: the test did not set the trap")
+	}
+	rv := e.region()
+	for _, id := range []string{app1, app2} {
+		sv := s.Steps["app"].Servers[id]
+		var inst string
+		for _, in := range rv.Instances {
+			if in.SourceServerID == id && in.JobID == deleted {
+				inst = in.RecoveryInstanceID
+			}
+		}
+		if sv.Status != "LAUNCHED" || sv.InstanceID != inst || inst == "" {
+			t.Errorf("server %s: %s with instance %q; want LAUNCHED with the deleted job's instance %q", id, sv.Status, sv.InstanceID, inst)
+		}
+	}
+	for id, jobs := range e.launchJobsOf() {
+		if len(jobs) != 1 {
+			t.Errorf("server %s is in %d of our LAUNCH jobs; want 1", id, len(jobs))
+		}
+	}
+}
+
+// deleteJob deletes a job through DRS's API (the AWS SDK), as a person
+// would from the console or the CLI.
+func (e *env) deleteJob(ctx context.Context, id string) error {
+	c := awsdrs.New(awsdrs.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")})
+	_, err := c.DeleteJob(ctx, &awsdrs.DeleteJobInput{JobID: aws.String(id)})
+	return err
 }

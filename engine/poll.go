@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -88,7 +89,10 @@ func (r *run) poll() error {
 		for _, id := range byTarget[target] {
 			j, ok := r.e.knownJob(target, id)
 			if !ok {
-				continue // deleted from DRS; see docs/architecture.md
+				if err := r.jobGone(target, id); err != nil {
+					return err
+				}
+				continue
 			}
 			prev, seen := r.jobs[j.ID]
 			r.jobs[j.ID] = j
@@ -101,6 +105,61 @@ func (r *run) poll() error {
 		}
 	}
 	return nil
+}
+
+// jobGone settles the servers of a batch whose job DRS no longer has,
+// even by ID: a person deleted it (DRS deletes only completed jobs) before
+// ripcord read its outcome. The outcome is then read from the recovery
+// instances: a server with an instance that job launched is LAUNCHED, any
+// other FAILED with the remedy. A job younger than two minutes on DRS's
+// clock is given time to show instead.
+func (r *run) jobGone(target, jobID string) error {
+	var b *Batch
+	for _, x := range r.s.Batches {
+		if x.JobID == jobID {
+			b = x
+		}
+	}
+	if b == nil || b.Terminate {
+		return nil // cleanup verifies instances itself
+	}
+	api := r.e.cfg.Targets[target]
+	if j, ok := r.jobs[jobID]; ok && drsNow(api, r.now()).Sub(j.Created) < 2*time.Minute {
+		return nil
+	}
+	st := r.s.Steps[b.Step]
+	var open []string
+	for _, id := range b.Servers {
+		if sv := st.Servers[id]; sv != nil && sv.Batch == b.ID && sv.Status != srvLaunched && sv.Status != srvFailed {
+			open = append(open, id)
+		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	insts, err := api.ListRecoveryInstances(r.ctx, nil, open)
+	r.heard(target, err)
+	if err != nil {
+		return r.drsFailed(target, "DescribeRecoveryInstances (deleted job)", err)
+	}
+	launched := map[string]string{}
+	for _, in := range insts {
+		if in.JobID == jobID {
+			launched[in.SourceServerID] = in.ID
+		}
+	}
+	var evs []ripcord.Event
+	for _, id := range open {
+		if in, ok := launched[id]; ok {
+			evs = append(evs, r.ev(EvServerStatus, ServerStatus{Step: st.Spec.Name, Server: id, Status: srvLaunched, JobID: jobID, InstanceID: in}))
+			continue
+		}
+		evs = append(evs, r.ev(EvServerStatus, ServerStatus{Step: st.Spec.Name, Server: id, Status: srvFailed, JobID: jobID,
+			Reason: fmt.Sprintf("job %s was deleted from DRS before ripcord read its outcome, and no recovery instance it launched exists; launch the server again with: ripcord exec retry %s %s",
+				jobID, r.s.ID, st.Spec.Name)}))
+	}
+	r.jobs[jobID] = ripcord.Job{ID: jobID, Status: ripcord.JobStatusCompleted}
+	return r.record(evs...)
 }
 
 // following reports whether the batch's job still needs looking at: it
