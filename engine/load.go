@@ -37,6 +37,10 @@ func (e *Engine) Spec(ctx context.Context, id string) (Spec, error) {
 		return s.Spec, nil
 	}
 	var spec Spec
+	if decodeSpec(ev.Data, &spec) {
+		return spec, nil
+	}
+	spec = Spec{}
 	if err := json.Unmarshal(ev.Data, &spec); err != nil {
 		return Spec{}, fmt.Errorf("execution %s: event %d (%s): %w", id, ev.Seq, ev.Type, err)
 	}

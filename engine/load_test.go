@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,5 +208,164 @@ func TestApplyIsFoldInParts(t *testing.T) {
 	s, _ := Fold("x", evs[:10])
 	if err := s.Apply(evs[11:]...); err == nil {
 		t.Error("Apply over a gap: no error")
+	}
+}
+
+// TestFastDecodersAgreeWithJSON: whatever the fold's own decoders take,
+// encoding/json decodes alike; what json.Marshal writes, they take.
+func TestFastDecodersAgreeWithJSON(t *testing.T) {
+	for _, data := range fastDecoderSeeds() {
+		checkFastDecoders(t, data)
+	}
+	s := bigState()
+	for _, v := range []any{
+		ServerStatus{Step: "all", Server: "s-1", Status: srvLaunched, JobID: "j", InstanceID: "i-1", Reason: "r"},
+		ServerStatus{},
+		LaunchRequested{Step: "all", Batch: "b", Target: "t", Servers: []string{"s-1", "s-2"}, DRSTime: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)},
+		LaunchRequested{},
+		fullSpec(),
+		Spec{},
+	} {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
+		switch v.(type) {
+		case ServerStatus:
+			_, ok = s.decodeServerStatus(data)
+		case LaunchRequested:
+			_, ok = s.decodeLaunchRequested(data)
+		case Spec:
+			ok = decodeSpec(data, new(Spec))
+		}
+		if !ok {
+			t.Errorf("json.Marshal's %T is not taken: %s", v, data)
+		}
+	}
+}
+
+// FuzzFastDecoders: go test -fuzz FuzzFastDecoders ./engine/
+func FuzzFastDecoders(f *testing.F) {
+	for _, data := range fastDecoderSeeds() {
+		f.Add(data)
+	}
+	f.Fuzz(checkFastDecoders)
+}
+
+// checkFastDecoders checks that each decoder either refuses data or
+// decodes it as encoding/json does.
+func checkFastDecoders(t *testing.T, data []byte) {
+	for _, s := range []*State{newState("x"), bigState()} {
+		if d, ok := s.decodeServerStatus(data); ok {
+			var want ServerStatus
+			if err := json.Unmarshal(data, &want); err != nil || !reflect.DeepEqual(d, want) {
+				t.Errorf("ServerStatus %q: %+v; encoding/json: %+v, %v", data, d, want, err)
+			}
+		}
+		if d, ok := s.decodeLaunchRequested(data); ok {
+			var want LaunchRequested
+			if err := json.Unmarshal(data, &want); err != nil || !reflect.DeepEqual(d, want) {
+				t.Errorf("LaunchRequested %q: %+v; encoding/json: %+v, %v", data, d, want, err)
+			}
+		}
+	}
+	var spec Spec
+	if decodeSpec(data, &spec) {
+		var want Spec
+		if err := json.Unmarshal(data, &want); err != nil || !reflect.DeepEqual(spec, want) {
+			t.Errorf("Spec %q: %+v; encoding/json: %+v, %v", data, spec, want, err)
+		}
+	}
+}
+
+// bigState is a started execution with a step "all" of servers s-1, s-2.
+func bigState() *State {
+	s := newState("x")
+	spec := Spec{Steps: []SpecStep{{Name: "all", Kind: ripcord.StepLaunch, Servers: []SpecServer{{ID: "s-1", Target: "t"}, {ID: "s-2", Target: "t"}}}}}
+	if err := s.apply(newEvent(EvExecutionStarted, "engine", time.Unix(1, 0), spec)); err != nil {
+		panic(err)
+	}
+	s.Steps["all"].Servers["s-1"].JobID, s.Steps["all"].Servers["s-1"].InstanceID = "j", "i-1"
+	return s
+}
+
+func fullSpec() Spec {
+	return Spec{Plan: "p", PlanHash: "h", Mode: ripcord.ModeDrill,
+		Settings: ripcord.Settings{RTOTarget: time.Hour, FailurePolicy: ripcord.FailurePause, ConflictDeadline: time.Minute, OutageLimit: 2},
+		Steps: []SpecStep{
+			{Name: "db", Kind: ripcord.StepLaunch, Servers: []SpecServer{{ID: "s-1", Target: "t", Optional: true, Expected: -5}, {ID: "s-2", Target: "u", Expected: 1 << 62}}},
+			{Name: "wait", Kind: ripcord.StepWait, After: []string{"db", "x"}, Duration: time.Minute},
+		},
+		Tags: map[string]string{"a": "b"}, Targets: []ripcord.Target{{Name: "t", Account: "1", Region: "r", Endpoint: "http://x"}}, Exclusive: "p@1/r"}
+}
+
+// fastDecoderSeeds are payloads in json.Marshal's form and near misses:
+// what the decoders take, and what they must leave to encoding/json.
+func fastDecoderSeeds() [][]byte {
+	seeds := []string{
+		`{"step":"all","server":"s-1","status":"LAUNCHED","jobID":"j","instanceID":"i-1"}`,
+		`{"step":"all","server":"s-2","status":"IN_PROGRESS","jobID":"j2","instanceID":"i-9","reason":""}`,
+		` { "step" : "all" , "server":"s-1" } ` + "\n",
+		`{}`, `null`, `[]`, `""`, ``, `{`, `{"step":"all"`, `{"step":"all",}`, `{"step":"all"}x`, `{"step":"all"}{}`,
+		`{"Step":"all"}`, `{"SERVER":"s-1"}`, `{"step":"all","step":"web"}`, `{"step":null}`, `{"step":1}`,
+		`{"step":"a\u006cl"}`, `{"step":"a\"b"}`, `{"step":"caf` + "\xc3\xa9" + `"}`, `{"step":"` + "\xff" + `"}`, "{\"step\":\"a\tb\"}",
+		`{"step":"a` + "\x7f" + `b"}`, `{"other":"x"}`,
+		`{"step":"all","batch":"b1","target":"t","servers":["s-1","s-2","s-9"],"drsTime":"2026-01-02T03:04:05.000000006Z"}`,
+		`{"step":"all","batch":"b1","servers":[]}`, `{"servers":null}`, `{"servers":["s-1",]}`, `{"servers":["s-1" "s-2"]}`,
+		`{"servers":["s-1"],"step":"all"}`, `{"drsTime":"yesterday"}`, `{"drsTime":null}`, `{"drsTime":"2026-01-02T03:04:05+01:00"}`,
+		`{"plan":"p","mode":"drill","settings":{"failurePolicy":"stop","conflictDeadline":60000000000},"steps":[{"name":"db","kind":"launch","servers":[{"id":"s-1","target":"t","optional":true,"expected":600000000000}]}]}`,
+		`{"steps":[]}`, `{"steps":null}`, `{"steps":[{}]}`, `{"steps":[{"name":"w","kind":"wait","after":[],"duration":-1}]}`,
+		`{"steps":[{"servers":[{"id":"s","expected":1e3}]}]}`, `{"steps":[{"servers":[{"id":"s","expected":1.5}]}]}`,
+		`{"steps":[{"servers":[{"id":"s","expected":01}]}]}`, `{"steps":[{"servers":[{"id":"s","expected":-0}]}]}`,
+		`{"steps":[{"servers":[{"id":"s","expected":99999999999999999999}]}]}`, `{"steps":[{"servers":[{"id":"s","expected":-}]}]}`,
+		`{"steps":[{"servers":[{"optional":tru}]}]}`, `{"steps":[{"servers":[{"optional":false}]}]}`, `{"steps":[{"servers":[{"optional":"true"}]}]}`,
+		`{"steps":[{"servers":[{"id":"s","id":"t"}]}]}`, `{"steps":[{"Servers":[]}]}`, `{"steps":[{"name":"a"}],"steps":[{"kind":"launch"}]}`,
+		`{"settings":{"failurePolicy":"pause","rtoTarget":1},"tags":{"a":"b","c":"\u00e9"},"targets":[{"name":"t","account":"1"}]}`,
+		`{"settings":{"failurePolicy":"pause"},"settings":{"rtoTarget":1}}`, `{"settings":{"rtoTarget":"1h"}}`, `{"settings":{"x":[1,{"y":"]}"}]}}`,
+		`{"tags":null}`, `{"tags":{"a":1}}`, `{"targets":[{"name":"t"},]}`, `{"settings":{"a":"\\"}}`, `{"settings":"}`, `{"settings":{`,
+		`{"exclusive":"p@1/r","planHash":"h"}`, `{"mode":"recovery","unknown":{}}`,
+	}
+	out := make([][]byte, len(seeds))
+	for i, s := range seeds {
+		out[i] = []byte(s)
+	}
+	return out
+}
+
+// TestFastDecodedTypes: the types decoded by hand have the fields the
+// decoders know (a new field would send every payload to encoding/json:
+// right, but slow), and none decodes itself (which the decoders would
+// bypass).
+func TestFastDecodedTypes(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		keys []string
+	}{
+		{ServerStatus{}, []string{"step", "server", "status", "jobID", "instanceID", "reason"}},
+		{LaunchRequested{}, []string{"step", "batch", "target", "servers", "drsTime"}},
+		{Spec{}, []string{"plan", "planHash", "mode", "settings", "steps", "tags", "targets", "exclusive"}},
+		{SpecStep{}, []string{"name", "kind", "after", "duration", "servers"}},
+		{SpecServer{}, []string{"id", "target", "optional", "expected"}},
+	} {
+		typ := reflect.TypeOf(tc.v)
+		var keys []string
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			keys = append(keys, name)
+			ft := f.Type
+			for ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			p := reflect.PointerTo(ft)
+			if p.Implements(reflect.TypeFor[json.Unmarshaler]()) && ft != reflect.TypeFor[time.Time]() ||
+				p.Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) && ft != reflect.TypeFor[time.Time]() {
+				t.Errorf("%s.%s (%s) decodes itself: the fold's decoder would bypass it", typ.Name(), f.Name, ft)
+			}
+		}
+		if !slices.Equal(keys, tc.keys) {
+			t.Errorf("%s has the JSON keys %v; the fold's decoder knows %v: update it (state.go)", typ.Name(), keys, tc.keys)
+		}
 	}
 }

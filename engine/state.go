@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -223,14 +224,19 @@ func (s *State) apply(ev ripcord.Event) error {
 		if s.Started != (time.Time{}) {
 			return invalid("the execution started already")
 		}
-		if err := dec(&s.Spec); err != nil {
+		var spec Spec
+		if s.Order == nil && decodeSpec(ev.Data, &spec) {
+			s.Spec = spec // s.Spec was zero: no start applied yet
+		} else if err := dec(&s.Spec); err != nil {
 			return err
 		}
 		s.Started = ev.At
 		for _, st := range s.Spec.Steps {
-			ss := &StepState{Spec: st, Status: stepWaiting, Servers: map[string]*ServerState{}, Blockers: map[string]string{}}
-			for _, sv := range st.Servers {
-				ss.Servers[sv.ID] = &ServerState{ID: sv.ID, Target: sv.Target, Optional: sv.Optional, Status: srvPending}
+			ss := &StepState{Spec: st, Status: stepWaiting, Servers: make(map[string]*ServerState, len(st.Servers)), Blockers: map[string]string{}}
+			all := make([]ServerState, len(st.Servers)) // one allocation for the step's servers
+			for i, sv := range st.Servers {
+				all[i] = ServerState{ID: sv.ID, Target: sv.Target, Optional: sv.Optional, Status: srvPending}
+				ss.Servers[sv.ID] = &all[i]
 			}
 			s.Steps[st.Name] = ss
 			s.Order = append(s.Order, st.Name)
@@ -271,9 +277,13 @@ func (s *State) apply(ev ripcord.Event) error {
 			st.Blockers[id] = d.JobID
 		}
 	case EvLaunchRequested:
-		var d LaunchRequested
-		if err := dec(&d); err != nil {
-			return err
+		d, ok := s.decodeLaunchRequested(ev.Data)
+		if !ok {
+			var slow LaunchRequested
+			if err := dec(&slow); err != nil {
+				return err
+			}
+			d = slow
 		}
 		st := s.Steps[d.Step]
 		switch {
@@ -371,9 +381,13 @@ func (s *State) apply(ev ripcord.Event) error {
 			}
 		}
 	case EvServerStatus:
-		var d ServerStatus
-		if err := dec(&d); err != nil {
-			return err
+		d, ok := s.decodeServerStatus(ev.Data)
+		if !ok {
+			var slow ServerStatus
+			if err := dec(&slow); err != nil {
+				return err
+			}
+			d = slow
 		}
 		st := s.Steps[d.Step]
 		if st == nil {
@@ -712,4 +726,448 @@ func (s *State) clone() *State {
 		c.Outages[k] = &co
 	}
 	return &c
+}
+
+// Decoding the fold's big payloads fast. With encoding/json (reflection, and
+// a validating pass before the decoding one) nine tenths of a fold went to
+// decoding, nearly all of it ServerStatus (two per server), the Spec (every
+// server, once) and LaunchRequested (every server, once). The decoders
+// below take them in the form json.Marshal writes: objects of the type's
+// own keys, each once; strings of printable ASCII without escapes;
+// integers; true and false; null for a slice. They report false on
+// anything else (another key, an escape, a duplicate, ...), and the caller
+// decodes with encoding/json, so that the result, or the error, is always
+// encoding/json's (FuzzFastDecoders checks it).
+
+// decodeServerStatus decodes a ServerStatus in json.Marshal's form. Its
+// strings are those s holds already when they are equal (the step's name,
+// the server's ID, its job and instance): a fold meets some 40,000.
+func (s *State) decodeServerStatus(data []byte) (d ServerStatus, ok bool) {
+	var step, server, status, jobID, instanceID, reason []byte
+	p := jsonScan{b: data, ok: true}
+	p.object(func(key []byte) {
+		var f *[]byte
+		switch string(key) {
+		case "step":
+			f = &step
+		case "server":
+			f = &server
+		case "status":
+			f = &status
+		case "jobID":
+			f = &jobID
+		case "instanceID":
+			f = &instanceID
+		case "reason":
+			f = &reason
+		default:
+			p.fail()
+			return
+		}
+		*f = p.strBytes()
+	})
+	if !p.end() {
+		return d, false
+	}
+	var sv *ServerState
+	if st := s.Steps[string(step)]; st != nil {
+		d.Step = st.Spec.Name // its key
+		sv = st.Servers[string(server)]
+	} else {
+		d.Step = string(step)
+	}
+	if sv != nil {
+		d.Server = sv.ID // its key
+		d.JobID = same(jobID, sv.JobID)
+		d.InstanceID = same(instanceID, sv.InstanceID)
+	} else {
+		d.Server, d.JobID, d.InstanceID = string(server), string(jobID), string(instanceID)
+	}
+	switch string(status) {
+	case srvLaunching:
+		d.Status = srvLaunching
+	case srvLaunched:
+		d.Status = srvLaunched
+	case srvFailed:
+		d.Status = srvFailed
+	default:
+		d.Status = string(status)
+	}
+	d.Reason = string(reason)
+	return d, true
+}
+
+// same returns held if b spells it, else b as a new string.
+func same(b []byte, held string) string {
+	if string(b) == held {
+		return held
+	}
+	return string(b)
+}
+
+// decodeLaunchRequested decodes a LaunchRequested in json.Marshal's form;
+// the IDs of its servers are those s holds.
+func (s *State) decodeLaunchRequested(data []byte) (d LaunchRequested, ok bool) {
+	p := jsonScan{b: data, ok: true}
+	p.object(func(key []byte) {
+		switch string(key) {
+		case "step":
+			d.Step = p.str()
+		case "batch":
+			d.Batch = p.str()
+		case "target":
+			d.Target = p.str()
+		case "servers":
+			var held map[string]*ServerState
+			if st := s.Steps[d.Step]; st != nil {
+				held = st.Servers
+			}
+			if p.null() {
+				return // nil
+			}
+			d.Servers = []string{}
+			p.array(func() {
+				b := p.strBytes()
+				if sv := held[string(b)]; sv != nil {
+					d.Servers = append(d.Servers, sv.ID)
+				} else {
+					d.Servers = append(d.Servers, string(b))
+				}
+			})
+		case "drsTime":
+			p.time(&d.DRSTime)
+		default:
+			p.fail()
+		}
+	})
+	return d, p.end()
+}
+
+// decodeSpec decodes a Spec in json.Marshal's form into spec, which is
+// zero. Its settings, tags and targets are decoded by encoding/json (they
+// are small); its steps and their servers by hand. On false, spec holds
+// whatever was decoded so far: the caller drops it.
+func decodeSpec(data []byte, spec *Spec) bool {
+	p := jsonScan{b: data, ok: true}
+	var target string // the last server's
+	p.object(func(key []byte) {
+		switch string(key) {
+		case "plan":
+			spec.Plan = p.str()
+		case "planHash":
+			spec.PlanHash = p.str()
+		case "mode":
+			spec.Mode = ripcord.Mode(p.str())
+		case "exclusive":
+			spec.Exclusive = p.str()
+		case "settings":
+			p.decode(&spec.Settings)
+		case "tags":
+			p.decode(&spec.Tags)
+		case "targets":
+			p.decode(&spec.Targets)
+		case "steps":
+			if p.null() {
+				return // nil
+			}
+			spec.Steps = []SpecStep{}
+			p.array(func() {
+				spec.Steps = append(spec.Steps, SpecStep{})
+				st := &spec.Steps[len(spec.Steps)-1]
+				p.object(func(key []byte) {
+					switch string(key) {
+					case "name":
+						st.Name = p.str()
+					case "kind":
+						st.Kind = ripcord.StepKind(p.str())
+					case "duration":
+						st.Duration = time.Duration(p.int())
+					case "after":
+						if p.null() {
+							return // nil
+						}
+						st.After = []string{}
+						p.array(func() { st.After = append(st.After, p.str()) })
+					case "servers":
+						if p.null() {
+							return // nil
+						}
+						st.Servers = []SpecServer{}
+						p.array(func() {
+							var sv SpecServer
+							p.object(func(key []byte) {
+								switch string(key) {
+								case "id":
+									sv.ID = p.str()
+								case "target":
+									sv.Target = same(p.strBytes(), target) // a few targets, many servers
+									target = sv.Target
+								case "optional":
+									sv.Optional = p.bool()
+								case "expected":
+									sv.Expected = time.Duration(p.int())
+								default:
+									p.fail()
+								}
+							})
+							st.Servers = append(st.Servers, sv)
+						})
+					default:
+						p.fail()
+					}
+				})
+			})
+		default:
+			p.fail()
+		}
+	})
+	return p.end()
+}
+
+// jsonScan reads the JSON in b from i, for the decoders above. Once something is not in the form they take, ok is
+// false and every method does nothing.
+type jsonScan struct {
+	b  []byte
+	i  int
+	ok bool
+}
+
+func (p *jsonScan) fail() { p.ok, p.i = false, len(p.b) }
+
+// ws skips white space and reports whether a byte follows.
+func (p *jsonScan) ws() bool {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// next skips white space and takes c, if it is next.
+func (p *jsonScan) next(c byte) bool {
+	if p.ok && p.ws() && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether all of b was read, and in the form taken.
+func (p *jsonScan) end() bool {
+	return p.ok && !p.ws()
+}
+
+// object reads an object, calling member with each key: member reads the
+// value. A key that comes twice fails (encoding/json merges the values).
+func (p *jsonScan) object(member func(key []byte)) {
+	if !p.next('{') {
+		p.fail()
+		return
+	}
+	if p.next('}') {
+		return
+	}
+	var seen [8][]byte // no type decoded has more keys
+	n := 0
+	for p.ok {
+		key := p.strBytes()
+		if !p.next(':') {
+			p.fail()
+			return
+		}
+		for _, k := range seen[:n] {
+			if string(k) == string(key) {
+				p.fail()
+				return
+			}
+		}
+		if n == len(seen) {
+			p.fail()
+			return
+		}
+		seen[n] = key
+		n++
+		member(key)
+		if p.next('}') {
+			return
+		}
+		if !p.next(',') {
+			p.fail()
+		}
+	}
+}
+
+// array reads an array, calling elem to read each element.
+func (p *jsonScan) array(elem func()) {
+	if !p.next('[') {
+		p.fail()
+		return
+	}
+	if p.next(']') {
+		return
+	}
+	for p.ok {
+		elem()
+		if p.next(']') {
+			return
+		}
+		if !p.next(',') {
+			p.fail()
+		}
+	}
+}
+
+// strBytes reads a string of printable ASCII without escapes.
+func (p *jsonScan) strBytes() []byte {
+	if !p.next('"') {
+		p.fail()
+		return nil
+	}
+	for j := p.i; j < len(p.b); j++ {
+		switch c := p.b[j]; {
+		case c == '"':
+			s := p.b[p.i:j]
+			p.i = j + 1
+			return s
+		case c < 0x20 || c == '\\' || c >= 0x80:
+			p.fail()
+			return nil
+		}
+	}
+	p.fail()
+	return nil
+}
+
+func (p *jsonScan) str() string { return string(p.strBytes()) }
+
+// int reads an integer: no fraction, no exponent, within int64.
+func (p *jsonScan) int() int64 {
+	if !p.ok || !p.ws() {
+		p.fail()
+		return 0
+	}
+	start := p.i
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	switch {
+	case p.i == digits, p.b[digits] == '0' && p.i > digits+1: // no digits; a leading zero
+		p.fail()
+		return 0
+	case p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E'):
+		p.fail()
+		return 0
+	}
+	v, err := strconv.ParseInt(string(p.b[start:p.i]), 10, 64)
+	if err != nil {
+		p.fail()
+	}
+	return v
+}
+
+// null takes null, if it is next: a slice decoded from it is nil.
+func (p *jsonScan) null() bool {
+	if p.ok && p.ws() && len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null" {
+		p.i += 4
+		return true
+	}
+	return false
+}
+
+// bool reads true or false.
+func (p *jsonScan) bool() bool {
+	if !p.ok || !p.ws() {
+		p.fail()
+		return false
+	}
+	switch rest := p.b[p.i:]; {
+	case len(rest) >= 4 && string(rest[:4]) == "true":
+		p.i += 4
+		return true
+	case len(rest) >= 5 && string(rest[:5]) == "false":
+		p.i += 5
+		return false
+	}
+	p.fail()
+	return false
+}
+
+// time reads a time as encoding/json does: a string given to
+// time.Time.UnmarshalJSON.
+func (p *jsonScan) time(t *time.Time) {
+	if !p.ok || !p.ws() {
+		p.fail()
+		return
+	}
+	start := p.i
+	p.strBytes()
+	if !p.ok || t.UnmarshalJSON(p.b[start:p.i]) != nil {
+		p.fail()
+	}
+}
+
+// decode reads any value with encoding/json into v, which is zero.
+func (p *jsonScan) decode(v any) {
+	if !p.ok || !p.ws() {
+		p.fail()
+		return
+	}
+	start := p.i
+	p.skip()
+	if !p.ok || json.Unmarshal(p.b[start:p.i], v) != nil {
+		p.fail()
+	}
+}
+
+// skip passes over one value, without checking it (encoding/json does,
+// when decode gives it the bytes).
+func (p *jsonScan) skip() {
+	depth := 0
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch c {
+		case '"':
+			j := p.i + 1
+			for ; j < len(p.b) && p.b[j] != '"'; j++ {
+				if p.b[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(p.b) {
+				p.fail()
+				return
+			}
+			p.i = j + 1
+		case '{', '[':
+			depth++
+			p.i++
+		case '}', ']':
+			if depth == 0 {
+				return
+			}
+			depth--
+			p.i++
+		case ',':
+			if depth == 0 {
+				return
+			}
+			p.i++
+		default:
+			p.i++
+		}
+		if depth == 0 && (c == '"' || c == '}' || c == ']') {
+			return
+		}
+	}
+	if depth > 0 {
+		p.fail()
+	}
 }
