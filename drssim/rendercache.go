@@ -199,9 +199,11 @@ func (r *region) jobJSON(j *job) []byte {
 
 // appendJob appends j's JSON.
 func (r *region) appendJob(b []byte, j *job) []byte {
-	start := len(b)
+	start, cached := len(b), j.enc != nil
 	b = append(b, r.jobJSON(j)...)
-	if renderCheck.Load() {
+	// Only JSON from the cache can be stale: JSON just encoded is its
+	// shape's encoding.
+	if cached && renderCheck.Load() {
 		checkRendered("job "+j.id, b[start:], r.renderJob(j))
 	}
 	return b
