@@ -3,7 +3,10 @@ package bench
 import (
 	"cmp"
 	"math"
+	"math/rand/v2"
 	"slices"
+
+	"github.com/ripcord-dr/ripcord/drssim"
 )
 
 // quotas are DRS's limits per account and region that the quota bound
@@ -70,4 +73,59 @@ func minGrouping(d []float64, a, b float64, p int) float64 {
 		}
 	}
 	return f[len(d)]
+}
+
+// stageRanges are the simulator's duration ranges that make up d(s) of a
+// server launched from its latest data with no earlier drill instance to
+// replace: the job's PENDING time (one draw per job), the fan-out (0 to 3
+// s per server), then per server a snapshot, a conversion and the launch.
+type stageRanges struct {
+	pending, snapshot, conversion, launch [2]float64 // seconds
+}
+
+func rangesOf(d drssim.Durations) stageRanges {
+	r := func(x drssim.DurRange) [2]float64 { return [2]float64{x.Min.D().Seconds(), x.Max.D().Seconds()} }
+	return stageRanges{pending: r(d.Pending), snapshot: r(d.Snapshot), conversion: r(d.Conversion), launch: r(d.Launch)}
+}
+
+// expectedLongest estimates, for g = 1..P, E_L(g): the expected longest
+// d(s) of a job of g such servers, each as fast as a Linux server (no
+// Windows factor), by drawing samples jobs from the ranges with a fixed
+// seed (repeatable).
+func expectedLongest(r stageRanges, p, samples int) []float64 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	u := func(x [2]float64) float64 { return x[0] + rng.Float64()*(x[1]-x[0]) }
+	out := make([]float64, p+1)
+	for range samples {
+		pending, longest := u(r.pending), 0.0
+		for g := 1; g <= p; g++ {
+			d := pending + rng.Float64()*3 + u(r.snapshot) + u(r.conversion) + u(r.launch)
+			longest = max(longest, d)
+			out[g] += longest
+		}
+	}
+	for g := range out {
+		out[g] /= float64(samples)
+	}
+	return out
+}
+
+// blindQuotaBound is the quota bound for an orchestrator that cannot know
+// the drawn durations when it groups n servers into jobs (the package
+// documentation has the argument): in expectation at least, over λ in the
+// grid, n · min over g ≤ P of E_L(g)·(λ/S + (1-λ)/(J·g)).
+func blindQuotaBound(n int, eL []float64, q quotas) float64 {
+	if n == 0 {
+		return 0
+	}
+	best := 0.0
+	for i := 0; i <= lambdaSteps; i++ {
+		l := float64(i) / lambdaSteps
+		least := math.Inf(1)
+		for g := 1; g <= q.perJob && g < len(eL); g++ {
+			least = min(least, eL[g]*(l/float64(q.slots)+(1-l)/(float64(q.jobs)*float64(g))))
+		}
+		best = max(best, float64(n)*least)
+	}
+	return best
 }

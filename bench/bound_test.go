@@ -147,15 +147,44 @@ func repeat(n int, x float64) []float64 {
 	return out
 }
 
-// TestNotesOldBound: the table's notes show the old bound when it differs
-// from the bound.
-func TestNotesOldBound(t *testing.T) {
-	r := Row{LowerBoundS: 120, Detail: Detail{QuotaBound: true, OldBoundS: 100.04}}
-	if n := Notes(r); !strings.Contains(n, "quota bound") || !strings.Contains(n, "old bound 100.0s") {
-		t.Errorf("notes %q, want the quota bound and the old bound 100.0s", n)
+// TestNotesBounds: the table's notes show the clairvoyant bound when it
+// differs from the bound, and the old one when it differs from that.
+func TestNotesBounds(t *testing.T) {
+	r := Row{LowerBoundS: 130, Detail: Detail{QuotaBound: true, SeerBoundS: 120, OldBoundS: 100.04}}
+	if n := Notes(r); !strings.Contains(n, "quota bound") || !strings.Contains(n, "clairvoyant bound 120.0s") || !strings.Contains(n, "old bound 100.0s") {
+		t.Errorf("notes %q, want the quota bound, the clairvoyant bound 120.0s and the old bound 100.0s", n)
 	}
-	r.Detail.OldBoundS = 120
-	if n := Notes(r); strings.Contains(n, "old bound") {
-		t.Errorf("notes %q name an old bound equal to the bound", n)
+	r.Detail.SeerBoundS, r.Detail.OldBoundS = 130, 130
+	if n := Notes(r); strings.Contains(n, "old bound") || strings.Contains(n, "clairvoyant") {
+		t.Errorf("notes %q name bounds equal to the bound", n)
+	}
+}
+
+// TestBlindQuotaBound: the expected longest of g Linux-like servers grows
+// with g; the blind bound is above the expected total work over the slots
+// (what freeing servers one by one would allow) and at most what jobs of
+// 25 (20 jobs holding 500 servers) achieve in the fluid limit.
+func TestBlindQuotaBound(t *testing.T) {
+	r := stageRanges{pending: [2]float64{2, 20}, snapshot: [2]float64{30, 120}, conversion: [2]float64{120, 360}, launch: [2]float64{30, 90}}
+	eL := expectedLongest(r, 100, 4000)
+	mean := 11 + 1.5 + 75 + 240 + 60.0
+	if math.Abs(eL[1]-mean) > 5 {
+		t.Errorf("E_L(1) = %.1f s; want the mean duration %.1f s", eL[1], mean)
+	}
+	for g := 2; g <= 100; g++ {
+		if eL[g] < eL[g-1] {
+			t.Fatalf("E_L(%d) = %.1f < E_L(%d) = %.1f: the expected longest must grow", g, eL[g], g-1, eL[g-1])
+		}
+	}
+	if eL[100] > 20+3+120+360+90 {
+		t.Errorf("E_L(100) = %.1f s beyond the longest possible draw", eL[100])
+	}
+	b := blindQuotaBound(3000, eL, drsQuotas)
+	work := 3000 * eL[1] / 500
+	if b <= work*1.05 || b > 3000*eL[25]/500 {
+		t.Errorf("blind bound %.0f s; want above the work over the slots %.0f s and at most 25-server jobs' %.0f s", b, work, 3000*eL[25]/500)
+	}
+	if blindQuotaBound(0, eL, drsQuotas) != 0 {
+		t.Error("no servers, yet a bound")
 	}
 }

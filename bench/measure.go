@@ -119,9 +119,10 @@ func (w *world) measure() Row {
 	// The lower bound: the critical path through the drawn durations,
 	// wave by wave, or the quota bound when that is larger; and the same
 	// with the old quota bound.
-	t, old := start, start
+	eL := expectedLongest(rangesOf(w.sim.Durations()), drsQuotas.perJob, 4000)
+	t, old, seer := start, start, start
 	for _, wv := range w.waves {
-		path, oldPath := time.Time{}, time.Time{}
+		path, oldPath, seerPath := time.Time{}, time.Time{}, time.Time{}
 		ds := map[string][]float64{} // target -> d(s) in seconds
 		for _, s := range wv.servers {
 			l := info[serverKey{s.target, s.id}]
@@ -135,14 +136,19 @@ func (w *world) measure() Row {
 			if end := later(old, l.free).Add(d); end.After(oldPath) {
 				oldPath = end
 			}
+			if end := later(seer, l.free).Add(d); end.After(seerPath) {
+				seerPath = end
+			}
 			ds[s.target] = append(ds[s.target], d.Seconds())
 		}
 		if path.IsZero() {
 			continue // nothing of this wave launched
 		}
-		var quota, oldQuota float64
+		var quota, oldQuota, seerQuota float64
 		for _, d := range ds {
-			quota = max(quota, quotaBound(d, drsQuotas))
+			q := quotaBound(d, drsQuotas)
+			quota = max(quota, q, blindQuotaBound(len(d), eL, drsQuotas))
+			seerQuota = max(seerQuota, q)
 			oldQuota = max(oldQuota, oldQuotaBound(d, drsQuotas))
 		}
 		if qt := t.Add(seconds(quota)); qt.After(path) {
@@ -152,9 +158,13 @@ func (w *world) measure() Row {
 		if qt := old.Add(seconds(oldQuota)); qt.After(oldPath) {
 			oldPath = qt
 		}
-		t, old = path, oldPath
+		if qt := seer.Add(seconds(seerQuota)); qt.After(seerPath) {
+			seerPath = qt
+		}
+		t, old, seer = path, oldPath, seerPath
 	}
 	row.Detail.OldBoundS = round(old.Sub(start).Seconds(), 3)
+	row.Detail.SeerBoundS = round(seer.Sub(start).Seconds(), 3)
 	row.LowerBoundS = round(t.Sub(start).Seconds(), 3)
 	if row.LowerBoundS > 0 {
 		row.Ratio = round(row.MakespanS/row.LowerBoundS, 4)
