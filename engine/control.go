@@ -154,6 +154,12 @@ func (e *Engine) controlOnce(ctx context.Context, id, actor, typ string, data an
 	if b, err := json.Marshal(after.Summarize(0)); err == nil {
 		summary = b
 	}
-	_, err = e.cfg.Store.Append(ctx, id, s.LastSeq, 0, []ripcord.Event{ev}, projection(s, after, summary))
+	last, err := e.cfg.Store.Append(ctx, id, s.LastSeq, 0, []ripcord.Event{ev}, projection(s, after, summary))
+	if err == nil {
+		// What was folded here serves the Run that usually follows
+		// (exec resume, cleanup), which then folds nothing again.
+		after.LastSeq = last
+		e.folded.Store(id, after)
+	}
 	return ripcord.ErrorCode(err) == ripcord.ECONFLICT && !errors.Is(err, ripcord.ErrLeaseLost), err
 }

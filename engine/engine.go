@@ -143,6 +143,9 @@ type Engine struct {
 	cfg    Config
 	keeper sync.Map // target -> *quotaKeeper
 	views  sync.Map // target -> *jobView
+	// folded holds the state a control command of this engine just
+	// folded and recorded, by execution, for Run to take up.
+	folded sync.Map
 	// checked holds the targets (ripcord.Target values) whose account
 	// CheckTargets has verified: their connections do not change.
 	checked sync.Map
@@ -241,6 +244,19 @@ func (e *Engine) Load(ctx context.Context, id string) (*State, error) {
 		return nil, &ripcord.Error{Code: ripcord.ENOTFOUND, Message: "execution " + id + " has no events"}
 	}
 	return Fold(id, all)
+}
+
+// loadForRun folds the execution, or takes the state a control command of
+// this engine just folded (exec resume of a paused execution, cleanup) and
+// applies only what others recorded since: the log is folded once.
+func (e *Engine) loadForRun(ctx context.Context, id string) (*State, error) {
+	if v, ok := e.folded.LoadAndDelete(id); ok {
+		s := v.(*State)
+		if _, err := e.Follow(ctx, s); err == nil {
+			return s, nil
+		}
+	}
+	return e.Load(ctx, id)
 }
 
 // run is one execution being driven: its state and how to record events.
@@ -489,7 +505,7 @@ func (r *run) ev(typ string, data any) ripcord.Event {
 // outcome is recorded, then Run returns an error wrapping ErrStopped, and
 // the execution can be taken up again. A hard stop is the process's end.
 func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
-	s, err := e.Load(ctx, id)
+	s, err := e.loadForRun(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -230,8 +230,8 @@ func watch(ctx context.Context, store ripcord.Store, id string, onChange func(*e
 }
 
 // resume takes execution id up where it stopped and drives it to the end
-// (exec resume). The log is folded once, by Run, unless the execution is
-// paused: Resume then folds it too, to check and record the resumption.
+// (exec resume). The log is folded once: by Run, or, when the execution is
+// paused, by Resume, whose state Run takes up.
 func resume(ctx context.Context, cf *connFlags, out, errOut io.Writer, store ripcord.Store, id string, wait bool) error {
 	var onChange func(*engine.State)
 	if cf.Output == "text" {
