@@ -91,8 +91,8 @@ func TestHistoryScenarioParsing(t *testing.T) {
 		name, history string
 		want          string
 	}{
-		{"negative jobs", "{jobs: -1}", "history: jobs -1 must be between 0 and 1000000"},
-		{"too many jobs", "{jobs: 1000001}", "history: jobs 1000001 must be between 0 and 1000000"},
+		{"negative jobs", "{jobs: -1}", "history: jobs -1 must be between 0 and 100000"},
+		{"too many jobs", "{jobs: 100001}", "history: jobs 100001 must be between 0 and 100000"},
 		{"negative span", "{jobs: 10, span: -1h}", `invalid duration "-1h"`},
 		{"absurd span", "{jobs: 10, span: 4000d}", "span 96000h0m0s must be positive and at most 87600h0m0s"},
 		{"negative servers per job", "{jobs: 10, serversPerJob: -2}", "serversPerJob -2 must be between 1 and 100"},

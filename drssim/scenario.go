@@ -190,7 +190,7 @@ type HistorySpec struct {
 
 // Limits and defaults of a HistorySpec.
 const (
-	maxHistoryJobs          = 1_000_000
+	maxHistoryJobs          = 100_000 // about 120 MB of model, more once listed
 	maxHistorySpan          = 10 * 365 * 24 * time.Hour
 	defaultHistorySpan      = 90 * 24 * time.Hour
 	defaultHistoryServers   = 5
