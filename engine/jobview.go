@@ -185,6 +185,14 @@ func (e *Engine) forceFull(target string) {
 	v.listed = time.Time{}
 }
 
+// listedAt is when the target's last listing began (engine clock).
+func (e *Engine) listedAt(target string) time.Time {
+	v := e.viewOf(target)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.listed
+}
+
 // viewStale reports whether the target's view must be listed before it is
 // used: it never was, or a refusal asked for a full listing.
 func (e *Engine) viewStale(target string) bool {

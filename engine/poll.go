@@ -28,13 +28,19 @@ import (
 
 // look brings the view of target up to date if the target is due in this
 // pass, or if the view must be read again (after a refusal). A listing
-// another execution made since this run's previous look, and at most
-// MinPoll ago, serves as this run's own.
+// made since this run's previous look, by another execution of the engine,
+// serves as this run's own if it is no older than the run's current
+// interval for the target; the next look is then due an interval after
+// that listing, so what the run knows is never older than it planned.
 func (r *run) look(target string) error {
 	if r.looked[target] || !r.isDue(target) && !r.e.viewStale(target) {
 		return nil
 	}
-	since := r.passStart.Add(-r.e.cfg.MinPoll)
+	iv := r.ival[target]
+	if iv == 0 {
+		iv = r.e.cfg.MinPoll
+	}
+	since := r.passStart.Add(-iv)
 	if prev, ok := r.lastLook[target]; ok && !prev.Before(since) {
 		since = prev.Add(time.Nanosecond)
 	}
@@ -44,7 +50,7 @@ func (r *run) look(target string) error {
 		return err
 	}
 	r.looked[target] = true
-	r.lastLook[target] = r.passStart
+	r.lastLook[target] = r.e.listedAt(target)
 	return nil
 }
 
@@ -284,9 +290,13 @@ func (r *run) schedulePolls() time.Time {
 		r.ival[t] = iv
 		due, scheduled := r.due[t]
 		switch {
-		case r.looked[t] || !scheduled || !due.After(now):
-			// Looked at, new, or due in this pass without needing a
-			// look (a launch held back by its backoff).
+		case r.looked[t]:
+			// An interval after the listing looked at (another
+			// execution's may be older than this pass).
+			due = r.lastLook[t].Add(iv)
+		case !scheduled || !due.After(now):
+			// New, or due in this pass without needing a look (a
+			// launch held back by its backoff).
 			due = now.Add(iv)
 		case urgent && due.After(now.Add(iv)):
 			due = now.Add(iv)
