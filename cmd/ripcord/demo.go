@@ -170,7 +170,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 	}
 	eng := engine.New(engine.Config{Store: store, Targets: map[string]ripcord.DRS{target: client},
 		Clock: clock, Actor: "demo", OnChange: newProgress(out).onChange})
-	id := newExecutionID(planName, sim.Now())
+	id := engine.NewExecutionID(planName, sim.Now())
 	if err := eng.Start(ctx, id, spec); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ target's caller identity must be the account it declares (exit 2 if not).`,
 			if file != "" {
 				f, _, err := loadPlanFile(cmd.InOrStdin(), file)
 				if err != nil {
-					return planError(err)
+					return engine.PlanError(err)
 				}
 				targets = f.Targets
 			}
