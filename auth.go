@@ -1,0 +1,132 @@
+package ripcord
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Role is what an API token may do. Each role may do what the ones before
+// it may, and more:
+//
+//   - viewer: read everything (plans, targets, servers, executions, the
+//     audit log);
+//   - operator: also start and control drills, and clean them up;
+//   - recovery: also start and control real recoveries;
+//   - admin: also change plans and targets and manage tokens.
+type Role string
+
+// The roles, weakest first.
+const (
+	RoleViewer   Role = "viewer"
+	RoleOperator Role = "operator"
+	RoleRecovery Role = "recovery"
+	RoleAdmin    Role = "admin"
+)
+
+// Roles lists every role, weakest first.
+var Roles = []Role{RoleViewer, RoleOperator, RoleRecovery, RoleAdmin}
+
+// rank orders the roles; an unknown role ranks below every known one.
+func (r Role) rank() int {
+	for i, x := range Roles {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return r.rank() >= 0 }
+
+// Allows reports whether a token of role r may do what needs role need.
+func (r Role) Allows(need Role) bool { return r.Valid() && need.Valid() && r.rank() >= need.rank() }
+
+// ParseRole reads a role's name, with an error that lists the roles.
+func ParseRole(s string) (Role, error) {
+	if r := Role(s); r.Valid() {
+		return r, nil
+	}
+	return "", &Error{Code: EINVALID, Message: fmt.Sprintf("unknown role %q", s),
+		Hint: "roles are viewer, operator, recovery and admin"}
+}
+
+// Token is an API token as the store keeps it: the secret itself is never
+// stored, only its SHA-256 hash, so a copy of the store lets nobody sign in.
+type Token struct {
+	ID      string // public and stable, e.g. tok_3f2a…: in lists and the audit log
+	Name    string // whom or what it is for, e.g. "alice" or "ci-pipeline"
+	Role    Role
+	Hash    []byte    // SHA-256 of the secret, 32 bytes
+	Created time.Time // store time (StoreTime)
+	Expires time.Time // zero: never
+	Revoked time.Time // zero: not revoked
+}
+
+// Live reports whether the token may be used at now: not revoked and not
+// expired.
+func (t Token) Live(now time.Time) bool {
+	return t.Revoked.IsZero() && (t.Expires.IsZero() || now.Before(t.Expires))
+}
+
+// AuditEntry is one change or control made through ripcord: who, when,
+// what, on what and from where. The audit log is append-only.
+type AuditEntry struct {
+	Seq    int64     // assigned by the store, from 1, gapless
+	At     time.Time // store time (StoreTime)
+	Actor  string    // the authenticated identity: the token's name and ID, e.g. "alice (tok_3f2a…)"
+	Action string    // e.g. "execution.start", "execution.pause", "plan.save", "token.create", "signin.failed"
+	Object string    // what it acted on: an execution ID, a plan name, a token ID; may be empty
+	Remote string    // the client's address, as the server saw it
+	Detail string    // more, in words or JSON; may be empty
+}
+
+// AuditFilter selects audit entries: those with Seq > After, oldest first,
+// at most Limit (0: all).
+type AuditFilter struct {
+	After int64
+	Limit int
+}
+
+// AuthStore is what the server keeps besides executions: API tokens and
+// the audit log. Store implementations provide it too (the storetest suite
+// checks both).
+//
+// Errors and times follow [Store]'s rules: a *Error with a code when the
+// cause is the caller's; times in UTC, to the microsecond, taken from the
+// store's clock (Created, Revoked, At). Text (names, actors, details) must
+// be valid UTF-8 without NUL bytes, which both databases keep byte for
+// byte (EINVALID otherwise).
+type AuthStore interface {
+	// CreateToken stores a new token; its Created is the store's time
+	// (the caller's is ignored). It fails with ECONFLICT if its ID or
+	// hash is taken, EINVALID if its role is unknown, its ID or name is
+	// empty, its hash is not 32 bytes, its Expires is outside the years
+	// 1 to 9999 or it is already revoked (Revoked is set only by
+	// RevokeToken). Nothing is stored when it fails.
+	CreateToken(ctx context.Context, t Token) error
+
+	// TokenByHash returns the token with the given hash (live or not: the
+	// caller checks Live), or ENOTFOUND.
+	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+
+	// ListTokens returns every token, oldest first (by Created, then by
+	// ID).
+	ListTokens(ctx context.Context) ([]Token, error)
+
+	// RevokeToken revokes a token at the store's time. Revoking a revoked
+	// token keeps the first time and succeeds; an unknown ID is ENOTFOUND
+	// (an empty one EINVALID).
+	RevokeToken(ctx context.Context, id string) error
+
+	// AppendAudit adds an entry (its Seq and At are the store's: what
+	// the caller sets is ignored) and returns its Seq. Actor and Action
+	// must not be empty (EINVALID). Concurrent appends are serialized:
+	// Seq stays gapless.
+	AppendAudit(ctx context.Context, e AuditEntry) (int64, error)
+
+	// ListAudit returns the entries f selects; a negative After or
+	// Limit is EINVALID.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
