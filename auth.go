@@ -2,6 +2,10 @@ package ripcord
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -129,4 +133,30 @@ type AuthStore interface {
 	// ListAudit returns the entries f selects; a negative After or
 	// Limit is EINVALID.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// TokenPrefix starts every API token's secret, so that a leaked one is
+// recognizable (secret scanners, logs).
+const TokenPrefix = "rpc_"
+
+// NewToken mints a token: the secret to hand out once (TokenPrefix and 43
+// characters of base64url: 256 random bits), its hash to store, and a
+// public ID ("tok_" and 16 hex digits).
+func NewToken() (secret, id string, hash []byte, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", nil, err
+	}
+	var i [8]byte
+	if _, err := rand.Read(i[:]); err != nil {
+		return "", "", nil, err
+	}
+	secret = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, "tok_" + hex.EncodeToString(i[:]), TokenHash(secret), nil
+}
+
+// TokenHash is the hash a store keeps of a token's secret: SHA-256.
+func TokenHash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
 }
