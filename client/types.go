@@ -1,0 +1,205 @@
+package client
+
+import (
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/engine"
+)
+
+// The API's wire format. The server (package web) encodes these same types,
+// so a field is named once; docs/api.md and the OpenAPI document describe
+// them, and a test keeps the document's schemas and these types alike.
+// Fields may be added; none is renamed or removed. Executions and events
+// are the root package's types (ripcord.Execution, ripcord.Event) and the
+// summary is the engine's (engine.Summary), as `ripcord exec` prints them.
+
+// Error codes the API adds to the root package's five (ripcord.EINVALID,
+// ENOTFOUND, ECONFLICT, EINTERNAL, EUNAVAILABLE). Each maps to one HTTP
+// status in the server's one table (docs/api.md).
+const (
+	EUNAUTHENTICATED = "unauthenticated"    // 401: no token, or one that is unknown, expired or revoked
+	EFORBIDDEN       = "forbidden"          // 403: the token's role may not do this
+	ETOOLARGE        = "too_large"          // 413: the request body is over the limit
+	EINVALIDPLAN     = "invalid_plan"       // 422: the plan file does not validate; Problems lists why
+	ERATELIMITED     = "rate_limited"       // 429: too many failed sign-ins from this address; see Retry-After
+	EMETHOD          = "method_not_allowed" // 405: the path exists, the method does not; see Allow
+)
+
+// ErrorBody is every error answer: {"error": {"code", "message", "hint"}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the error itself. Problems is set only with EINVALIDPLAN.
+type ErrorDetail struct {
+	Code     string    `json:"code"`
+	Message  string    `json:"message"`
+	Hint     string    `json:"hint"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Problem is one problem of a plan file, at its position.
+type Problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`   // from 1; 0: unknown
+	Column  int    `json:"column,omitempty"` // from 1; 0: unknown
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status string `json:"status"` // "ok"
+}
+
+// PlanSummary is a plan as the plan list shows it: its latest version.
+type PlanSummary struct {
+	Name     string    `json:"name"`
+	Hash     string    `json:"hash"`     // the latest version
+	Created  time.Time `json:"created"`  // when the latest version was saved
+	Versions int       `json:"versions"` // how many versions are saved
+}
+
+// PlanList is the answer of GET /api/v1/plans.
+type PlanList struct {
+	Plans []PlanSummary `json:"plans"`
+}
+
+// Plan is one version of a plan, with its source.
+type Plan struct {
+	Name    string    `json:"name"`
+	Hash    string    `json:"hash"`
+	Created time.Time `json:"created"`
+	// Source is the version as it was saved: the YAML plan file it came
+	// in (format "yaml": POST /api/v1/plans), or the JSON of the plan and
+	// what it uses (format "json": `ripcord run` saves that).
+	Source string `json:"source"`
+	Format string `json:"format"` // "yaml" or "json"
+	// Description and Plan are read from the source; Plan is absent when
+	// the source no longer decodes (a format of an older ripcord).
+	// Durations in Plan are integers of nanoseconds.
+	Description string        `json:"description,omitempty"`
+	Plan        *ripcord.Plan `json:"plan,omitempty"`
+}
+
+// PlanVersion is one saved version of a plan, without its source.
+type PlanVersion struct {
+	Name    string    `json:"name"`
+	Hash    string    `json:"hash"`
+	Created time.Time `json:"created"`
+}
+
+// PlanVersionList is the answer of GET /api/v1/plans/{name}/versions,
+// newest first.
+type PlanVersionList struct {
+	Versions []PlanVersion `json:"versions"`
+}
+
+// PlanDiff is the line diff of two versions' sources (a JSON source is
+// indented first, so that it has lines).
+type PlanDiff struct {
+	Name  string     `json:"name"`
+	From  string     `json:"from"`
+	To    string     `json:"to"`
+	Lines []DiffLine `json:"lines"`
+	// Unified is the same diff in the unified format, three lines of
+	// context around each change; "" when the sources are equal.
+	Unified string `json:"unified"`
+}
+
+// DiffLine is one line of a diff: kept (" "), removed ("-") or added ("+").
+type DiffLine struct {
+	Op   string `json:"op"`
+	Old  int    `json:"old,omitempty"` // its number in From, from 1; 0 for an added line
+	New  int    `json:"new,omitempty"` // its number in To, from 1; 0 for a removed line
+	Text string `json:"text"`
+}
+
+// SavedPlan is one plan of a file POSTed to /api/v1/plans.
+type SavedPlan struct {
+	Name    string    `json:"name"`
+	Hash    string    `json:"hash"`
+	Created time.Time `json:"created"` // of the version saved under Hash (the earlier one when New is false)
+	// New is false when the version was already saved (the hash covers
+	// the plan's meaning, not its comments or layout): nothing changed.
+	New bool `json:"new"`
+}
+
+// SaveResult is the answer of POST /api/v1/plans: each plan of the file,
+// in the file's order.
+type SaveResult struct {
+	Versions []SavedPlan `json:"versions"`
+}
+
+// ValidPlan is a plan of a file that validates, with the hash it would be
+// saved under.
+type ValidPlan struct {
+	Name string `json:"name"`
+	Hash string `json:"hash"`
+}
+
+// Validation is the answer of POST /api/v1/plans/validate.
+type Validation struct {
+	Valid    bool        `json:"valid"`
+	Plans    []ValidPlan `json:"plans,omitempty"`    // when Valid
+	Problems []Problem   `json:"problems,omitempty"` // when not: every problem, sorted by position
+}
+
+// ExecutionList is the answer of GET /api/v1/executions, newest first.
+type ExecutionList struct {
+	Executions []ripcord.Execution `json:"executions"`
+	// More is true when the limit cut the list short.
+	More bool `json:"more"`
+}
+
+// ExecutionDetail is the answer of GET /api/v1/executions/{id}: the
+// execution's row and the summary folded from its whole log.
+type ExecutionDetail struct {
+	Execution ripcord.Execution `json:"execution"`
+	Summary   engine.Summary    `json:"summary"`
+}
+
+// EventPage is a page of an execution's events, in order.
+type EventPage struct {
+	Events []ripcord.Event `json:"events"`
+	// Next is the seq to ask for the next page after (the last event's,
+	// or the request's after when the page is empty).
+	Next int64 `json:"next"`
+	More bool  `json:"more"` // more events follow already
+}
+
+// AuditEntry is one entry of the audit log.
+type AuditEntry struct {
+	Seq    int64     `json:"seq"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Object string    `json:"object,omitempty"`
+	Remote string    `json:"remote,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// AuditPage is a page of the audit log, oldest first.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+	Next    int64        `json:"next"`
+	More    bool         `json:"more"`
+}
+
+// Token is an API token as the token list shows it: never its secret or
+// the secret's hash.
+type Token struct {
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`
+	Role    ripcord.Role `json:"role"`
+	Created time.Time    `json:"created"`
+	Expires time.Time    `json:"expires,omitzero"`
+	Revoked time.Time    `json:"revoked,omitzero"`
+	Live    bool         `json:"live"` // neither expired nor revoked, on the server's clock
+}
+
+// TokenList is the answer of GET /api/v1/tokens, oldest first.
+type TokenList struct {
+	Tokens []Token `json:"tokens"`
+}
