@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +52,12 @@ type env struct {
 	srv     *httptest.Server
 	secrets map[ripcord.Role]string
 	tokens  map[ripcord.Role]ripcord.Token
+	// front serves the test server's requests: the handler, or a
+	// wrapper of it that watches them.
+	front atomic.Pointer[http.Handler]
 }
+
+func (e *env) setFront(h http.Handler) { e.front.Store(&h) }
 
 func newEnv(t *testing.T, configure ...func(*web.Config)) *env {
 	t.Helper()
@@ -70,10 +76,13 @@ func newEnv(t *testing.T, configure ...func(*web.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { h.Close(); srv.Close() })
-	e := &env{t: t, ctx: ctx, clock: clk, store: st, handler: h, srv: srv,
+	e := &env{t: t, ctx: ctx, clock: clk, store: st, handler: h,
 		secrets: map[ripcord.Role]string{}, tokens: map[ripcord.Role]ripcord.Token{}}
+	e.setFront(h)
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*e.front.Load()).ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { h.Close(); e.srv.Close() })
 	for _, role := range ripcord.Roles {
 		secret, tok := e.mintToken(string(role)+"-user", role, time.Time{})
 		e.secrets[role], e.tokens[role] = secret, tok
