@@ -257,7 +257,10 @@ func TestStreamFormat(t *testing.T) {
 // far shorter than the stream, it goes on (the read deadline is lifted,
 // each write gets its own), sending keepalives while idle.
 func TestStreamOutlivesTimeouts(t *testing.T) {
-	e := newEnv(t, func(c *web.Config) { c.KeepAlive = 10 * time.Millisecond; c.StreamWriteTimeout = 100 * time.Millisecond })
+	e := newEnv(t, func(c *web.Config) {
+		c.KeepAlive = 10 * time.Millisecond
+		c.StreamWriteTimeout = 100 * time.Millisecond
+	})
 	srv := httptest.NewUnstartedServer(e.handler)
 	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
 	srv.Start()
