@@ -8,10 +8,10 @@ import (
 )
 
 // maxEdits bounds the edit distance the diff searches for a shortest
-// script (Myers' algorithm, O((N+M)·D) time, O(D²) memory). Past it, the
-// lines between the common beginning and end are shown as removed and
-// added: a correct diff, if not a minimal one.
-const maxEdits = 2000
+// script (Myers' algorithm: O((N+M)·D) time, O(D²) memory, 8 MB at most).
+// Past it, the lines between the common beginning and end are shown as
+// removed and added: a correct diff, if not a minimal one.
+const maxEdits = 1000
 
 // splitLines splits text into lines; a final newline ends the last line
 // rather than starting an empty one.
