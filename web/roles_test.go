@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -32,7 +33,9 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 		{"GET", "/api/v1/openapi.json", "", func(c *client.Client) error { _, err := c.OpenAPI(ctx); return err }},
 		{"GET", "/api/v1/plans", ripcord.RoleViewer, func(c *client.Client) error { _, err := c.Plans(ctx); return err }},
 		{"POST", "/api/v1/plans", ripcord.RoleAdmin, func(c *client.Client) error {
-			_, err := c.SavePlans(ctx, "orders.yaml", orders)
+			// A version not saved yet: a refused call that saved it
+			// anyway would show in the store.
+			_, err := c.SavePlans(ctx, "orders.yaml", bytes.Replace(orders, []byte("rto: 45m"), []byte("rto: 20m"), 1))
 			return err
 		}},
 		{"POST", "/api/v1/plans/validate", ripcord.RoleViewer, func(c *client.Client) error {

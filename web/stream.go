@@ -51,8 +51,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, id string) erro
 	}
 
 	rc := http.NewResponseController(w)
-	// A stream lasts longer than the server's read timeout would let it:
-	// the read deadline is lifted, and each write gets its own.
+	// A stream outlasts the server's timeouts: the read deadline is lifted
+	// (net/http does so itself for HTTP/1 once the request is read) and
+	// each write gets its own deadline.
 	_ = rc.SetReadDeadline(time.Time{})
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
