@@ -206,6 +206,9 @@ type PlanVersion struct {
 // record nothing and therefore must call nothing. Lease expiry is judged on
 // the store's clock (sqlite.WithClock in tests), never on a caller's.
 type Store interface {
+	// AuthStore keeps API tokens and the audit log.
+	AuthStore
+
 	// SavePlanVersion saves a plan version. Saving a hash that is already
 	// saved does nothing and succeeds: the first version saved under a
 	// hash is kept (the hash covers the plan's meaning, not its comments
@@ -215,6 +218,11 @@ type Store interface {
 	// PlanVersion returns the plan version with the given hash, or
 	// ENOTFOUND.
 	PlanVersion(ctx context.Context, hash string) (PlanVersion, error)
+
+	// ListPlanVersions returns the saved versions of the plan named name,
+	// newest first (by Created, then by Hash, descending); with name "",
+	// every plan's.
+	ListPlanVersions(ctx context.Context, name string) ([]PlanVersion, error)
 
 	// CreateExecution stores a new execution and its first events (at
 	// least one), numbered from 1. Its LastSeq becomes len(first),

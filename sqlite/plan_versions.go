@@ -45,3 +45,34 @@ func (s *Store) planVersionNotFound(hash string) error {
 		Message: fmt.Sprintf("plan version %s not found", hash),
 		Hint:    fmt.Sprintf("the database %s has no plan with this hash; apply the plan first, or check --db", s.path)}
 }
+
+// ListPlanVersions returns the versions of plan name (every plan's when
+// name is ""), newest first.
+func (s *Store) ListPlanVersions(ctx context.Context, name string) ([]ripcord.PlanVersion, error) {
+	q := `SELECT hash, name, source, created FROM plan_versions`
+	var args []any
+	if name != "" {
+		q, args = q+` WHERE name = ?`, append(args, name)
+	}
+	rows, err := s.read.QueryContext(ctx, q+` ORDER BY created DESC, hash DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list plan versions: %w", err)
+	}
+	defer rows.Close()
+	list := []ripcord.PlanVersion{}
+	for rows.Next() {
+		var v ripcord.PlanVersion
+		var created string
+		if err := rows.Scan(&v.Hash, &v.Name, &v.Source, &created); err != nil {
+			return nil, fmt.Errorf("list plan versions: %w", err)
+		}
+		if v.Created, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("list plan versions: %s: %w", v.Hash, err)
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list plan versions: %w", err)
+	}
+	return list, nil
+}

@@ -5,11 +5,13 @@
 // A database file holds plan versions and executions, each execution an
 // append-only event log plus the row that lists it, and the lease of the
 // process that drives it (expiry judged on the store's clock, see
-// [WithClock]). The schema is created and upgraded by embedded, numbered
-// migrations (migrations/0001_init.sql, ...) when the store opens; a
-// database written by a newer ripcord is refused rather than misread. The
-// schema itself keeps event logs gapless and append-only, lease epochs
-// growing, and at most one live execution per exclusive key.
+// [WithClock]); and, for the server, API tokens (the SHA-256 hashes of
+// their secrets) and the audit log. The schema is created and upgraded by
+// embedded, numbered migrations (migrations/0001_init.sql, ...) when the
+// store opens; a database written by a newer ripcord is refused rather than
+// misread. The schema itself keeps event logs and the audit log gapless and
+// append-only, lease epochs growing, revoked tokens revoked, and at most
+// one live execution per exclusive key.
 //
 // The file runs in WAL mode with synchronous=FULL, foreign keys on and a
 // busy timeout. Writes go through a single connection in BEGIN IMMEDIATE
@@ -66,7 +68,8 @@ type Store struct {
 	// would be a different database.
 	read *sql.DB
 
-	// now is the store's clock: lease expiry is judged on it.
+	// now is the store's clock: lease expiry is judged on it, and tokens
+	// and audit entries are dated by it.
 	now func() time.Time
 }
 
@@ -74,8 +77,8 @@ type Store struct {
 type Option func(*Store)
 
 // WithClock makes now the store's clock, on which leases are acquired,
-// renewed and judged expired; tests pass a manual clock. The default is
-// time.Now.
+// renewed and judged expired, and which dates tokens (created, revoked) and
+// audit entries; tests pass a manual clock. The default is time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) {
 		if now != nil {

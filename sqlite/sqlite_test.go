@@ -288,6 +288,18 @@ func TestSchemaGuards(t *testing.T) {
 	if err := s.CreateExecution(ctx, live, []ripcord.Event{{At: t0, Actor: "alice", Type: "ExecutionStarted"}}); err != nil {
 		t.Fatal(err)
 	}
+	tok := ripcord.Token{ID: "tok_1", Name: "alice", Role: ripcord.RoleAdmin, Hash: make([]byte, 32)}
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(ctx, "tok_1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"token.create", "token.revoke", "execution.pause"} {
+		if _, err := s.AppendAudit(ctx, ripcord.AuditEntry{Actor: "alice (tok_1)", Action: action}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name, sql, want string
 	}{
@@ -304,6 +316,19 @@ func TestSchemaGuards(t *testing.T) {
 		{"lease epoch back", `UPDATE leases SET epoch = 0 WHERE execution_id = 'ex-1'`, "never goes back"},
 		{"lease deleted", `DELETE FROM leases WHERE execution_id = 'ex-1'`, "never deleted"},
 		{"lease of an unknown execution", `INSERT INTO leases VALUES ('ex-9', 'h', 1, 'x', 1, 'x', 'x')`, "FOREIGN KEY"},
+		{"audit entry changed", `UPDATE audit SET actor = 'mallory' WHERE seq = 1`, "append-only"},
+		{"audit entries changed", `UPDATE audit SET detail = ''`, "append-only"},
+		{"audit entry deleted", `DELETE FROM audit WHERE seq = 2`, "append-only"},
+		{"audit log emptied", `DELETE FROM audit`, "append-only"},
+		{"audit entry replaced", `INSERT OR REPLACE INTO audit VALUES (1, 'x', 'mallory', 'a', '', '', '')`, "without a gap"},
+		{"audit gap", `INSERT INTO audit VALUES (5, 'x', 'mallory', 'a', '', '', '')`, "without a gap"},
+		{"audit entry without seq", `INSERT INTO audit (at, actor, action, object, remote, detail) VALUES ('x', 'mallory', 'a', '', '', '')`, "without a gap"},
+		{"token role unknown", `INSERT INTO tokens VALUES ('tok_9', 'n', 'root', zeroblob(32), 'x', NULL, NULL)`, "CHECK"},
+		{"token hash short", `INSERT INTO tokens VALUES ('tok_9', 'n', 'viewer', zeroblob(31), 'x', NULL, NULL)`, "CHECK"},
+		{"token hash as text", `INSERT INTO tokens VALUES ('tok_9', 'n', 'viewer', '0123456789abcdef0123456789abcdef', 'x', NULL, NULL)`, "cannot store TEXT"},
+		{"token hash taken", `INSERT INTO tokens SELECT 'tok_9', 'n', 'viewer', hash, 'x', NULL, NULL FROM tokens WHERE id = 'tok_1'`, "UNIQUE"},
+		{"token unrevoked", `UPDATE tokens SET revoked = NULL WHERE id = 'tok_1'`, "stays revoked"},
+		{"token revoked again later", `UPDATE tokens SET revoked = '2031-01-01T00:00:00.000000Z' WHERE id = 'tok_1'`, "stays revoked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -319,6 +344,66 @@ func TestSchemaGuards(t *testing.T) {
 	}
 	if l, err := s.Lease(ctx, "ex-1"); err != nil || l.Epoch != 1 || l.Owner.PID != driverA.PID {
 		t.Errorf("lease after the refused writes: %+v, %v", l, err)
+	}
+	audit, err := s.ListAudit(ctx, ripcord.AuditFilter{})
+	if err != nil || len(audit) != 3 || audit[0].Actor != "alice (tok_1)" || audit[1].Action != "token.revoke" || audit[2].Seq != 3 {
+		t.Errorf("audit log after the refused writes: %+v, %v", audit, err)
+	}
+	if toks, err := s.ListTokens(ctx); err != nil || len(toks) != 1 || toks[0].Revoked.IsZero() {
+		t.Errorf("tokens after the refused writes: %+v, %v; want tok_1, revoked", toks, err)
+	}
+}
+
+// TestAuditAcrossStores: stores on one file, as processes (the server and
+// a `ripcord token` command), append to the audit log at once: every entry
+// lands, gapless, under the seq its appender was given.
+func TestAuditAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ripcord.db")
+	const n, each = 4, 20
+	stores := make([]*Store, n)
+	for i := range stores {
+		stores[i] = openFile(t, path)
+	}
+	start := make(chan struct{})
+	seqs := make([][]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			<-start
+			for k := range each {
+				seq, err := s.AppendAudit(ctx, ripcord.AuditEntry{Actor: fmt.Sprint("store-", i), Action: "execution.pause", Object: fmt.Sprint(k)})
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				seqs[i] = append(seqs[i], seq)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("store %d: %v", i, err)
+		}
+	}
+	list, err := stores[0].ListAudit(ctx, ripcord.AuditFilter{})
+	if err != nil || len(list) != n*each {
+		t.Fatalf("ListAudit: %d entries, %v; want %d", len(list), err, n*each)
+	}
+	for i, e := range list {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("entry %d has seq %d", i, e.Seq)
+		}
+	}
+	for i := range stores {
+		for k, seq := range seqs[i] {
+			if e := list[seq-1]; e.Actor != fmt.Sprint("store-", i) || e.Object != fmt.Sprint(k) {
+				t.Fatalf("store %d's entry #%d was given seq %d, which holds %+v", i, k, seq, e)
+			}
+		}
 	}
 }
 
@@ -720,6 +805,15 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if l, err := s.AcquireLease(ctx, "ex-old", driverA, time.Minute); err != nil || l.Epoch != 1 {
 		t.Fatalf("AcquireLease after the upgrade = %+v, %v; want epoch 1", l, err)
+	}
+	if vs, err := s.ListPlanVersions(ctx, "three-tier"); err != nil || len(vs) != 1 || vs[0].Hash != "h1" {
+		t.Fatalf("ListPlanVersions after the upgrade = %+v, %v; want h1", vs, err)
+	}
+	if toks, err := s.ListTokens(ctx); err != nil || len(toks) != 0 {
+		t.Fatalf("ListTokens after the upgrade = %+v, %v; want none", toks, err)
+	}
+	if seq, err := s.AppendAudit(ctx, ripcord.AuditEntry{Actor: "alice", Action: "plan.save"}); err != nil || seq != 1 {
+		t.Fatalf("AppendAudit after the upgrade = %d, %v; want seq 1", seq, err)
 	}
 }
 

@@ -22,8 +22,8 @@ import (
 // Run runs the conformance suite. newStore returns a new, empty, open store
 // for one subtest and closes it when that test ends (t.Cleanup); the suite
 // may close it first, so Close must tolerate a second call. The store must
-// judge leases on the clock now (sqlite.WithClock), which the suite
-// advances by hand: no test sleeps.
+// judge leases on the clock now (sqlite.WithClock), and date tokens and
+// audit entries by it; the suite advances it by hand: no test sleeps.
 func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord.Store) {
 	tests := []struct {
 		name string
@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord
 	}{
 		{"PlanVersions", plain(testPlanVersions)},
 		{"PlanVersionInvalid", plain(testPlanVersionInvalid)},
+		{"PlanVersionList", plain(testPlanVersionList)},
 		{"CreateExecution", plain(testCreateExecution)},
 		{"CreateExecutionConflict", plain(testCreateExecutionConflict)},
 		{"CreateExecutionUnknownPlan", plain(testCreateExecutionUnknownPlan)},
@@ -58,6 +59,16 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord
 		{"AppendFenced", testAppendFenced},
 		{"Exclusive", testExclusive},
 		{"ExclusiveRace", testExclusiveRace},
+		{"Tokens", testTokens},
+		{"TokenConflict", testTokenConflict},
+		{"TokenInvalid", testTokenInvalid},
+		{"RevokeToken", testRevokeToken},
+		{"TokenLive", testTokenLive},
+		{"Audit", testAudit},
+		{"AuditList", testAuditList},
+		{"AuditInvalid", testAuditInvalid},
+		{"AuditRace", testAuditRace},
+		{"AuditImmutable", testAuditImmutable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,6 +382,8 @@ func testNotFound(t *testing.T, s ripcord.Store) {
 			return s.ReleaseLease(ctx, ripcord.Lease{ExecutionID: "ex-404", Owner: ownerA, Epoch: 1})
 		}},
 		{"Lease", func() error { _, err := s.Lease(ctx, "ex-404"); return err }},
+		{"TokenByHash", func() error { _, err := s.TokenByHash(ctx, make([]byte, 32)); return err }},
+		{"RevokeToken", func() error { return s.RevokeToken(ctx, "tok_404") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -942,6 +955,18 @@ func testCancelledContext(t *testing.T, s ripcord.Store) {
 	if l, err := s.Lease(context.Background(), "ex-1"); err != nil || l.Epoch != 0 {
 		t.Errorf("after a cancelled AcquireLease, Lease = %+v, %v; want epoch 0", l, err)
 	}
+	if err := s.CreateToken(ctx, newToken("tok_1")); err == nil {
+		t.Error("CreateToken with a cancelled context succeeded")
+	}
+	if _, err := s.AppendAudit(ctx, auditEntry("alice", "plan.save", "p")); err == nil {
+		t.Error("AppendAudit with a cancelled context succeeded")
+	}
+	if list, err := s.ListTokens(context.Background()); err != nil || len(list) != 0 {
+		t.Errorf("after a cancelled CreateToken, ListTokens = %+v, %v; want none", list, err)
+	}
+	if list, err := s.ListAudit(context.Background(), ripcord.AuditFilter{}); err != nil || len(list) != 0 {
+		t.Errorf("after a cancelled AppendAudit, ListAudit = %+v, %v; want none", list, err)
+	}
 	checkGapless(t, allEvents(t, s, "ex-1"), "ex-1", 1)
 }
 
@@ -973,6 +998,13 @@ func testClosed(t *testing.T, s ripcord.Store) {
 		}},
 		{"ReleaseLease", func() error { return s.ReleaseLease(ctx, ripcord.Lease{ExecutionID: "ex-1", Owner: ownerA, Epoch: 1}) }},
 		{"Lease", func() error { _, err := s.Lease(ctx, "ex-1"); return err }},
+		{"ListPlanVersions", func() error { _, err := s.ListPlanVersions(ctx, ""); return err }},
+		{"CreateToken", func() error { return s.CreateToken(ctx, newToken("tok_1")) }},
+		{"TokenByHash", func() error { _, err := s.TokenByHash(ctx, newToken("tok_1").Hash); return err }},
+		{"ListTokens", func() error { _, err := s.ListTokens(ctx); return err }},
+		{"RevokeToken", func() error { return s.RevokeToken(ctx, "tok_1") }},
+		{"AppendAudit", func() error { _, err := s.AppendAudit(ctx, auditEntry("alice", "plan.save", "p")); return err }},
+		{"ListAudit", func() error { _, err := s.ListAudit(ctx, ripcord.AuditFilter{}); return err }},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
