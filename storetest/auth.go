@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"reflect"
 	"slices"
@@ -18,17 +17,10 @@ import (
 // The AuthStore part of the suite: API tokens, the audit log, and plan
 // versions listed by plan.
 
-// secretHash returns the SHA-256 hash of secret, as the server stores a
-// token.
-func secretHash(secret string) []byte {
-	h := sha256.Sum256([]byte(secret))
-	return h[:]
-}
-
 // newToken returns a valid token: a viewer named after id that never
 // expires.
 func newToken(id string) ripcord.Token {
-	return ripcord.Token{ID: id, Name: "name of " + id, Role: ripcord.RoleViewer, Hash: secretHash("secret of " + id)}
+	return ripcord.Token{ID: id, Name: "name of " + id, Role: ripcord.RoleViewer, Hash: ripcord.TokenHash("secret of " + id)}
 }
 
 // createToken creates t and returns it as the store must return it: created
@@ -110,9 +102,9 @@ func testTokens(t *testing.T, s ripcord.Store, clock *Clock) {
 	admin := ripcord.Token{ID: "tok_3f2a", Name: "alice", Role: ripcord.RoleAdmin, Hash: binary,
 		Created: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)} // ignored: the store dates it
 	ci := ripcord.Token{ID: "tok_9c1e", Name: "ci-pipeline — nightly drill ✓ 日本", Role: ripcord.RoleOperator,
-		Hash: secretHash("ci"), Expires: at(90 * 24 * time.Hour).In(ist)} // nanoseconds, another zone
+		Hash: ripcord.TokenHash("ci"), Expires: at(90 * 24 * time.Hour).In(ist)} // nanoseconds, another zone
 	rec := ripcord.Token{ID: "tok_0001", Name: `o'brien "the recoverer"; DROP TABLE tokens; --`, Role: ripcord.RoleRecovery,
-		Hash: secretHash("recovery")}
+		Hash: ripcord.TokenHash("recovery")}
 	// Two created at the same moment: the ID breaks the tie.
 	tieB, tieA := newToken("tok_b"), newToken("tok_a")
 
@@ -139,7 +131,7 @@ func testTokens(t *testing.T, s ripcord.Store, clock *Clock) {
 	checkToken(t, "TokenByHash after the caller changed its slices", tokenByHash(t, s, want[0].Hash), want[0])
 
 	for name, hash := range map[string][]byte{
-		"an unknown hash":        secretHash("never issued"),
+		"an unknown hash":        ripcord.TokenHash("never issued"),
 		"no hash":                nil,
 		"a prefix of a hash":     want[1].Hash[:16],
 		"a hash one bit away":    append(bytes.Clone(want[1].Hash[:31]), want[1].Hash[31]^1),
@@ -156,15 +148,15 @@ func testTokens(t *testing.T, s ripcord.Store, clock *Clock) {
 // nothing of it is stored.
 func testTokenConflict(t *testing.T, s ripcord.Store, clock *Clock) {
 	ctx := context.Background()
-	first := createToken(t, s, clock, ripcord.Token{ID: "tok_1", Name: "alice", Role: ripcord.RoleAdmin, Hash: secretHash("alice")})
+	first := createToken(t, s, clock, ripcord.Token{ID: "tok_1", Name: "alice", Role: ripcord.RoleAdmin, Hash: ripcord.TokenHash("alice")})
 	clock.Advance(time.Second)
 	tests := []struct {
 		name string
 		tok  ripcord.Token
 	}{
-		{"the same ID", ripcord.Token{ID: "tok_1", Name: "mallory", Role: ripcord.RoleViewer, Hash: secretHash("mallory")}},
-		{"the same hash", ripcord.Token{ID: "tok_2", Name: "mallory", Role: ripcord.RoleViewer, Hash: secretHash("alice")}},
-		{"the same ID and hash", ripcord.Token{ID: "tok_1", Name: "alice", Role: ripcord.RoleAdmin, Hash: secretHash("alice")}},
+		{"the same ID", ripcord.Token{ID: "tok_1", Name: "mallory", Role: ripcord.RoleViewer, Hash: ripcord.TokenHash("mallory")}},
+		{"the same hash", ripcord.Token{ID: "tok_2", Name: "mallory", Role: ripcord.RoleViewer, Hash: ripcord.TokenHash("alice")}},
+		{"the same ID and hash", ripcord.Token{ID: "tok_1", Name: "alice", Role: ripcord.RoleAdmin, Hash: ripcord.TokenHash("alice")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
