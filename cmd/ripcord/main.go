@@ -85,7 +85,9 @@ talk to, so everything can be tried without an AWS account.`,
 		newRunCmd(),
 		newServersCmd(),
 		newSchemaCmd(),
+		newServeCmd(),
 		newSimCmd(),
+		newTokenCmd(),
 		newValidateCmd(),
 	)
 	return root

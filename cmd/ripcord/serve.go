@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/supervisor"
+	"github.com/ripcord-dr/ripcord/web"
+)
+
+// serveConfig is the configuration of `ripcord serve`.
+type serveConfig struct {
+	connFlags
+	Addr     string
+	TLSCert  string
+	TLSKey   string
+	Insecure bool
+	// Scan is how often the store is searched for executions nobody
+	// drives.
+	Scan time.Duration
+	// ShutdownGrace bounds the soft stop: requests and DRS calls in
+	// flight finish within it.
+	ShutdownGrace time.Duration
+}
+
+func (c serveConfig) Validate() error {
+	if err := c.connFlags.Validate(); err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return errInvalid("invalid --addr %q: want HOST:PORT, e.g. 127.0.0.1:8080", c.Addr)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errInvalid("--tls-cert and --tls-key go together: give both, or neither")
+	}
+	if c.TLSCert == "" && !c.Insecure && !loopback(host) {
+		return &ripcord.Error{Code: ripcord.EINVALID,
+			Message: fmt.Sprintf("refusing to serve on %s without TLS: tokens and session cookies would cross the network in clear", c.Addr),
+			Hint:    "give --tls-cert and --tls-key, listen on 127.0.0.1, or say --insecure if a TLS proxy in front of ripcord handles it"}
+	}
+	if c.Scan <= 0 || c.ShutdownGrace <= 0 {
+		return errInvalid("--scan and --shutdown-grace must be greater than 0")
+	}
+	return nil
+}
+
+// loopback reports whether host names only this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func newServeCmd() *cobra.Command {
+	var cfg serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve [--addr 127.0.0.1:8080]",
+		Short: "Serve the API and drive executions until stopped",
+		Long: `serve runs the engine and an HTTP server: the REST API under /api/v1 (see
+docs/api.md; tokens come from ripcord token create), /healthz and /readyz. It
+drives the executions started through it, and every --scan takes over the
+executions nobody drives (a run that was killed, a server that stopped) and
+carries out drill cleanups that fell due.
+
+It refuses to listen on an address other than loopback without TLS
+(--tls-cert, --tls-key) unless told --insecure. The first Ctrl-C stops
+softly: no new requests or launches, the requests and DRS calls in flight
+finish and are recorded, and every execution stays resumable.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cmd.ErrOrStderr(), cfg, nil)
+		},
+	}
+	cfg.connFlags.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on, HOST:PORT")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	f.BoolVar(&cfg.Insecure, "insecure", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
+	f.DurationVar(&cfg.Scan, "scan", 15*time.Second, "how often to look for executions nobody drives")
+	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", time.Minute, "how long a soft stop may take")
+	return cmd
+}
+
+// serve runs the server until ctx ends. ready, when set, receives the
+// address it listens on (tests listen on port 0).
+func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(addr string)) error {
+	store, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	logger := cfg.logger(errOut)
+	sup := supervisor.New(supervisor.Config{
+		Store:   store,
+		Connect: cfg.clients,
+		NewEngine: func(targets map[string]ripcord.DRS) *engine.Engine {
+			return cfg.newEngine(ctx, errOut, store, targets, nil)
+		},
+		Scan:   cfg.Scan,
+		Logger: logger,
+	})
+	h, err := web.New(web.Config{Store: store, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("listen on %s: %v", cfg.Addr, err),
+			Hint: "choose another --addr, or stop what listens there"}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
+		WriteTimeout: web.WriteTimeout, IdleTimeout: web.IdleTimeout, MaxHeaderBytes: web.MaxHeaderBytes,
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(errOut, "serving on %s://%s (store %s)\n", scheme, ln.Addr(), storeName(cfg.DB))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
+	supDone := make(chan error, 1)
+	go func() { supDone <- sup.Run(supCtx) }()
+	srvDone := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			srvDone <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			srvDone <- srv.Serve(ln)
+		}
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-srvDone:
+	}
+	// Soft stop: no new requests; those in flight (and event streams)
+	// end; then the drivers stop after their DRS calls in flight.
+	fmt.Fprintln(errOut, "stopping: finishing requests and DRS calls in flight; executions stay resumable")
+	grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+	defer cancel()
+	h.Close()
+	if err := srv.Shutdown(grace); err != nil {
+		logger.Warn("requests still open at the end of the grace period were cut", "err", err)
+	}
+	stopSup()
+	if err := <-supDone; err != nil {
+		logger.Warn("the supervisor stopped with an error", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	return nil
+}
+
+// storeName is the --db value, or what it defaults to.
+func storeName(db string) string {
+	if db == "" {
+		return "the default store"
+	}
+	return db
+}
