@@ -146,6 +146,9 @@ type PlanFile struct {
 	Targets          []Target          `json:"targets,omitempty"`
 	ProtectionGroups []ProtectionGroup `json:"protectionGroups,omitempty"`
 	Plans            []Plan            `json:"plans,omitempty"`
+	// Source is the file as written (YAML), when it was decoded from one:
+	// what a plan version keeps, so that it decodes again.
+	Source []byte `json:"-"`
 }
 
 // Plan returns the plan named name.

@@ -102,7 +102,12 @@ func (e *Engine) Begin(ctx context.Context, req BeginRequest) (Begun, error) {
 		return Begun{Warnings: b.Warnings}, &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: "servers are not ready:\n  " + strings.Join(notReady, "\n  "),
 			Hint: "fix replication (ripcord servers shows readiness), mark the servers optional, or raise the plan's rpo"}
 	}
-	src, _ := json.Marshal(one)
+	// The version keeps the file as written, so that it decodes again (a
+	// plan built in Go has none: its JSON then).
+	src := req.File.Source
+	if len(src) == 0 {
+		src, _ = json.Marshal(one)
+	}
 	now := e.cfg.Clock.Now()
 	if err := e.cfg.Store.SavePlanVersion(ctx, ripcord.PlanVersion{Hash: spec.PlanHash, Name: req.Plan, Source: src, Created: now}); err != nil {
 		return Begun{}, err

@@ -29,6 +29,7 @@ func Decode(filename string, data []byte) (*ripcord.PlanFile, error) {
 	if err := d.errs.err(); err != nil {
 		return nil, err
 	}
+	f.Source = data
 	return f, nil
 }
 
