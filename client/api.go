@@ -190,3 +190,29 @@ func (c *Client) Tokens(ctx context.Context) ([]Token, error) {
 	_, err := c.call(ctx, request{method: http.MethodGet, path: "api/v1/tokens"}, &out)
 	return out.Tokens, err
 }
+
+// Start starts an execution of a saved plan (POST /api/v1/executions) and
+// answers it as recorded; the server drives it.
+func (c *Client) Start(ctx context.Context, rq StartRequest) (ripcord.Execution, error) {
+	var x ripcord.Execution
+	body, err := json.Marshal(rq)
+	if err != nil {
+		return x, err
+	}
+	_, err = c.call(ctx, request{method: http.MethodPost, path: "api/v1/executions", body: body, contentType: "application/json",
+		ok: []int{http.StatusCreated}}, &x)
+	return x, err
+}
+
+// Control takes an action (one of Actions) on an execution; step names the
+// step for retry and skip. It answers the execution as it is then.
+func (c *Client) Control(ctx context.Context, id, action, step string) (ripcord.Execution, error) {
+	var x ripcord.Execution
+	body, err := json.Marshal(ControlRequest{Step: step})
+	if err != nil {
+		return x, err
+	}
+	_, err = c.call(ctx, request{method: http.MethodPost, path: "api/v1/executions/" + seg(id) + "/" + seg(action), body: body,
+		contentType: "application/json"}, &x)
+	return x, err
+}

@@ -203,3 +203,26 @@ type Token struct {
 type TokenList struct {
 	Tokens []Token `json:"tokens"`
 }
+
+// StartRequest is the body of POST /api/v1/executions.
+type StartRequest struct {
+	Plan string       `json:"plan"`
+	Mode ripcord.Mode `json:"mode"` // drill or recovery
+	// Confirm is the plan's name again: a recovery needs it.
+	Confirm string `json:"confirm,omitempty"`
+	// CleanupAfter, for a drill, schedules its cleanup this long after it
+	// ends (a Go duration, e.g. "30m").
+	CleanupAfter string `json:"cleanupAfter,omitempty"`
+	// AllowConcurrent starts it even while another execution of the plan
+	// on the same targets is live.
+	AllowConcurrent bool `json:"allowConcurrent,omitempty"`
+}
+
+// ControlRequest is the body of POST /api/v1/executions/{id}/{action}:
+// the step, for retry and skip.
+type ControlRequest struct {
+	Step string `json:"step,omitempty"`
+}
+
+// Actions a person can take on an execution.
+var Actions = []string{"pause", "resume", "cancel", "retry", "skip", "cleanup"}

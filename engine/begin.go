@@ -29,7 +29,8 @@ type BeginRequest struct {
 	// CleanupAfter, for a drill, schedules its cleanup this long after
 	// it ends (0: none).
 	CleanupAfter time.Duration
-	// Actor is who asks (recorded with the cleanup's schedule).
+	// Actor is who asks: recorded as who started the execution and
+	// scheduled its cleanup (default: the engine's actor).
 	Actor string
 }
 
@@ -132,7 +133,11 @@ func (e *Engine) Begin(ctx context.Context, req BeginRequest) (Begun, error) {
 			return Begun{}, err
 		}
 	}
-	if err := e.Start(ctx, b.ID, spec); err != nil {
+	actor := req.Actor
+	if actor == "" {
+		actor = e.cfg.Actor
+	}
+	if err := e.StartAs(ctx, b.ID, spec, actor); err != nil {
 		return Begun{}, err
 	}
 	if req.CleanupAfter > 0 {

@@ -209,6 +209,12 @@ func (e *Engine) keeperFor(target string) *quotaKeeper {
 // spec.Exclusive set, the store refuses it (ECONFLICT, naming the other)
 // while another execution with the same key is running or paused.
 func (e *Engine) Start(ctx context.Context, id string, spec Spec) error {
+	return e.StartAs(ctx, id, spec, e.cfg.Actor)
+}
+
+// StartAs is Start recording actor as who started the execution (the
+// authenticated identity of an API request).
+func (e *Engine) StartAs(ctx context.Context, id string, spec Spec, actor string) error {
 	if len(spec.Steps) == 0 {
 		return &ripcord.Error{Code: ripcord.EINVALID, Message: "the plan has no steps"}
 	}
@@ -221,8 +227,8 @@ func (e *Engine) Start(ctx context.Context, id string, spec Spec) error {
 	}
 	now := e.cfg.Clock.Now()
 	exec := ripcord.Execution{ID: id, PlanName: spec.Plan, PlanHash: spec.PlanHash, Mode: spec.Mode,
-		State: ripcord.ExecRunning, Started: now, Actor: e.cfg.Actor, Exclusive: spec.Exclusive}
-	return e.cfg.Store.CreateExecution(ctx, exec, []ripcord.Event{newEvent(EvExecutionStarted, e.cfg.Actor, now, spec)})
+		State: ripcord.ExecRunning, Started: now, Actor: actor, Exclusive: spec.Exclusive}
+	return e.cfg.Store.CreateExecution(ctx, exec, []ripcord.Event{newEvent(EvExecutionStarted, actor, now, spec)})
 }
 
 // Load folds an execution's events from the store.

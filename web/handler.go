@@ -67,6 +67,9 @@ type Config struct {
 	// then one per SignInEvery (defaults 10 and 6s: 10 a minute).
 	SignInBurst int
 	SignInEvery time.Duration
+	// Executions starts and controls executions (ripcord serve's
+	// supervisor); without it those endpoints answer 503.
+	Executions Executions
 }
 
 // Handler serves the API. Create it with New.
@@ -154,6 +157,10 @@ func routes() []Route {
 			Query: []string{"plan", "state", "mode", "since", "until", "limit"}, serve: (*Handler).listExecutions},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Role: ripcord.RoleViewer, serve: (*Handler).getExecution},
 		{Method: "GET", Path: "/api/v1/executions/{id}/events", Role: ripcord.RoleViewer, Query: page, serve: (*Handler).events},
+		// Starting and controlling need role operator, and recovery for a
+		// recovery (checked in the handlers, which know the mode).
+		{Method: "POST", Path: "/api/v1/executions", Role: ripcord.RoleOperator, serve: (*Handler).startExecution},
+		{Method: "POST", Path: "/api/v1/executions/{id}/{action}", Role: ripcord.RoleOperator, serve: (*Handler).control},
 
 		{Method: "GET", Path: "/api/v1/audit", Role: ripcord.RoleAdmin, Query: page, serve: (*Handler).listAudit},
 		{Method: "GET", Path: "/api/v1/tokens", Role: ripcord.RoleAdmin, serve: (*Handler).listTokens},

@@ -141,6 +141,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"ExecutionDetail": client.ExecutionDetail{}, "Event": ripcord.Event{}, "EventPage": client.EventPage{},
 		"AuditEntry": client.AuditEntry{}, "AuditPage": client.AuditPage{},
 		"Token": client.Token{}, "TokenList": client.TokenList{},
+		"StartRequest": client.StartRequest{}, "ControlRequest": client.ControlRequest{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {

@@ -69,6 +69,14 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 			}
 			return err
 		}},
+		{"POST", "/api/v1/executions", ripcord.RoleOperator, func(c *client.Client) error {
+			_, err := c.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
+			return err
+		}},
+		{"POST", "/api/v1/executions/{id}/{action}", ripcord.RoleOperator, func(c *client.Client) error {
+			_, err := c.Control(ctx, x, "pause", "")
+			return err
+		}},
 		{"GET", "/api/v1/audit", ripcord.RoleAdmin, func(c *client.Client) error { _, err := c.Audit(ctx, 0, 0); return err }},
 		{"GET", "/api/v1/tokens", ripcord.RoleAdmin, func(c *client.Client) error { _, err := c.Tokens(ctx); return err }},
 	}
@@ -78,7 +86,9 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 // the roles allowed succeed; the others are refused (403, or 401 without a
 // token) and change nothing in the store.
 func TestRoles(t *testing.T) {
-	e := newEnv(t)
+	rec := &recordingExecutions{}
+	e := newEnv(t, withExecutions(rec))
+	rec.e = e
 	v1 := e.savePlans(orders).Versions[0].Hash
 	e.clock.Advance(time.Minute)
 	v2 := e.savePlans(ordersV2).Versions[0].Hash

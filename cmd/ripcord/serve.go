@@ -115,7 +115,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		Scan:   cfg.Scan,
 		Logger: logger,
 	})
-	h, err := web.New(web.Config{Store: store, Logger: logger})
+	h, err := web.New(web.Config{Store: store, Logger: logger, Executions: sup})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +99,106 @@ func TestServeTakesOverAndAnswers(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "serving on http://127.0.0.1:") {
 		t.Errorf("serve did not say where it listens:\n%s", logs.String())
+	}
+}
+
+// startServe runs serve on a loopback port for the test and returns its
+// address and how to stop it (and wait for it).
+func startServe(t *testing.T, c *cliEnv) (base string, stop func() error) {
+	t.Helper()
+	var cfg serveConfig
+	cfg.connFlags = connFlags{DB: c.db, Endpoint: c.url, Output: "text", Poll: 20 * time.Millisecond, RateLimit: 500, LogLevel: "warn", LogFormat: "text"}
+	cfg.Addr, cfg.Scan, cfg.ShutdownGrace = "127.0.0.1:0", time.Hour, time.Minute
+	ctx, cancel := context.WithCancel(t.Context())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, io.Discard, cfg, func(a string) { addr <- a }) }()
+	select {
+	case base = <-addr:
+	case err := <-done:
+		t.Fatalf("serve ended before listening: %v", err)
+	}
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	return "http://" + base, stop
+}
+
+// TestServeStartsAndControls: through the API of a real server, an admin
+// saves the example plan, an operator starts a drill, pauses it and
+// resumes it; it ends succeeded. The execution and the
+// control events carry the operator's identity, never the request's.
+func TestServeStartsAndControls(t *testing.T) {
+	c := newCLIEnv(t)
+	mint := func(role string) string {
+		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
+		if code != 0 {
+			t.Fatalf("token create: %s", errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	admin, operator := mint("admin"), mint("operator")
+	base, stop := startServe(t, c)
+	ctx := t.Context()
+	ac, _ := client.New(base, admin)
+	oc, _ := client.New(base, operator)
+	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
+		t.Fatal(err)
+	}
+	x, err := oc.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(x.Actor, "operator-person (tok_") {
+		t.Errorf("execution started by %q; want the operator token's identity", x.Actor)
+	}
+	// Paused at once (the simulator runs a drill in a fraction of a
+	// second), resumed once the pause is recorded.
+	if _, err := oc.Control(ctx, x.ID, "pause", ""); err != nil {
+		t.Fatal(err)
+	}
+	errEnd := errors.New("ended")
+	var actors []string
+	resumed := false
+	err = oc.Follow(ctx, x.ID, 0, func(ev ripcord.Event) error {
+		switch ev.Type {
+		case engine.EvExecutionResumed:
+			actors = append(actors, ev.Type+" by "+ev.Actor)
+		case engine.EvExecutionPaused:
+			actors = append(actors, ev.Type+" by "+ev.Actor)
+			if !resumed {
+				resumed = true
+				if _, err := oc.Control(ctx, x.ID, "resume", ""); err != nil {
+					return err
+				}
+			}
+		case engine.EvExecutionFinished:
+			return errEnd
+		}
+		return nil
+	})
+	if !errors.Is(err, errEnd) {
+		t.Fatalf("following the drill: %v", err)
+	}
+	d, err := oc.Execution(ctx, x.ID)
+	if err != nil || d.Execution.State != ripcord.ExecSucceeded {
+		t.Fatalf("the drill: %+v, %v; want succeeded", d.Execution, err)
+	}
+	if len(actors) != 2 || !strings.Contains(actors[0], "operator-person (tok_") || !strings.Contains(actors[1], "operator-person (tok_") {
+		t.Errorf("control events %q; want the pause and the resume by the operator's identity", actors)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("serve: %v", err)
 	}
 }

@@ -1,0 +1,158 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
+	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/plan"
+)
+
+// Executions is what the API asks of the process that drives executions:
+// a supervisor.Supervisor in ripcord serve.
+type Executions interface {
+	// Begin records a new execution (engine.Begin) and drives it.
+	Begin(ctx context.Context, req engine.BeginRequest) (engine.Begun, error)
+	// Control records a person's action (pause, resume, cancel, retry,
+	// skip, cleanup) and makes sure a driver carries it out.
+	Control(ctx context.Context, id, action, actor, step string) error
+}
+
+// modeRole is the role that may start or control an execution of mode.
+func modeRole(mode ripcord.Mode) ripcord.Role {
+	if mode == ripcord.ModeRecovery {
+		return ripcord.RoleRecovery
+	}
+	return ripcord.RoleOperator
+}
+
+func (h *Handler) executions() (Executions, error) {
+	if h.cfg.Executions == nil {
+		return nil, fail(ripcord.EUNAVAILABLE, "this server does not drive executions", "start executions through ripcord serve")
+	}
+	return h.cfg.Executions, nil
+}
+
+// startExecution starts an execution of the latest saved version of a
+// plan: a drill needs role operator, a recovery role recovery and the
+// plan's name again in confirm.
+func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request, id *identity) error {
+	var rq client.StartRequest
+	if err := h.decodeJSON(w, r, &rq); err != nil {
+		return err
+	}
+	if !planNameRe.MatchString(rq.Plan) {
+		return fail(ripcord.EINVALID, fmt.Sprintf("%q is not a plan name", rq.Plan), "name a saved plan: GET /api/v1/plans lists them")
+	}
+	if rq.Mode != ripcord.ModeDrill && rq.Mode != ripcord.ModeRecovery {
+		return fail(ripcord.EINVALID, fmt.Sprintf("mode %q is neither drill nor recovery", rq.Mode), `give "mode": "drill" or "mode": "recovery"`)
+	}
+	if err := authorize(id, modeRole(rq.Mode)); err != nil {
+		return err
+	}
+	if rq.Mode == ripcord.ModeRecovery && rq.Confirm != rq.Plan {
+		return fail(ripcord.EINVALID, fmt.Sprintf("a recovery of plan %s needs \"confirm\": %q", rq.Plan, rq.Plan),
+			"a recovery launches production instances; name the plan again to confirm")
+	}
+	var cleanup time.Duration
+	if rq.CleanupAfter != "" {
+		d, err := time.ParseDuration(rq.CleanupAfter)
+		if err != nil || d < 0 || rq.Mode != ripcord.ModeDrill {
+			return fail(ripcord.EINVALID, fmt.Sprintf("invalid cleanupAfter %q", rq.CleanupAfter),
+				`a drill's cleanupAfter is a duration such as "30m"; recovery instances are never cleaned up`)
+		}
+		cleanup = d
+	}
+	ex, err := h.executions()
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	versions, err := h.cfg.Store.ListPlanVersions(ctx, rq.Plan)
+	if err != nil {
+		return err
+	}
+	if len(versions) == 0 {
+		return fail(ripcord.ENOTFOUND, fmt.Sprintf("no plan named %q is saved", rq.Plan), "save it first: POST /api/v1/plans")
+	}
+	f, err := plan.Decode(rq.Plan+".yaml", versions[0].Source)
+	if err != nil {
+		return fail(ripcord.ECONFLICT, fmt.Sprintf("the saved version %s of plan %s does not decode: %v", versions[0].Hash, rq.Plan, err),
+			"save the plan file again: POST /api/v1/plans")
+	}
+	b, err := ex.Begin(ctx, engine.BeginRequest{File: f, Plan: rq.Plan, Mode: rq.Mode, AllowConcurrent: rq.AllowConcurrent,
+		CleanupAfter: cleanup, Actor: id.actor})
+	if err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("plan %s version %s, %s", rq.Plan, b.Spec.PlanHash, rq.Mode)
+	if len(b.Warnings) > 0 {
+		detail += "; " + strings.Join(b.Warnings, "; ")
+	}
+	if err := h.recordAudit(ctx, id, "execution.start", b.ID, detail); err != nil {
+		return err
+	}
+	x, err := h.cfg.Store.Execution(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/executions/"+b.ID)
+	writeJSON(w, http.StatusCreated, x)
+	return nil
+}
+
+// control takes a person's action on an execution: a drill's need role
+// operator, a recovery's role recovery.
+func (h *Handler) control(w http.ResponseWriter, r *http.Request, id *identity) error {
+	execID, err := executionID(r)
+	if err != nil {
+		return err
+	}
+	action := r.PathValue("action")
+	if !slices.Contains(client.Actions, action) {
+		return fail(ripcord.ENOTFOUND, fmt.Sprintf("no action %q", action), "actions are "+strings.Join(client.Actions, ", "))
+	}
+	var rq client.ControlRequest
+	if r.ContentLength != 0 {
+		if err := h.decodeJSON(w, r, &rq); err != nil {
+			return err
+		}
+	}
+	if (action == "retry" || action == "skip") != (rq.Step != "") {
+		return fail(ripcord.EINVALID, fmt.Sprintf("%s takes a step: %v", action, action == "retry" || action == "skip"),
+			`retry and skip name the step ({"step": "app"}); the other actions take none`)
+	}
+	ctx := r.Context()
+	x, err := h.cfg.Store.Execution(ctx, execID)
+	if err != nil {
+		return notFound(err, execID)
+	}
+	if err := authorize(id, modeRole(x.Mode)); err != nil {
+		return err
+	}
+	ex, err := h.executions()
+	if err != nil {
+		return err
+	}
+	if err := ex.Control(ctx, execID, action, id.actor, rq.Step); err != nil {
+		return err
+	}
+	detail := ""
+	if rq.Step != "" {
+		detail = "step " + rq.Step
+	}
+	if err := h.recordAudit(ctx, id, "execution."+action, execID, detail); err != nil {
+		return err
+	}
+	if x, err = h.cfg.Store.Execution(ctx, execID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, x)
+	return nil
+}
