@@ -103,8 +103,7 @@ func bearer(values []string) (string, bool) {
 // returns the one 401.
 func (h *Handler) signInFailed(ctx context.Context, remote, tokenID, what string) error {
 	h.limiter.fail(remote, h.now())
-	_, err := h.cfg.Store.AppendAudit(ctx, ripcord.AuditEntry{Actor: "unauthenticated", Action: "signin.failed",
-		Object: tokenID, Remote: remote, Detail: "presented " + what})
+	_, err := h.cfg.Store.AppendAudit(ctx, auditEntry("unauthenticated", "signin.failed", tokenID, remote, "presented "+what))
 	if err != nil {
 		h.log.ErrorContext(ctx, "audit a failed sign-in", "remote", remote, "error", err)
 	}

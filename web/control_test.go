@@ -165,3 +165,28 @@ func TestStartWithoutSupervisor(t *testing.T) {
 		t.Errorf("start on a server without a supervisor: %v; want %s", err, ripcord.EUNAVAILABLE)
 	}
 }
+
+// TestAuditKeepsOddInput: a step name with a NUL byte (valid in JSON, not
+// in the store's text) is audited with it replaced, not lost with an error
+// after the action was taken.
+func TestAuditKeepsOddInput(t *testing.T) {
+	rec := &recordingExecutions{}
+	e := newEnv(t, withExecutions(rec))
+	rec.e = e
+	e.savePlans(orders)
+	op := e.client(e.secrets[ripcord.RoleOperator])
+	x, err := op.Start(e.ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.Control(e.ctx, x.ID, "retry", "db\x00x"); err != nil {
+		t.Fatalf("retry of an odd step: %v; want it taken and audited", err)
+	}
+	audit, err := e.store.ListAudit(e.ctx, ripcord.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := audit[len(audit)-1]; last.Action != "execution.retry" || last.Detail != "step db\uFFFDx" {
+		t.Errorf("last audit entry %+v; want the retry with the NUL replaced", last)
+	}
+}

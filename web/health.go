@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -52,9 +53,17 @@ func (h *Handler) openAPI(w http.ResponseWriter, r *http.Request, _ *identity) e
 // if the log cannot be written, the change stays and the request fails
 // with an internal error that says so (the log has the detail).
 func (h *Handler) recordAudit(ctx context.Context, id *identity, action, object, detail string) error {
-	_, err := h.cfg.Store.AppendAudit(ctx, ripcord.AuditEntry{Actor: id.actor, Action: action, Object: object, Remote: id.remote, Detail: detail})
+	_, err := h.cfg.Store.AppendAudit(ctx, auditEntry(id.actor, action, object, id.remote, detail))
 	if err != nil {
 		return fmt.Errorf("%s %s by %s was done, but writing it to the audit log failed: %w", action, object, id.actor, err)
 	}
 	return nil
+}
+
+// auditEntry makes an audit entry of strings a client may have shaped (a
+// file name, a step): the store takes only valid UTF-8 without NUL bytes,
+// so anything else is replaced rather than losing the entry.
+func auditEntry(actor, action, object, remote, detail string) ripcord.AuditEntry {
+	clean := func(s string) string { return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD") }
+	return ripcord.AuditEntry{Actor: clean(actor), Action: action, Object: clean(object), Remote: clean(remote), Detail: clean(detail)}
 }
