@@ -199,6 +199,11 @@ type Token struct {
 	Live    bool         `json:"live"` // neither expired nor revoked, on the server's clock
 }
 
+// TokenOf is how a stored token is shown at now: without its hash.
+func TokenOf(t ripcord.Token, now time.Time) Token {
+	return Token{ID: t.ID, Name: t.Name, Role: t.Role, Created: t.Created, Expires: t.Expires, Revoked: t.Revoked, Live: t.Live(now)}
+}
+
 // TokenList is the answer of GET /api/v1/tokens, oldest first.
 type TokenList struct {
 	Tokens []Token `json:"tokens"`

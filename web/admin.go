@@ -44,8 +44,7 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ *identity
 	now := h.now()
 	out := client.TokenList{Tokens: make([]client.Token, len(list))}
 	for i, t := range list {
-		out.Tokens[i] = client.Token{ID: t.ID, Name: t.Name, Role: t.Role, Created: t.Created,
-			Expires: t.Expires, Revoked: t.Revoked, Live: t.Live(now)}
+		out.Tokens[i] = client.TokenOf(t, now)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

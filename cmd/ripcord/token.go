@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
 )
 
 func newTokenCmd() *cobra.Command {
@@ -83,17 +84,10 @@ func newTokenListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type row struct {
-				ID      string       `json:"id"`
-				Name    string       `json:"name"`
-				Role    ripcord.Role `json:"role"`
-				Created time.Time    `json:"created"`
-				Expires time.Time    `json:"expires,omitzero"`
-				Revoked time.Time    `json:"revoked,omitzero"`
-			}
-			rows := make([]row, 0, len(tokens))
+			now := time.Now()
+			rows := make([]client.Token, 0, len(tokens))
 			for _, t := range tokens {
-				rows = append(rows, row{t.ID, t.Name, t.Role, t.Created, t.Expires, t.Revoked})
+				rows = append(rows, client.TokenOf(t, now))
 			}
 			if cf.Output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -101,9 +95,9 @@ func newTokenListCmd() *cobra.Command {
 				return enc.Encode(rows)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tEXPIRES\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tROLE\tLIVE\tCREATED\tEXPIRES\tREVOKED")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Role, stamp(r.Created), stamp(r.Expires), stamp(r.Revoked))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\t%s\n", r.ID, r.Name, r.Role, r.Live, stamp(r.Created), stamp(r.Expires), stamp(r.Revoked))
 			}
 			return tw.Flush()
 		}),
