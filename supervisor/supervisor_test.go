@@ -182,20 +182,7 @@ func TestBeginDrivesTheDrillToItsEnd(t *testing.T) {
 // next scan and driven to its end.
 func TestTakesOverAnAbandonedExecution(t *testing.T) {
 	w := newWorld(t, engine.Hooks{})
-	// Recorded through an engine of its own, as `ripcord run` killed right
-	// after recording would leave it.
-	spec := specOf(t, w)
-	clients, err := w.connect(context.Background(), spec.Targets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := engine.New(engine.Config{Store: w.store, Targets: clients, Clock: w.clock})
-	if err := w.store.SavePlanVersion(context.Background(), ripcord.PlanVersion{Hash: spec.PlanHash, Name: spec.Plan, Source: []byte("p"), Created: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background(), "abandoned", spec); err != nil {
-		t.Fatal(err)
-	}
+	w.record("abandoned")
 	w.run()
 	if err := w.sup.TakeOver(context.Background()); err != nil {
 		t.Fatal(err)
@@ -203,6 +190,25 @@ func TestTakesOverAnAbandonedExecution(t *testing.T) {
 	s := w.next()
 	if s.id != "abandoned" || s.err != nil || s.s.State != ripcord.ExecSucceeded {
 		t.Fatalf("driver stopped: %s %v; want the abandoned execution succeeded", s.id, s.err)
+	}
+}
+
+// record records an execution of the example plan through an engine of
+// its own and drives nothing, as a `ripcord run` killed right after
+// recording would leave it.
+func (w *world) record(id string) {
+	w.t.Helper()
+	spec := specOf(w.t, w)
+	clients, err := w.connect(context.Background(), spec.Targets)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	eng := engine.New(engine.Config{Store: w.store, Targets: clients, Clock: w.clock})
+	if err := w.store.SavePlanVersion(context.Background(), ripcord.PlanVersion{Hash: spec.PlanHash, Name: spec.Plan, Source: []byte("p"), Created: t0}); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := eng.Start(context.Background(), id, spec); err != nil {
+		w.t.Fatal(err)
 	}
 }
 
@@ -321,18 +327,7 @@ func TestCarriesOutACleanupThatFellDue(t *testing.T) {
 // is not touched by a scan.
 func TestLiveLeaseIsLeftAlone(t *testing.T) {
 	w := newWorld(t, engine.Hooks{})
-	spec := specOf(t, w)
-	clients, err := w.connect(context.Background(), spec.Targets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := engine.New(engine.Config{Store: w.store, Targets: clients, Clock: w.clock})
-	if err := w.store.SavePlanVersion(context.Background(), ripcord.PlanVersion{Hash: spec.PlanHash, Name: spec.Plan, Source: []byte("p"), Created: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background(), "held", spec); err != nil {
-		t.Fatal(err)
-	}
+	w.record("held")
 	if _, err := w.store.AcquireLease(context.Background(), "held", ripcord.LeaseOwner{Host: "elsewhere", PID: 7, Started: t0}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
