@@ -36,6 +36,10 @@ type connFlags struct {
 	// ripcord simulator, or AWS.
 	STSEndpoint string
 
+	// Remote is the ripcord server the command goes through instead
+	// (registerRemote, server).
+	Remote remoteFlags
+
 	probed bool          // the endpoint was probed for a simulator
 	sim    *drs.SimClock // its clock, when it is one
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
 	"github.com/ripcord-dr/ripcord/engine"
 )
 
@@ -50,15 +51,18 @@ func execListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List executions, newest first",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, _ []string, store ripcord.Store) error {
+		RunE: cf.either(func(ctx context.Context, cmd *cobra.Command, _ []string, cl *client.Client) error {
+			return remoteList(ctx, cmd, cl, cf.Output == "json")
+		}, cf.withStore(func(ctx context.Context, cmd *cobra.Command, _ []string, store ripcord.Store) error {
 			list, err := store.ListExecutions(ctx, ripcord.ExecutionFilter{})
 			if err != nil {
 				return err
 			}
 			return writeExecList(cmd.OutOrStdout(), list, cf.Output == "json")
-		}),
+		})),
 	}
 	cf.register(cmd)
+	cf.registerRemote(cmd)
 	return cmd
 }
 
@@ -181,7 +185,9 @@ func execWatchCmd() *cobra.Command {
 progress until it ends or pauses, then its summary. It exits like run: 0
 succeeded, 3 failed, 4 cancelled, 5 paused.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
-		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
+		RunE: cf.either(func(ctx context.Context, cmd *cobra.Command, args []string, cl *client.Client) error {
+			return followToEnd(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), cl, args[0], cf.Output == "json", nil)
+		}, cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			var onChange func(*engine.State)
 			if cf.Output == "text" {
 				onChange = newProgress(cmd.OutOrStdout()).onChange
@@ -194,9 +200,10 @@ succeeded, 3 failed, 4 cancelled, 5 paused.`,
 				return err
 			}
 			return outcomeError(s)
-		}),
+		})),
 	}
 	cf.register(cmd)
+	cf.registerRemote(cmd)
 	cmd.Flags().DurationVar(&every, "every", 2*time.Second, "how often to read the store")
 	return cmd
 }
@@ -274,11 +281,17 @@ execution's lease, resume refuses (exit 2) naming it and when its lease
 expires, or waits for it with --wait. A holder whose process is gone (on this
 host) is taken over at once.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
-		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
+		RunE: cf.either(func(ctx context.Context, cmd *cobra.Command, args []string, cl *client.Client) error {
+			if _, err := remoteControl(ctx, cl, args[0], "resume", ""); err != nil {
+				return err
+			}
+			return followToEnd(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), cl, args[0], cf.Output == "json", nil)
+		}, cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			return resume(ctx, &cf, cmd.OutOrStdout(), cmd.ErrOrStderr(), store, args[0], wait)
-		}),
+		})),
 	}
 	cf.register(cmd)
+	cf.registerRemote(cmd)
 	cmd.Flags().BoolVar(&wait, "wait", false, "if another process drives the execution, wait until it stops instead of refusing")
 	return cmd
 }
@@ -293,7 +306,17 @@ func execControlCmd(name, short string, nargs int, do func(ctx context.Context, 
 		Use:   use,
 		Short: short,
 		Args:  usageArgs(cobra.ExactArgs(nargs)),
-		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
+		RunE: cf.either(func(ctx context.Context, cmd *cobra.Command, args []string, cl *client.Client) error {
+			step := ""
+			if nargs == 2 {
+				step = args[1]
+			}
+			x, err := remoteControl(ctx, cl, args[0], name, step)
+			if err != nil {
+				return err
+			}
+			return printControl(cmd.OutOrStdout(), cl, x, name, cf.Output == "json")
+		}, cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			// The execution's clock: against a simulator, its simulated
 			// time, so that a person's events fall in line with the driver's.
 			eng := engine.New(engine.Config{Store: store, Actor: actor(), Clock: cf.clock(ctx)})
@@ -309,9 +332,10 @@ func execControlCmd(name, short string, nargs int, do func(ctx context.Context, 
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: recorded for execution %s by %s\n", name, args[0], actor())
 			return nil
-		}),
+		})),
 	}
 	cf.register(cmd)
+	cf.registerRemote(cmd)
 	return cmd
 }
 
@@ -331,7 +355,12 @@ func newCleanupCmd() *cobra.Command {
 		Use:   "cleanup EXEC",
 		Short: "Terminate a drill's instances (only those it launched) and verify they are gone",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
+		RunE: cf.either(func(ctx context.Context, cmd *cobra.Command, args []string, cl *client.Client) error {
+			if _, err := remoteControl(ctx, cl, args[0], "cleanup", ""); err != nil {
+				return err
+			}
+			return followToEnd(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), cl, args[0], cf.Output == "json", nil)
+		}, cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			id, out := args[0], cmd.OutOrStdout()
 			eng, err := engineFor(ctx, &cf, cmd.ErrOrStderr(), store, id, nil)
 			if err != nil {
@@ -341,8 +370,9 @@ func newCleanupCmd() *cobra.Command {
 				return err
 			}
 			return drive(ctx, out, cmd.ErrOrStderr(), store, eng, id, driveOpts{JSON: cf.Output == "json"})
-		}),
+		})),
 	}
 	cf.register(cmd)
+	cf.registerRemote(cmd)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
 	"github.com/ripcord-dr/ripcord/engine"
 )
 
@@ -33,7 +34,9 @@ func execShowCmd() *cobra.Command {
 
 --output json prints {execution, events, steps, summary}, described in README.md.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
-		RunE: cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
+		RunE: cf.either(func(ctx context.Context, cmd *cobra.Command, args []string, cl *client.Client) error {
+			return remoteShow(ctx, cmd, cl, args[0], cf.Output == "json")
+		}, cf.withStore(func(ctx context.Context, cmd *cobra.Command, args []string, store ripcord.Store) error {
 			show, err := loadShow(ctx, store, args[0])
 			if err != nil {
 				return err
@@ -44,9 +47,10 @@ func execShowCmd() *cobra.Command {
 				return enc.Encode(show)
 			}
 			return writeShowText(cmd.OutOrStdout(), show)
-		}),
+		})),
 	}
 	cf.register(cmd)
+	cf.registerRemote(cmd)
 	return cmd
 }
 
@@ -56,6 +60,11 @@ func loadShow(ctx context.Context, store ripcord.Store, id string) (execShow, er
 	if err != nil {
 		return execShow{}, err
 	}
+	return showEvents(id, events)
+}
+
+// showEvents builds execution id's timeline from its events.
+func showEvents(id string, events []ripcord.Event) (execShow, error) {
 	if len(events) == 0 {
 		return execShow{}, &ripcord.Error{Code: ripcord.ENOTFOUND, Message: "execution " + id + " has no events",
 			Hint: "ripcord exec list shows the executions of this store"}
@@ -64,7 +73,7 @@ func loadShow(ctx context.Context, store ripcord.Store, id string) (execShow, er
 	if err != nil {
 		return execShow{}, fmt.Errorf("read the log of execution %s: %w", id, err)
 	}
-	return buildShow(s, events, summarize(ctx, store, s)), nil
+	return buildShow(s, events, summarizeEvents(s, events)), nil
 }
 
 // writeShowText prints the timeline for people.

@@ -13,7 +13,8 @@
 //	     argument, a plan file that is missing, a directory or not valid, an
 //	     unknown plan, execution or step (codes EINVALID and ENOTFOUND), a
 //	     control command the execution's state does not allow, an execution
-//	     another process drives
+//	     another process drives; with --server, a token the server refuses
+//	     (unauthenticated, forbidden) or a plan file it does not accept
 //	3    the execution failed
 //	4    the execution was cancelled
 //	5    the execution is paused (its reason and remedy are printed)
@@ -34,6 +35,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
 )
 
 // version is the ripcord version. Release builds set it with
@@ -137,7 +139,9 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	switch ripcord.ErrorCode(err) {
-	case ripcord.EINVALID, ripcord.ENOTFOUND:
+	case ripcord.EINVALID, ripcord.ENOTFOUND,
+		// A server's refusals (--server): nothing was done.
+		client.EUNAUTHENTICATED, client.EFORBIDDEN, client.EINVALIDPLAN, client.ETOOLARGE:
 		return exitInvalid
 	}
 	if errors.Is(err, context.Canceled) {

@@ -258,6 +258,16 @@ type stepSummary struct {
 // includes the caller's own driver once Run has returned; the last
 // argument is not used (drive and demo still pass one).
 func summarize(ctx context.Context, store ripcord.Store, s *engine.State) execSummary {
+	evs, err := store.Events(ctx, s.ID, 0, 0)
+	if err != nil {
+		evs = nil // the counts of waits and refusals are left out
+	}
+	return summarizeEvents(s, evs)
+}
+
+// summarizeEvents is summarize for an execution whose events are at hand
+// (all of them: read from the store, or through a server's API).
+func summarizeEvents(s *engine.State, evs []ripcord.Event) execSummary {
 	d := s.Summarize(0)
 	sum := execSummary{ID: s.ID, Plan: s.Spec.Plan, PlanHash: s.Spec.PlanHash, Mode: string(s.Spec.Mode), State: string(s.State),
 		Verdict: d.Verdict, Exceptions: d.Exceptions, Reason: d.Reason, Remedy: d.Remedy,
@@ -298,17 +308,21 @@ func summarize(ctx context.Context, store ripcord.Store, s *engine.State) execSu
 	if s.State == ripcord.ExecSucceeded && !last.IsZero() {
 		sum.RTOMeasuredS = last.Sub(s.Started).Seconds()
 	}
-	if evs, err := store.Events(ctx, s.ID, 0, 0); err == nil {
-		for _, ev := range evs {
-			switch ev.Type {
-			case engine.EvServersBlocked:
-				sum.BlockedWaits++
-			case engine.EvLaunchRefused:
-				sum.Refused++
-			}
+	countWaits(&sum, evs)
+	return sum
+}
+
+// countWaits counts the launches that waited for other jobs and those DRS
+// refused.
+func countWaits(sum *execSummary, evs []ripcord.Event) {
+	for _, ev := range evs {
+		switch ev.Type {
+		case engine.EvServersBlocked:
+			sum.BlockedWaits++
+		case engine.EvLaunchRefused:
+			sum.Refused++
 		}
 	}
-	return sum
 }
 
 func printSummary(out io.Writer, sum execSummary, asJSON bool) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
 	"github.com/ripcord-dr/ripcord/engine"
 )
 
@@ -50,7 +51,7 @@ func (c runConfig) Validate() error {
 func newRunCmd() *cobra.Command {
 	var cfg runConfig
 	cmd := &cobra.Command{
-		Use:   "run -f FILE [PLAN] (--drill | --recovery --confirm PLAN)",
+		Use:   "run [-f FILE] [PLAN] (--drill | --recovery --confirm PLAN)",
 		Short: "Run a recovery plan as a drill or a real recovery",
 		Long: `run resolves the plan's servers in DRS, checks they are ready, records a new
 execution and drives it to the end: each step in dependency order, each step's
@@ -59,9 +60,21 @@ hold them (found in DRS's own job list) have finished.
 
 A recovery never starts without naming the plan again with --confirm.
 Exit status: 0 succeeded, 3 failed, 4 cancelled, 5 paused, 2 invalid input.
-A killed run leaves its execution in the store: ripcord exec resume ID.`,
+A killed run leaves its execution in the store: ripcord exec resume ID.
+
+With --server URL (or RIPCORD_SERVER) and a token (RIPCORD_TOKEN, better
+than --token, which stays in the shell's history), run starts the latest
+version of PLAN saved on that ripcord server (-f FILE saves the file there
+first, which needs an admin token) and follows it through the server's
+event stream, with the same progress, summary and exit status. The server
+drives the execution: Ctrl-C stops following, not the execution.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cfg.either(func(ctx context.Context, cmd *cobra.Command, args []string, cl *client.Client) error {
+			if len(args) == 1 {
+				cfg.Plan = args[0]
+			}
+			return remoteRun(ctx, cmd, cl, cfg)
+		}, func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				cfg.Plan = args[0]
 			}
@@ -69,9 +82,10 @@ A killed run leaves its execution in the store: ripcord exec resume ID.`,
 				return err
 			}
 			return runPlan(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
-		},
+		}),
 	}
 	cfg.connFlags.register(cmd)
+	cfg.connFlags.registerRemote(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&cfg.File, "file", "f", "", "plan file (- reads standard input)")
 	f.BoolVar(&cfg.Drill, "drill", false, "launch drill instances (non-disruptive)")

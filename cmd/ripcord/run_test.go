@@ -35,6 +35,8 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv(envServer, "") // the commands work on the local store unless a test says --server
+	t.Setenv(envToken, "")
 	return &cliEnv{t: t, url: srv.URL, db: filepath.Join(t.TempDir(), "r.db"), sim: sim}
 }
 

@@ -88,6 +88,17 @@ func runValidate(stdin io.Reader, out, errOut io.Writer, cfg validateConfig) err
 // input) and returns it with the name its errors use. A file that does not
 // decode gives a plan.ErrorList.
 func loadPlanFile(stdin io.Reader, path string) (*ripcord.PlanFile, string, error) {
+	data, name, err := readPlanFile(stdin, path)
+	if err != nil {
+		return nil, name, err
+	}
+	f, err := plan.Decode(name, data)
+	return f, name, err
+}
+
+// readPlanFile reads the plan file at path ("-": stdin) as it is, and
+// returns it with the name its problems are reported under.
+func readPlanFile(stdin io.Reader, path string) ([]byte, string, error) {
 	name := path
 	r := stdin
 	if path == "-" {
@@ -113,8 +124,7 @@ func loadPlanFile(stdin io.Reader, path string) (*ripcord.PlanFile, string, erro
 		return nil, name, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("plan file %s is larger than %d MiB", name, maxPlanFileSize>>20),
 			Hint: "a plan file holds targets, groups and plans; select servers with tags rather than listing thousands of IDs"}
 	}
-	f, err := plan.Decode(name, data)
-	return f, name, err
+	return data, name, nil
 }
 
 // count writes n and noun, in the plural unless n is 1: "1 plan", "3 steps".
