@@ -120,6 +120,13 @@ func TestRemoteRunDrill(t *testing.T) {
 		t.Errorf("exec watch: exit %d\n%s", code, out)
 	}
 
+	// cleanup through the server: it terminates the drill's instances and
+	// follows until they are verified gone.
+	out, errOut, code = c.ripcord(srv("cleanup", id)...)
+	if code != 0 || !strings.Contains(out, "cleanup: 6 drill instances terminated and verified gone") {
+		t.Errorf("cleanup --server: exit %d\n%s\n%s", code, out, errOut)
+	}
+
 	for _, tc := range []struct {
 		token string
 		args  []string
