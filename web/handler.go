@@ -80,6 +80,7 @@ type Handler struct {
 	routes  []Route
 	limiter *failLimiter
 	folds   *foldCache
+	console *console // the web console (console.go)
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close: event streams end
@@ -133,6 +134,9 @@ func New(cfg Config) (*Handler, error) {
 	h.routes = routes()
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.Method+" "+rt.Path, h.wrap(rt))
+	}
+	if err := h.mountConsole(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
