@@ -269,6 +269,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", consoleCSP)
+	// The API's no-referrer makes browsers send "Origin: null" with a
+	// page's forms; same-origin keeps the Origin that sameOrigin checks
+	// and still tells other sites nothing.
+	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

@@ -82,7 +82,8 @@ func TestConsoleSignIn(t *testing.T) {
 		t.Fatalf("GET /console without a session: %d %v", status, h)
 	}
 	status, h, body := b.do("GET", "/console/signin", nil)
-	if status != 200 || !strings.Contains(body, `name="token"`) || !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") {
+	if status != 200 || !strings.Contains(body, `name="token"`) || !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") ||
+		h.Get("Referrer-Policy") != "same-origin" { // no-referrer would make browsers post forms with "Origin: null"
 		t.Fatalf("sign-in page: %d %v", status, h)
 	}
 	// Without the sign-in form's token: refused, not counted as a guess.

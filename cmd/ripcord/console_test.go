@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
+	"github.com/ripcord-dr/ripcord/drssim"
+	"github.com/ripcord-dr/ripcord/engine"
+)
+
+// The web console in a real headless Chromium, driven with chromedp,
+// against a real `ripcord serve` with the in-process simulator. The
+// console's own checks (sessions, CSRF, escaping) are in
+// web/console_test.go.
+
+// chromium is the browser to drive: CHROME_PATH, else /usr/bin/chromium
+// (Debian's package, which .ci/run installs). Without it the test is
+// skipped loudly, except in CI (RIPCORD_CI=1), where it fails.
+func chromium(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("CHROME_PATH")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		msg := "no Chromium at " + p + " (set CHROME_PATH, or apt-get install -y chromium): the browser tests of the web console did NOT run"
+		if os.Getenv("RIPCORD_CI") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED: " + msg)
+	}
+	return p
+}
+
+// artifacts is where the test leaves what a person may want to look at:
+// RIPCORD_ARTIFACTS (CI sets it), else a temporary directory.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("RIPCORD_ARTIFACTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newCLIEnvAt is newCLIEnv with the simulator at scale times real time: a
+// drill lasts some seconds, long enough to be watched.
+func newCLIEnvAt(t *testing.T, scale float64) *cliEnv {
+	t.Helper()
+	sim, err := drssim.New(drssim.Options{TimeScale: scale, Seed: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	return &cliEnv{t: t, url: srv.URL, db: filepath.Join(t.TempDir(), "r.db"), sim: sim}
+}
+
+// TestConsoleInBrowser: an operator signs in, watches a three-tier drill
+// live until its six servers are launched (without reloading the page),
+// pauses and resumes it with the page's buttons; on a recovery's page the
+// operator sees no controls, and a forged POST of one is refused and
+// changes nothing. A screenshot of the drill's page is saved.
+func TestConsoleInBrowser(t *testing.T) {
+	chrome := chromium(t)
+	c := newCLIEnvAt(t, 300)
+	mint := func(role string) string {
+		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
+		if code != 0 {
+			t.Fatalf("token create: %s", errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	admin, operator, recovery := mint("admin"), mint("operator"), mint("recovery")
+	base, _ := startServe(t, c)
+	ctx := t.Context()
+	ac, _ := client.New(base, admin)
+	oc, _ := client.New(base, operator)
+	rc, _ := client.New(base, recovery)
+	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 1400))
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+	// The first action starts the browser: no timeout on it (a timeout
+	// there would stop the browser); each later step gets its own.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium %s: %v", chrome, err)
+	}
+	fail := func(what string, err error) {
+		t.Helper()
+		shot, _ := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		path := filepath.Join(artifacts(t), "console-failure.png")
+		_ = os.WriteFile(path, shot, 0o644)
+		html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		t.Fatalf("%s: %v (screenshot %s)\n%s", what, err, path, html)
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			fail(what, err)
+		}
+	}
+	eval := func(what, js string) int {
+		t.Helper()
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](js))
+		if err != nil {
+			fail(what, err)
+		}
+		return n
+	}
+	text := func(what, id string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID(id)))
+		if err != nil {
+			fail(what, err)
+		}
+		return s
+	}
+	const launchedJS = `document.querySelectorAll('tr.srv[data-status="LAUNCHED"]').length`
+
+	// Sign in as the operator.
+	step("sign in",
+		chromedp.Navigate(base+"/console"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), operator),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("whoami")))
+	if who := text("who", "whoami"); !strings.Contains(who, "operator-person (tok_") || !strings.Contains(who, "operator") {
+		t.Fatalf("signed in as %q", who)
+	}
+
+	// A three-tier drill, started through the API; its page, paused and
+	// resumed with the page's buttons.
+	x, err := oc.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("open the drill's page and pause it",
+		chromedp.Navigate(base+"/console/executions/"+x.ID),
+		chromedp.WaitVisible(chromedp.ID("exec-state")),
+		chromedp.Click(chromedp.ID("ctl-pause")),
+		chromedp.WaitVisible(chromedp.CSS(`#exec-state[data-state="paused"]`)),
+		chromedp.WaitVisible(chromedp.ID("ctl-resume")))
+	step("resume it",
+		chromedp.Click(chromedp.ID("ctl-resume")),
+		chromedp.WaitVisible(chromedp.CSS(`#exec-state[data-state="running"]`)),
+		chromedp.WaitVisible(chromedp.ID("ctl-pause")))
+
+	// Watch it without reloading: a mark set on the page now must still be
+	// there when the six servers show as launched.
+	eval("mark the page", `window.ripcordMark = 1; 1`)
+	before := eval("count launched servers", launchedJS)
+	wctx, cancelWatch := context.WithTimeout(bctx, 2*time.Minute)
+	_, err = chromedp.Run(wctx, chromedp.Poll[bool](launchedJS+` === 6`, chromedp.WithPollingInterval(100*time.Millisecond),
+		chromedp.WithPollingTimeout(2*time.Minute)))
+	cancelWatch()
+	if err != nil {
+		fail("watch the six servers launch", err)
+	}
+	if eval("check the mark", `window.ripcordMark || 0`) != 1 {
+		t.Fatal("the page was reloaded while watching the drill")
+	}
+	t.Logf("servers launched when watching began: %d; then all six, live", before)
+	if before == 6 {
+		t.Errorf("all six servers were launched before watching began: the live updates were not exercised (slow the simulator down)")
+	}
+	if n := eval("count green bars", `document.querySelectorAll('#gantt rect.bar.ok').length`); n < 6 {
+		t.Errorf("the timeline shows %d green bars; want one for each of the six servers at least", n)
+	}
+	actions := text("who did what", "actions")
+	for _, want := range []string{"paused", "resumed"} {
+		if !strings.Contains(actions, want) || !strings.Contains(actions, "operator-person (tok_") {
+			t.Errorf("who did what lacks the operator's %s:\n%s", want, actions)
+		}
+	}
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		fail("screenshot", err)
+	}
+	path := filepath.Join(artifacts(t), "console-execution.png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the execution page: %s", path)
+
+	// Wait for the drill to end, so that the recovery does not wait for
+	// its jobs.
+	errEnd := errors.New("ended")
+	if err := oc.Follow(ctx, x.ID, 0, func(ev ripcord.Event) error {
+		if ev.Type == engine.EvExecutionFinished {
+			return errEnd
+		}
+		return nil
+	}); !errors.Is(err, errEnd) {
+		t.Fatalf("following the drill: %v", err)
+	}
+
+	// A recovery: the operator watches it, without controls.
+	rx, err := rc.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeRecovery, Confirm: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("open the recovery's page", chromedp.Navigate(base+"/console/executions/"+rx.ID), chromedp.WaitVisible(chromedp.ID("controls-refused")))
+	refused := text("the refusal", "controls-refused")
+	forms := eval("count controls", `document.querySelectorAll('form.control, #ctl-pause, #ctl-resume, #ctl-cancel, #ctl-cleanup').length`)
+	if forms != 0 || !strings.Contains(refused, "needs role recovery") {
+		t.Errorf("an operator sees %d recovery controls (%q); want none", forms, refused)
+	}
+	// Forged POSTs from the page: with the session's CSRF token (from the
+	// sign-out form) and without it.
+	forge := `(async () => {
+		const csrf = document.querySelector('input[name="csrf"]').value;
+		const post = (action, body) => fetch(location.pathname + '/' + action, {method: 'POST', redirect: 'manual',
+			headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: body}).then(r => r.status);
+		return [await post('cancel', 'csrf=' + encodeURIComponent(csrf)), await post('pause', 'csrf=' + encodeURIComponent(csrf)),
+			await post('cancel', '')];
+	})()`
+	statuses, err := chromedp.Run(bctx, chromedp.Evaluate[[]int](forge, chromedp.EvalAwaitPromise))
+	if err != nil {
+		fail("forge controls of the recovery", err)
+	}
+	if len(statuses) != 3 || statuses[0] != 403 || statuses[1] != 403 || statuses[2] != 403 {
+		t.Errorf("forged POSTs answered %v; want 403 each", statuses)
+	}
+	evs, err := rc.Events(ctx, rx.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs.Events {
+		if ev.Type == engine.EvCancelRequested || ev.Type == engine.EvExecutionPaused {
+			t.Errorf("a forged POST was carried out: %s by %s", ev.Type, ev.Actor)
+		}
+	}
+}
