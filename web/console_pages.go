@@ -235,7 +235,7 @@ func (h *Handler) executionView(r *http.Request, idn *identity, s *session) (*ex
 	}
 	c.Any = c.Any || c.Pause || c.Resume || c.Cancel || c.Cleanup
 	v.Controls = c
-	v.Gantt = buildGantt(st, now)
+	v.Gantt = buildGantt(st, now, all[len(all)-1].At)
 	for i, ev := range all {
 		ev := eventView{Seq: ev.Seq, At: ev.At, Offset: offset(ev.At.Sub(st.Started)), Actor: ev.Actor, Type: ev.Type, Text: consoleEventText(all[i])}
 		if slices.Contains(controlEvents, ev.Type) {

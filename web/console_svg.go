@@ -58,10 +58,15 @@ func statusClass(status string) string {
 	return "wait"
 }
 
-func buildGantt(s *engine.State, now time.Time) gantt {
+// buildGantt draws s as of now; last is its latest event's time (the
+// engine's clock may run ahead of the server's, a simulator's does).
+func buildGantt(s *engine.State, now, last time.Time) gantt {
 	g := gantt{Width: ganttWidth, Label: ganttLabel}
 	t0 := s.Started
 	t1 := now
+	if last.After(t1) {
+		t1 = last
+	}
 	if s.Final() && !s.Finished.IsZero() {
 		t1 = s.Finished
 	}

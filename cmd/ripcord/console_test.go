@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,11 +142,24 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	text := func(what, id string) string {
 		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID(id)))
+		// In one evaluation: the page's script may swap the node out
+		// between a query and a read.
+		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById(`+strconv.Quote(id)+`).textContent`))
 		if err != nil {
 			fail(what, err)
 		}
 		return s
+	}
+	// press clicks a button in one evaluation (a query then a mouse click
+	// could meet a node the live update just replaced).
+	press := func(id string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			ok, err := chromedp.Evaluate[bool](`(b => !!b && (b.click(), true))(document.getElementById(`+strconv.Quote(id)+`))`)(ctx, t)
+			if err == nil && !ok {
+				err = errors.New("no button #" + id)
+			}
+			return err
+		})
 	}
 	const launchedJS = `document.querySelectorAll('tr.srv[data-status="LAUNCHED"]').length`
 
@@ -169,11 +183,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	step("open the drill's page and pause it",
 		chromedp.Navigate(base+"/console/executions/"+x.ID),
 		chromedp.WaitVisible(chromedp.ID("exec-state")),
-		chromedp.Click(chromedp.ID("ctl-pause")),
+		press("ctl-pause"),
 		chromedp.WaitVisible(chromedp.CSS(`#exec-state[data-state="paused"]`)),
 		chromedp.WaitVisible(chromedp.ID("ctl-resume")))
 	step("resume it",
-		chromedp.Click(chromedp.ID("ctl-resume")),
+		press("ctl-resume"),
 		chromedp.WaitVisible(chromedp.CSS(`#exec-state[data-state="running"]`)),
 		chromedp.WaitVisible(chromedp.ID("ctl-pause")))
 
