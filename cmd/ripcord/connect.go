@@ -157,7 +157,12 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 // deadlines, RTO and instance-minutes are in the same (simulated) time as
 // DRS's jobs.
 func (c *connFlags) newEngine(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State)) *engine.Engine {
-	return engine.New(engine.Config{Store: store, Targets: targets, Actor: actor(), OnChange: onChange,
+	return c.newEngineAs(ctx, errOut, store, targets, onChange, actor())
+}
+
+// newEngineAs is newEngine recording the engine's own events as by who.
+func (c *connFlags) newEngineAs(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State), who string) *engine.Engine {
+	return engine.New(engine.Config{Store: store, Targets: targets, Actor: who, OnChange: onChange,
 		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second), Logger: c.logger(errOut), OwnerGone: processGone,
 		Clock: c.clock(ctx)})
 }

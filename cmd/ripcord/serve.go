@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,7 +111,9 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		Store:   store,
 		Connect: cfg.clients,
 		NewEngine: func(targets map[string]ripcord.DRS) *engine.Engine {
-			return cfg.newEngine(ctx, errOut, store, targets, nil)
+			// The engine's own events are the server's; a person's
+			// carry the token's identity.
+			return cfg.newEngineAs(ctx, errOut, store, targets, nil, serveActor())
 		},
 		Scan:   cfg.Scan,
 		Logger: logger,
@@ -170,6 +173,12 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		return fmt.Errorf("serve: %w", serveErr)
 	}
 	return nil
+}
+
+// serveActor is who the server's engine records its events as.
+func serveActor() string {
+	host, _ := os.Hostname()
+	return "ripcord serve@" + host
 }
 
 // storeName is the --db value, or what it defaults to.
