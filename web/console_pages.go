@@ -280,22 +280,9 @@ func (h *Handler) consoleControl(w http.ResponseWriter, r *http.Request, id *ide
 		return err
 	}
 	action := r.PathValue("action")
-	if !slices.Contains(client.Actions, action) {
-		return fail(ripcord.ENOTFOUND, fmt.Sprintf("no action %q", action), "actions are "+strings.Join(client.Actions, ", "))
-	}
 	step := r.PostForm.Get("step")
-	if (action == "retry" || action == "skip") != (step != "") {
-		return fail(ripcord.EINVALID, fmt.Sprintf("%s takes a step: %v", action, action == "retry" || action == "skip"), "use the page's own buttons")
-	}
 	ctx := r.Context()
-	x, err := h.cfg.Store.Execution(ctx, execID)
-	if err != nil {
-		return notFound(err, execID)
-	}
-	if err := authorize(id, modeRole(x.Mode)); err != nil {
-		return err
-	}
-	ex, err := h.executions()
+	ex, err := h.checkAction(ctx, id, execID, action, step)
 	if err != nil {
 		return err
 	}
@@ -309,11 +296,7 @@ func (h *Handler) consoleControl(w http.ResponseWriter, r *http.Request, id *ide
 		}
 		return err
 	}
-	detail := "from the console"
-	if step != "" {
-		detail = "step " + step + ", from the console"
-	}
-	if err := h.recordAudit(ctx, id, "execution."+action, execID, detail); err != nil {
+	if err := h.auditAction(ctx, id, execID, action, step, "from the console"); err != nil {
 		return err
 	}
 	what := action

@@ -107,6 +107,41 @@ func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request, id *ide
 	return nil
 }
 
+// checkAction checks an action on an execution before it is taken, as the
+// API and the console both take it: a known action, a step exactly for
+// retry and skip, an execution that exists, and the caller's role for its
+// mode (recovery for a recovery). It returns what takes it.
+func (h *Handler) checkAction(ctx context.Context, id *identity, execID, action, step string) (Executions, error) {
+	if !slices.Contains(client.Actions, action) {
+		return nil, fail(ripcord.ENOTFOUND, fmt.Sprintf("no action %q", action), "actions are "+strings.Join(client.Actions, ", "))
+	}
+	if (action == "retry" || action == "skip") != (step != "") {
+		return nil, fail(ripcord.EINVALID, fmt.Sprintf("%s takes a step: %v", action, action == "retry" || action == "skip"),
+			`retry and skip name the step ({"step": "app"}); the other actions take none`)
+	}
+	x, err := h.cfg.Store.Execution(ctx, execID)
+	if err != nil {
+		return nil, notFound(err, execID)
+	}
+	if err := authorize(id, modeRole(x.Mode)); err != nil {
+		return nil, err
+	}
+	return h.executions()
+}
+
+// auditAction writes an action taken to the audit log; via says from
+// where, if not the API.
+func (h *Handler) auditAction(ctx context.Context, id *identity, execID, action, step, via string) error {
+	var detail []string
+	if step != "" {
+		detail = append(detail, "step "+step)
+	}
+	if via != "" {
+		detail = append(detail, via)
+	}
+	return h.recordAudit(ctx, id, "execution."+action, execID, strings.Join(detail, ", "))
+}
+
 // control takes a person's action on an execution: a drill's need role
 // operator, a recovery's role recovery.
 func (h *Handler) control(w http.ResponseWriter, r *http.Request, id *identity) error {
@@ -115,42 +150,25 @@ func (h *Handler) control(w http.ResponseWriter, r *http.Request, id *identity) 
 		return err
 	}
 	action := r.PathValue("action")
-	if !slices.Contains(client.Actions, action) {
-		return fail(ripcord.ENOTFOUND, fmt.Sprintf("no action %q", action), "actions are "+strings.Join(client.Actions, ", "))
-	}
 	var rq client.ControlRequest
 	if r.ContentLength != 0 {
 		if err := h.decodeJSON(w, r, &rq); err != nil {
 			return err
 		}
 	}
-	if (action == "retry" || action == "skip") != (rq.Step != "") {
-		return fail(ripcord.EINVALID, fmt.Sprintf("%s takes a step: %v", action, action == "retry" || action == "skip"),
-			`retry and skip name the step ({"step": "app"}); the other actions take none`)
-	}
 	ctx := r.Context()
-	x, err := h.cfg.Store.Execution(ctx, execID)
-	if err != nil {
-		return notFound(err, execID)
-	}
-	if err := authorize(id, modeRole(x.Mode)); err != nil {
-		return err
-	}
-	ex, err := h.executions()
+	ex, err := h.checkAction(ctx, id, execID, action, rq.Step)
 	if err != nil {
 		return err
 	}
 	if err := ex.Control(ctx, execID, action, id.actor, rq.Step); err != nil {
 		return err
 	}
-	detail := ""
-	if rq.Step != "" {
-		detail = "step " + rq.Step
-	}
-	if err := h.recordAudit(ctx, id, "execution."+action, execID, detail); err != nil {
+	if err := h.auditAction(ctx, id, execID, action, rq.Step, ""); err != nil {
 		return err
 	}
-	if x, err = h.cfg.Store.Execution(ctx, execID); err != nil {
+	x, err := h.cfg.Store.Execution(ctx, execID)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, x)
