@@ -21,6 +21,7 @@ import (
 	"github.com/ripcord-dr/ripcord/examples"
 	"github.com/ripcord-dr/ripcord/plan"
 	"github.com/ripcord-dr/ripcord/sqlite"
+	"github.com/ripcord-dr/ripcord/web"
 )
 
 // The demo runs the example plan (examples/three-tier.yaml) as a drill
@@ -31,16 +32,27 @@ import (
 type demoConfig struct {
 	TimeScale float64
 	Seed      int64
+	// Exit ends the demo after the drill instead of serving the console
+	// until Ctrl-C.
+	Exit bool
+	// Addr is where the console listens (default: a free loopback port).
+	Addr string
+	// ready, when set, is told the console's address and the viewer
+	// token once it listens (tests).
+	ready func(addr, token string)
 	// virtual runs on a manual clock that jumps forward when the engine
 	// waits: no real waiting at all, and the same run every time (tests).
 	virtual bool
 }
 
-func defaultDemoConfig() demoConfig { return demoConfig{TimeScale: 40, Seed: 1} }
+func defaultDemoConfig() demoConfig { return demoConfig{TimeScale: 40, Seed: 1, Addr: "127.0.0.1:0"} }
 
 func (c demoConfig) Validate() error {
 	if !(c.TimeScale > 0) {
 		return errInvalid("invalid --time-scale %v: must be greater than 0 (simulated seconds per real second, e.g. 30)", c.TimeScale)
+	}
+	if host, _, err := net.SplitHostPort(c.Addr); err != nil || !loopback(host) {
+		return errInvalid("invalid --addr %q: the demo's console listens on loopback only, e.g. 127.0.0.1:8080", c.Addr)
 	}
 	return nil
 }
@@ -55,7 +67,12 @@ three tiers, all still held by the TERMINATE job of an earlier attempt) and
 runs the example plan examples/three-tier.yaml as a drill through the engine:
 database, then app, then web. It waits for the earlier job instead of failing
 on it, launches each tier in one DRS job, cleans up the drill instances,
-verifies they are gone, and prints a summary. No setup, no AWS account.`,
+verifies they are gone, and prints a summary. No setup, no AWS account.
+
+It also serves the web console (on --addr, a free loopback port by default)
+and prints its address with a viewer token, so the drill can be watched live;
+after the drill it keeps serving until Ctrl-C (--exit ends it after the
+drill).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
@@ -67,6 +84,8 @@ verifies they are gone, and prints a summary. No setup, no AWS account.`,
 	}
 	cmd.Flags().Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "simulated seconds per real second")
 	cmd.Flags().Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for the simulator's drawn durations")
+	cmd.Flags().BoolVar(&cfg.Exit, "exit", false, "end after the drill instead of serving the console until Ctrl-C")
+	cmd.Flags().StringVar(&cfg.Addr, "addr", cfg.Addr, "where the console listens (loopback)")
 	return cmd
 }
 
@@ -128,6 +147,14 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 		return nil, err
 	}
 	const planName = "orders"
+
+	// The console, so that the drill can be watched live: a viewer token
+	// for it, printed with its address.
+	stopConsole, err := demoConsole(ctx, out, store, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer stopConsole()
 	client, err := drs.New(ctx, drs.Config{Region: "us-east-1", Endpoint: endpoint, STSEndpoint: endpoint, RateLimit: 50,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIMULATOR", "demo", "")})
 	if err != nil {
@@ -197,5 +224,45 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 	}
 	fmt.Fprintf(out, "  the earlier TERMINATE job was waited for, not failed on: %d ConflictExceptions\n", sum.Refused)
 	state := sim.State(drssim.StateFilter{})
+	if !cfg.Exit {
+		fmt.Fprintln(out, "\nThe console keeps serving until Ctrl-C (ripcord demo --exit ends after the drill).")
+		<-ctx.Done()
+	}
 	return &state, nil
+}
+
+// demoConsole serves the web console over the demo's store on cfg.Addr and
+// prints its address with a new viewer token. The returned function stops
+// it.
+func demoConsole(ctx context.Context, out io.Writer, store ripcord.Store, cfg demoConfig) (stop func(), err error) {
+	secret, id, hash, err := ripcord.NewToken()
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CreateToken(ctx, ripcord.Token{ID: id, Name: "demo viewer", Role: ripcord.RoleViewer, Hash: hash}); err != nil {
+		return nil, err
+	}
+	h, err := web.New(web.Config{Store: store})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("listen on %s: %v", cfg.Addr, err),
+			Hint: "choose another --addr, or stop what listens there"}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
+		WriteTimeout: web.WriteTimeout, IdleTimeout: web.IdleTimeout, MaxHeaderBytes: web.MaxHeaderBytes}
+	go func() { _ = srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	fmt.Fprintf(out, "Console: http://%s/console  (sign in with the viewer token %s)\n\n", addr, secret)
+	if cfg.ready != nil {
+		cfg.ready(addr, secret)
+	}
+	return func() {
+		h.Close()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }

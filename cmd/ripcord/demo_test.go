@@ -3,9 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
+	"github.com/ripcord-dr/ripcord/engine"
 )
 
 // TestDemo runs the demonstration at a high time scale and checks, on the
@@ -19,6 +26,7 @@ func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	cfg := defaultDemoConfig()
 	cfg.virtual = true // the same run every time, whatever the machine's load
+	cfg.Exit = true
 	state, err := runDemo(ctx, &out, cfg)
 	if err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
@@ -91,4 +99,91 @@ func TestDemo(t *testing.T) {
 			t.Errorf("instance %s left behind: deleted=%v state=%s", in.RecoveryInstanceID, in.Deleted, in.Ec2InstanceState)
 		}
 	}
+}
+
+// TestDemoServesTheConsole: the demo prints the console's address and a
+// viewer token; the token reads the drill through the API; after the drill
+// the demo keeps serving until its context ends, then returns cleanly.
+func TestDemoServesTheConsole(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cfg := defaultDemoConfig()
+	cfg.virtual = true
+	type ready struct{ addr, token string }
+	readyc := make(chan ready, 1)
+	cfg.ready = func(addr, token string) { readyc <- ready{addr, token} }
+	done := make(chan error, 1)
+	var out syncBuffer
+	go func() {
+		_, err := runDemo(ctx, &out, cfg)
+		done <- err
+	}()
+	var r ready
+	select {
+	case r = <-readyc:
+	case err := <-done:
+		t.Fatalf("the demo ended before serving the console: %v\n%s", err, out.String())
+	}
+	cl, err := client.New("http://"+r.addr, r.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Follow the demo's drill to its end through the API, as a viewer.
+	var id string
+	for id == "" {
+		list, _, err := cl.Executions(ctx, client.ExecutionFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 {
+			id = list[0].ID
+		}
+	}
+	errEnd := errors.New("cleaned up")
+	if err := cl.Follow(ctx, id, 0, func(ev ripcord.Event) error {
+		if ev.Type == engine.EvCleanupFinished {
+			return errEnd
+		}
+		return nil
+	}); !errors.Is(err, errEnd) {
+		t.Fatalf("following the demo's drill: %v", err)
+	}
+	if _, err := cl.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill}); !client.IsCode(err, client.EFORBIDDEN) {
+		t.Errorf("the demo's viewer token started a drill: %v; want it forbidden", err)
+	}
+	resp, err := http.Get("http://" + r.addr + "/console/signin")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the console's sign-in page: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	select {
+	case err := <-done:
+		t.Fatalf("the demo ended after the drill without --exit: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("the demo after Ctrl-C: %v", err)
+	}
+	if !strings.Contains(out.String(), "Console: http://"+r.addr+"/console") || !strings.Contains(out.String(), r.token) {
+		t.Errorf("the demo did not print the console's address and token:\n%s", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
