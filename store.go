@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -429,4 +430,22 @@ func checkJSON(b json.RawMessage) error {
 		return fmt.Errorf("not valid JSON")
 	}
 	return nil
+}
+
+// executionIDPattern is what an execution's ID may be: it appears in URLs,
+// file names and DRS job tags (engine.NewExecutionID makes
+// "PLAN-20261125T090000-a1b2c3").
+var executionIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// ValidExecutionID reports whether id may name an execution.
+func ValidExecutionID(id string) bool { return executionIDPattern.MatchString(id) }
+
+// CheckExecutionID refuses an ID that may not name an execution (EINVALID,
+// with the rule in the hint).
+func CheckExecutionID(id string) error {
+	if ValidExecutionID(id) {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: fmt.Sprintf("%q is not an execution ID", id),
+		Hint: "an execution ID is 1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit"}
 }

@@ -117,6 +117,9 @@ func (e *Engine) Begin(ctx context.Context, req BeginRequest) (Begun, error) {
 	if b.ID == "" {
 		b.ID = NewExecutionID(req.Plan, now)
 	}
+	if err := ripcord.CheckExecutionID(b.ID); err != nil {
+		return Begun{}, err
+	}
 	// Before anything is recorded or launched: every target must call DRS
 	// in the account it declares, and no other execution may be running
 	// the plan, here or (seen in DRS's job tags) from another store.

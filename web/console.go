@@ -299,7 +299,7 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, id *identi
 		}
 	}
 	back := "/console"
-	if id := r.PathValue("id"); id != "" && executionIDRe.MatchString(id) {
+	if id := r.PathValue("id"); id != "" && ripcord.ValidExecutionID(id) {
 		back = "/console/executions/" + id
 	}
 	h.render(w, r, status, "error", "", h.data(id, s, http.StatusText(status), "",

@@ -26,9 +26,6 @@ import (
 var (
 	// planNameRe is a plan's name, as plan files allow it.
 	planNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-	// executionIDRe is an execution's ID: engine.NewExecutionID makes
-	// "PLAN-20261125T090000-a1b2c3".
-	executionIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	// hashRe is a plan version's hash: hex SHA-256.
 	hashRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
@@ -44,7 +41,7 @@ func planName(r *http.Request) (string, error) {
 
 func executionID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	if !executionIDRe.MatchString(id) {
+	if !ripcord.ValidExecutionID(id) {
 		return "", fail(ripcord.EINVALID, fmt.Sprintf("%q is not an execution ID", id),
 			"an execution ID is 1 to 128 letters, digits, '.', '_' and '-', starting with a letter or digit; GET /api/v1/executions lists them")
 	}

@@ -45,6 +45,11 @@ func (c runConfig) Validate() error {
 	if c.CleanupAfter < 0 {
 		return errInvalid("invalid --cleanup-after %s: must not be negative", c.CleanupAfter)
 	}
+	if c.ID != "" {
+		if err := ripcord.CheckExecutionID(c.ID); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -163,6 +163,8 @@ func TestSimCmdRejectsBadFlags(t *testing.T) {
 		{args: []string{"sim", "--servers", "10"}, want: `--servers 10: scenario "three-tier" does not generate servers`},
 		{args: []string{"sim", "--scenario", "no-such-scenario"}, want: `invalid --scenario "no-such-scenario"`},
 		{args: []string{"demo", "--time-scale", "-1"}, want: "invalid --time-scale -1: must be greater than 0"},
+		{args: []string{"demo", "--addr", "0.0.0.0:8080"}, want: "listens on loopback only"},
+		{args: []string{"run", "-f", "plan.yaml", "--drill", "--id", "../evil"}, want: `"../evil" is not an execution ID`},
 		{args: []string{"sim", "extra"}, want: `unknown command "extra"`},
 	}
 	for _, tt := range tests {
