@@ -216,3 +216,25 @@ func (c *Client) Control(ctx context.Context, id, action, step string) (ripcord.
 		contentType: "application/json"}, &x)
 	return x, err
 }
+
+// Targets lists every plan's targets (latest versions).
+func (c *Client) Targets(ctx context.Context) ([]TargetInfo, error) {
+	var out TargetList
+	_, err := c.call(ctx, request{method: http.MethodGet, path: "api/v1/targets"}, &out)
+	return out.Targets, err
+}
+
+// ProtectionGroups lists every plan's protection groups (latest versions).
+func (c *Client) ProtectionGroups(ctx context.Context) ([]GroupInfo, error) {
+	var out GroupList
+	_, err := c.call(ctx, request{method: http.MethodGet, path: "api/v1/protection-groups"}, &out)
+	return out.Groups, err
+}
+
+// PlanServers lists the source servers of a plan's targets as DRS shows
+// them now, with their readiness under the plan's RPO.
+func (c *Client) PlanServers(ctx context.Context, plan string) ([]ServerInfo, error) {
+	var out ServerList
+	_, err := c.call(ctx, request{method: http.MethodGet, path: "api/v1/plans/" + seg(plan) + "/servers"}, &out)
+	return out.Servers, err
+}

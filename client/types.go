@@ -231,3 +231,55 @@ type ControlRequest struct {
 
 // Actions a person can take on an execution.
 var Actions = []string{"pause", "resume", "cancel", "retry", "skip", "cleanup"}
+
+// TargetInfo is a target as a plan's latest version defines it: target
+// names belong to their plan.
+type TargetInfo struct {
+	Plan    string `json:"plan"`
+	Name    string `json:"name"`
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	RoleARN string `json:"roleArn,omitempty"`
+}
+
+// TargetList is the answer of GET /api/v1/targets, by plan then name.
+type TargetList struct {
+	Targets []TargetInfo `json:"targets"`
+}
+
+// GroupInfo is a protection group as a plan's latest version defines it.
+type GroupInfo struct {
+	Plan     string            `json:"plan"`
+	Name     string            `json:"name"`
+	Target   string            `json:"target"`
+	Servers  []string          `json:"servers,omitempty"`
+	Selector map[string]string `json:"selector,omitempty"`
+}
+
+// GroupList is the answer of GET /api/v1/protection-groups, by plan then
+// name.
+type GroupList struct {
+	Groups []GroupInfo `json:"groups"`
+}
+
+// ServerInfo is a source server of a plan's target as DRS shows it now,
+// with whether it can be launched under the plan's RPO and where the plan
+// uses it.
+type ServerInfo struct {
+	Target           string   `json:"target"`
+	ID               string   `json:"id"`
+	Hostname         string   `json:"hostname,omitempty"`
+	OS               string   `json:"os,omitempty"`
+	ReplicationState string   `json:"replicationState"`
+	LagSeconds       float64  `json:"lagSeconds"`
+	Ready            bool     `json:"ready"`
+	Why              string   `json:"why,omitempty"` // why it is not ready
+	Steps            []string `json:"steps,omitempty"`
+	Groups           []string `json:"groups,omitempty"`
+}
+
+// ServerList is the answer of GET /api/v1/plans/{name}/servers, by target
+// then ID.
+type ServerList struct {
+	Servers []ServerInfo `json:"servers"`
+}

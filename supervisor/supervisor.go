@@ -53,6 +53,7 @@ type Supervisor struct {
 	cfg     Config
 	mu      sync.Mutex
 	engines map[string]*engine.Engine // by the canonical JSON of the targets
+	clients map[string]ripcord.DRS    // by the canonical JSON of one target
 	driving map[string]bool           // executions with a driver in this process
 	ctx     context.Context           // Run's: drivers stop softly when it ends
 	wg      sync.WaitGroup
@@ -69,7 +70,7 @@ func New(cfg Config) *Supervisor {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Supervisor{cfg: cfg, engines: map[string]*engine.Engine{}, driving: map[string]bool{}}
+	return &Supervisor{cfg: cfg, engines: map[string]*engine.Engine{}, clients: map[string]ripcord.DRS{}, driving: map[string]bool{}}
 }
 
 // ErrNotRunning is returned by Start and Control before Run began or after
@@ -287,4 +288,27 @@ func (s *Supervisor) engineFor(ctx context.Context, targets []ripcord.Target) (*
 	eng = s.cfg.NewEngine(clients)
 	s.engines[string(key)] = eng
 	return eng, nil
+}
+
+// SourceServers lists what DRS holds in a target, over a connection made
+// once per target definition.
+func (s *Supervisor) SourceServers(ctx context.Context, t ripcord.Target) ([]ripcord.SourceServer, error) {
+	key, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	api := s.clients[string(key)]
+	s.mu.Unlock()
+	if api == nil {
+		clients, err := s.cfg.Connect(ctx, []ripcord.Target{t})
+		if err != nil {
+			return nil, err
+		}
+		api = clients[t.Name]
+		s.mu.Lock()
+		s.clients[string(key)] = api
+		s.mu.Unlock()
+	}
+	return api.ListSourceServers(ctx, nil)
 }

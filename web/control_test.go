@@ -190,3 +190,53 @@ func TestAuditKeepsOddInput(t *testing.T) {
 		t.Errorf("last audit entry %+v; want the retry with the NUL replaced", last)
 	}
 }
+
+// fixedInventory is a narrow stand-in for DRS's source servers, for the
+// API's own checks: every target holds the one server of the fixtures. The
+// real supervisor behind the API is tested in cmd/ripcord
+// (TestServeInventory).
+type fixedInventory struct{}
+
+func (fixedInventory) SourceServers(context.Context, ripcord.Target) ([]ripcord.SourceServer, error) {
+	server := func(id, tier, state string) ripcord.SourceServer {
+		return ripcord.SourceServer{ID: id, Hostname: tier + "-1", ReplicationState: state, Tags: map[string]string{"Application": "orders", "Tier": tier}}
+	}
+	return []ripcord.SourceServer{server(serverID, "database", ripcord.ReplicationContinuous),
+		server("s-2234567890abcdef0", "app", ripcord.ReplicationContinuous), server("s-3234567890abcdef0", "web", ripcord.ReplicationStalled)}, nil
+}
+
+// TestInventory: targets and protection groups come from each plan's latest
+// version; a plan's servers come from DRS (here the fixed inventory), with
+// readiness and the steps and groups that launch each; without an
+// inventory the servers endpoint answers 503.
+func TestInventory(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.Inventory = fixedInventory{} })
+	e.savePlans(orders)
+	c := e.client(e.secrets[ripcord.RoleViewer])
+	targets, err := c.Targets(e.ctx)
+	if err != nil || len(targets) != 1 || targets[0] != (client.TargetInfo{Plan: "orders", Name: "dr", Account: "111122223333", Region: "us-east-1"}) {
+		t.Errorf("targets %+v, %v", targets, err)
+	}
+	groups, err := c.ProtectionGroups(e.ctx)
+	if err != nil || len(groups) != 3 || groups[0].Name != "orders-app" || groups[0].Selector["Tier"] != "app" || groups[2].Name != "orders-web" {
+		t.Errorf("groups %+v, %v", groups, err)
+	}
+	servers, err := c.PlanServers(e.ctx, "orders")
+	if err != nil || len(servers) != 3 {
+		t.Fatalf("servers %+v, %v", servers, err)
+	}
+	if s := servers[0]; s.ID != serverID || !s.Ready || strings.Join(s.Steps, ",") != "database" || strings.Join(s.Groups, ",") != "orders-db" {
+		t.Errorf("server %+v; want ready, launched by step database through group orders-db", s)
+	}
+	if s := servers[2]; s.Ready || !strings.Contains(s.Why, "stalled") || strings.Join(s.Steps, ",") != "web" {
+		t.Errorf("server %+v; want not ready (stalled), launched by step web", s)
+	}
+	if _, err := c.PlanServers(e.ctx, "nothing"); !client.IsCode(err, ripcord.ENOTFOUND) {
+		t.Errorf("servers of an unknown plan: %v", err)
+	}
+	bare := newEnv(t)
+	bare.savePlans(orders)
+	if _, err := bare.client(bare.secrets[ripcord.RoleViewer]).PlanServers(bare.ctx, "orders"); !client.IsCode(err, ripcord.EUNAVAILABLE) {
+		t.Errorf("servers without an inventory: %v; want %s", err, ripcord.EUNAVAILABLE)
+	}
+}

@@ -70,6 +70,9 @@ type Config struct {
 	// Executions starts and controls executions (ripcord serve's
 	// supervisor); without it those endpoints answer 503.
 	Executions Executions
+	// Inventory reads what DRS holds in a plan's targets (ripcord serve's
+	// supervisor); without it the servers endpoint answers 503.
+	Inventory Inventory
 }
 
 // Handler serves the API. Create it with New.
@@ -156,6 +159,9 @@ func routes() []Route {
 		{Method: "GET", Path: "/api/v1/plans/{name}", Role: ripcord.RoleViewer, Query: []string{"version"}, serve: (*Handler).getPlan},
 		{Method: "GET", Path: "/api/v1/plans/{name}/versions", Role: ripcord.RoleViewer, serve: (*Handler).planVersions},
 		{Method: "GET", Path: "/api/v1/plans/{name}/diff", Role: ripcord.RoleViewer, Query: []string{"from", "to"}, serve: (*Handler).planDiff},
+		{Method: "GET", Path: "/api/v1/plans/{name}/servers", Role: ripcord.RoleViewer, serve: (*Handler).planServers},
+		{Method: "GET", Path: "/api/v1/targets", Role: ripcord.RoleViewer, serve: (*Handler).listTargets},
+		{Method: "GET", Path: "/api/v1/protection-groups", Role: ripcord.RoleViewer, serve: (*Handler).listGroups},
 
 		{Method: "GET", Path: "/api/v1/executions", Role: ripcord.RoleViewer,
 			Query: []string{"plan", "state", "mode", "since", "until", "limit"}, serve: (*Handler).listExecutions},

@@ -142,6 +142,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"AuditEntry": client.AuditEntry{}, "AuditPage": client.AuditPage{},
 		"Token": client.Token{}, "TokenList": client.TokenList{},
 		"StartRequest": client.StartRequest{}, "ControlRequest": client.ControlRequest{},
+		"TargetInfo": client.TargetInfo{}, "TargetList": client.TargetList{}, "GroupInfo": client.GroupInfo{}, "GroupList": client.GroupList{},
+		"ServerInfo": client.ServerInfo{}, "ServerList": client.ServerList{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {

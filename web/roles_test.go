@@ -12,6 +12,7 @@ import (
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
+	"github.com/ripcord-dr/ripcord/web"
 )
 
 // endpoint is one route of the API, called through the client.
@@ -51,6 +52,12 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 			_, err := c.PlanDiff(ctx, "orders", v1, v2)
 			return err
 		}},
+		{"GET", "/api/v1/plans/{name}/servers", ripcord.RoleViewer, func(c *client.Client) error {
+			_, err := c.PlanServers(ctx, "orders")
+			return err
+		}},
+		{"GET", "/api/v1/targets", ripcord.RoleViewer, func(c *client.Client) error { _, err := c.Targets(ctx); return err }},
+		{"GET", "/api/v1/protection-groups", ripcord.RoleViewer, func(c *client.Client) error { _, err := c.ProtectionGroups(ctx); return err }},
 		{"GET", "/api/v1/executions", ripcord.RoleViewer, func(c *client.Client) error {
 			_, _, err := c.Executions(ctx, client.ExecutionFilter{})
 			return err
@@ -87,7 +94,7 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 // token) and change nothing in the store.
 func TestRoles(t *testing.T) {
 	rec := &recordingExecutions{}
-	e := newEnv(t, withExecutions(rec))
+	e := newEnv(t, withExecutions(rec), func(c *web.Config) { c.Inventory = fixedInventory{} })
 	rec.e = e
 	v1 := e.savePlans(orders).Versions[0].Hash
 	e.clock.Advance(time.Minute)

@@ -118,7 +118,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		Scan:   cfg.Scan,
 		Logger: logger,
 	})
-	h, err := web.New(web.Config{Store: store, Logger: logger, Executions: sup})
+	h, err := web.New(web.Config{Store: store, Logger: logger, Executions: sup, Inventory: sup})
 	if err != nil {
 		return err
 	}

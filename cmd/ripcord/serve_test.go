@@ -202,3 +202,48 @@ func TestServeStartsAndControls(t *testing.T) {
 		t.Errorf("serve: %v", err)
 	}
 }
+
+// TestServeInventory: through a real server, a viewer sees the example
+// plan's target and groups, and its six servers as DRS (the simulator)
+// shows them: ready, each launched by its tier's step.
+func TestServeInventory(t *testing.T) {
+	c := newCLIEnv(t)
+	mint := func(role string) string {
+		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
+		if code != 0 {
+			t.Fatalf("token create: %s", errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	admin, viewer := mint("admin"), mint("viewer")
+	base, _ := startServe(t, c)
+	ctx := t.Context()
+	ac, _ := client.New(base, admin)
+	vc, _ := client.New(base, viewer)
+	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
+		t.Fatal(err)
+	}
+	targets, err := vc.Targets(ctx)
+	if err != nil || len(targets) != 1 || targets[0].Name != "dr" || targets[0].Account != "111122223333" {
+		t.Errorf("targets %+v, %v", targets, err)
+	}
+	servers, err := vc.PlanServers(ctx, "orders")
+	if err != nil || len(servers) != 6 {
+		t.Fatalf("servers %+v, %v; want the scenario's six", servers, err)
+	}
+	byStep := map[string]int{}
+	for _, s := range servers {
+		if !s.Ready || s.ReplicationState != ripcord.ReplicationContinuous || len(s.Steps) != 1 || len(s.Groups) != 1 || s.OS == "" {
+			t.Errorf("server %+v; want ready, continuous, in one step through one group, with its OS", s)
+			continue
+		}
+		byStep[s.Steps[0]]++
+	}
+	if byStep["database"] != 2 || byStep["app"] != 2 || byStep["web"] != 2 {
+		t.Errorf("servers by step %v; want two per tier", byStep)
+	}
+}

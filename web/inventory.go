@@ -1,0 +1,157 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/client"
+	"github.com/ripcord-dr/ripcord/plan"
+)
+
+// Inventory asks DRS what a target holds: ripcord serve's supervisor, over
+// the connections it drives executions with.
+type Inventory interface {
+	SourceServers(ctx context.Context, t ripcord.Target) ([]ripcord.SourceServer, error)
+}
+
+// latestPlans decodes the latest saved version of every plan, by name.
+func (h *Handler) latestPlans(ctx context.Context) (map[string]*ripcord.PlanFile, error) {
+	vs, err := h.cfg.Store.ListPlanVersions(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*ripcord.PlanFile{}
+	for _, v := range vs { // newest first
+		if _, seen := out[v.Name]; seen {
+			continue
+		}
+		f, err := plan.Decode(v.Name+".yaml", v.Source)
+		if err != nil {
+			h.log.WarnContext(ctx, "a saved plan version does not decode", "plan", v.Name, "version", v.Hash, "error", err)
+			continue
+		}
+		one, err := f.Extract(v.Name)
+		if err != nil {
+			continue
+		}
+		out[v.Name] = one
+	}
+	return out, nil
+}
+
+func (h *Handler) listTargets(w http.ResponseWriter, r *http.Request, _ *identity) error {
+	plans, err := h.latestPlans(r.Context())
+	if err != nil {
+		return err
+	}
+	out := client.TargetList{Targets: []client.TargetInfo{}}
+	for _, name := range sortedNames(plans) {
+		for _, t := range plans[name].Targets {
+			out.Targets = append(out.Targets, client.TargetInfo{Plan: name, Name: t.Name, Account: t.Account, Region: t.Region, RoleARN: t.RoleARN})
+		}
+	}
+	slices.SortStableFunc(out.Targets, func(a, b client.TargetInfo) int {
+		return cmp.Or(strings.Compare(a.Plan, b.Plan), strings.Compare(a.Name, b.Name))
+	})
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ *identity) error {
+	plans, err := h.latestPlans(r.Context())
+	if err != nil {
+		return err
+	}
+	out := client.GroupList{Groups: []client.GroupInfo{}}
+	for _, name := range sortedNames(plans) {
+		for _, g := range plans[name].ProtectionGroups {
+			out.Groups = append(out.Groups, client.GroupInfo{Plan: name, Name: g.Name, Target: g.Target, Servers: g.Servers, Selector: g.Selector})
+		}
+	}
+	slices.SortStableFunc(out.Groups, func(a, b client.GroupInfo) int {
+		return cmp.Or(strings.Compare(a.Plan, b.Plan), strings.Compare(a.Name, b.Name))
+	})
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// planServers answers the source servers of a plan's targets as DRS shows
+// them now: readiness under the plan's RPO, and the steps and groups of
+// the plan that launch each.
+func (h *Handler) planServers(w http.ResponseWriter, r *http.Request, _ *identity) error {
+	name, err := planName(r)
+	if err != nil {
+		return err
+	}
+	if h.cfg.Inventory == nil {
+		return fail(ripcord.EUNAVAILABLE, "this server does not reach DRS", "ask ripcord serve, which connects to each plan's targets")
+	}
+	ctx := r.Context()
+	plans, err := h.latestPlans(ctx)
+	if err != nil {
+		return err
+	}
+	one := plans[name]
+	if one == nil {
+		return fail(ripcord.ENOTFOUND, fmt.Sprintf("no plan named %q is saved", name), "GET /api/v1/plans lists them")
+	}
+	p, _ := one.Plan(name)
+	known := map[string][]ripcord.SourceServer{}
+	infos := map[string][]plan.SourceServerInfo{}
+	for _, t := range one.Targets {
+		list, err := h.cfg.Inventory.SourceServers(ctx, t)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		known[t.Name] = list
+		for _, s := range list {
+			infos[t.Name] = append(infos[t.Name], plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
+		}
+	}
+	steps, groups := map[string][]string{}, map[string][]string{}
+	if resolved, err := plan.Resolve(one, name, infos); err == nil {
+		for _, rs := range resolved {
+			for _, sv := range rs.Servers {
+				key := sv.Target + "/" + sv.ID
+				steps[key] = append(steps[key], rs.Step)
+				for _, g := range sv.Groups {
+					if !slices.Contains(groups[key], g) {
+						groups[key] = append(groups[key], g)
+					}
+				}
+			}
+		}
+	}
+	out := client.ServerList{Servers: []client.ServerInfo{}}
+	for _, t := range one.Targets {
+		for _, s := range known[t.Name] {
+			ready, why := s.Ready(p.Settings.RPOTarget)
+			key := t.Name + "/" + s.ID
+			out.Servers = append(out.Servers, client.ServerInfo{Target: t.Name, ID: s.ID, Hostname: s.Hostname, OS: s.OS,
+				ReplicationState: s.ReplicationState, LagSeconds: s.Lag.Seconds(), Ready: ready, Why: why,
+				Steps: steps[key], Groups: groups[key]})
+		}
+	}
+	slices.SortFunc(out.Servers, func(a, b client.ServerInfo) int {
+		if c := strings.Compare(a.Target, b.Target); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
