@@ -325,6 +325,10 @@ type planView struct {
 	Versions []ripcord.PlanVersion
 	Graph    graph
 	Runs     []execRow
+	// Servers are the latest version's servers as DRS shows them now;
+	// ServersError says why they could not be read.
+	Servers      []client.ServerInfo
+	ServersError string
 }
 
 func (h *Handler) planPage(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {
@@ -355,6 +359,11 @@ func (h *Handler) planPage(w http.ResponseWriter, r *http.Request, id *identity,
 		return err
 	}
 	pv.Runs = execRows(runs)
+	if pv.Latest && h.cfg.Inventory != nil {
+		if pv.Servers, err = h.serversOf(r.Context(), name); err != nil {
+			pv.ServersError = errMessage(err)
+		}
+	}
 	h.render(w, r, http.StatusOK, "plan", "", h.data(id, s, "Plan "+name, "plans", pv))
 	return nil
 }

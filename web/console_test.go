@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/web"
 )
 
 // The console's own checks, over HTTP with a cookie jar: sign-in,
@@ -256,5 +257,23 @@ func TestConsoleEscapes(t *testing.T) {
 	}
 	if _, _, body := b.do("GET", "/console/plans/orders", nil); !strings.Contains(body, "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt; &amp; more") {
 		t.Errorf("the description is not shown escaped:\n%s", body)
+	}
+}
+
+// TestConsolePlanServers: the latest version's page shows the plan's
+// servers as DRS shows them (here the fixed inventory), with readiness.
+func TestConsolePlanServers(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.Inventory = fixedInventory{} })
+	e.savePlans(orders)
+	b := e.browser()
+	b.signIn(e.secrets[ripcord.RoleViewer])
+	status, _, body := b.do("GET", "/console/plans/orders", nil)
+	if status != http.StatusOK {
+		t.Fatalf("plan page: %d", status)
+	}
+	for _, want := range []string{`id="plan-servers"`, serverID, "s-3234567890abcdef0", "<strong>not ready</strong>: replication is stalled", "orders-db"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the plan page lacks %q", want)
+		}
 	}
 }

@@ -81,24 +81,34 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ *identity
 }
 
 // planServers answers the source servers of a plan's targets as DRS shows
-// them now: readiness under the plan's RPO, and the steps and groups of
-// the plan that launch each.
+// them now (serversOf).
 func (h *Handler) planServers(w http.ResponseWriter, r *http.Request, _ *identity) error {
 	name, err := planName(r)
 	if err != nil {
 		return err
 	}
-	if h.cfg.Inventory == nil {
-		return fail(ripcord.EUNAVAILABLE, "this server does not reach DRS", "ask ripcord serve, which connects to each plan's targets")
-	}
-	ctx := r.Context()
-	plans, err := h.latestPlans(ctx)
+	servers, err := h.serversOf(r.Context(), name)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, client.ServerList{Servers: servers})
+	return nil
+}
+
+// serversOf lists the source servers of the latest version of plan name's
+// targets as DRS shows them now: readiness under the plan's RPO, and the
+// steps and groups of the plan that launch each; by target, then ID.
+func (h *Handler) serversOf(ctx context.Context, name string) ([]client.ServerInfo, error) {
+	if h.cfg.Inventory == nil {
+		return nil, fail(ripcord.EUNAVAILABLE, "this server does not reach DRS", "ask ripcord serve, which connects to each plan's targets")
+	}
+	plans, err := h.latestPlans(ctx)
+	if err != nil {
+		return nil, err
+	}
 	one := plans[name]
 	if one == nil {
-		return fail(ripcord.ENOTFOUND, fmt.Sprintf("no plan named %q is saved", name), "GET /api/v1/plans lists them")
+		return nil, fail(ripcord.ENOTFOUND, fmt.Sprintf("no plan named %q is saved", name), "GET /api/v1/plans lists them")
 	}
 	p, _ := one.Plan(name)
 	known := map[string][]ripcord.SourceServer{}
@@ -106,7 +116,7 @@ func (h *Handler) planServers(w http.ResponseWriter, r *http.Request, _ *identit
 	for _, t := range one.Targets {
 		list, err := h.cfg.Inventory.SourceServers(ctx, t)
 		if err != nil {
-			return fmt.Errorf("target %s: %w", t.Name, err)
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
 		}
 		known[t.Name] = list
 		for _, s := range list {
@@ -127,24 +137,20 @@ func (h *Handler) planServers(w http.ResponseWriter, r *http.Request, _ *identit
 			}
 		}
 	}
-	out := client.ServerList{Servers: []client.ServerInfo{}}
+	out := []client.ServerInfo{}
 	for _, t := range one.Targets {
 		for _, s := range known[t.Name] {
 			ready, why := s.Ready(p.Settings.RPOTarget)
 			key := t.Name + "/" + s.ID
-			out.Servers = append(out.Servers, client.ServerInfo{Target: t.Name, ID: s.ID, Hostname: s.Hostname, OS: s.OS,
+			out = append(out, client.ServerInfo{Target: t.Name, ID: s.ID, Hostname: s.Hostname, OS: s.OS,
 				ReplicationState: s.ReplicationState, LagSeconds: s.Lag.Seconds(), Ready: ready, Why: why,
 				Steps: steps[key], Groups: groups[key]})
 		}
 	}
-	slices.SortFunc(out.Servers, func(a, b client.ServerInfo) int {
-		if c := strings.Compare(a.Target, b.Target); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+	slices.SortFunc(out, func(a, b client.ServerInfo) int {
+		return cmp.Or(strings.Compare(a.Target, b.Target), strings.Compare(a.ID, b.ID))
 	})
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 func sortedNames[V any](m map[string]V) []string {
