@@ -138,6 +138,7 @@ func (h *Handler) mountConsole() error {
 	h.mux.Handle("POST /console/executions/{id}/{action}", h.consolePost(h.consoleControl))
 	get("/console/plans", ripcord.RoleViewer, h.plansPage)
 	get("/console/plans/{name}", ripcord.RoleViewer, h.planPage)
+	h.mux.Handle("POST /console/plans/{name}/start", h.consolePost(h.consoleStart))
 	get("/console/audit", ripcord.RoleAdmin, h.auditPage)
 	return nil
 }

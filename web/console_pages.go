@@ -308,6 +308,33 @@ func (h *Handler) consoleControl(w http.ResponseWriter, r *http.Request, id *ide
 	return nil
 }
 
+// consoleStart starts an execution of a plan from its page, as the API's
+// start endpoint does (begin): a drill needs role operator; a recovery
+// needs role recovery and the plan's name typed again. A refusal the user
+// can act on (a wrong confirmation, another execution of the plan,
+// servers not ready) shows on the plan's page.
+func (h *Handler) consoleStart(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {
+	name, err := planName(r)
+	if err != nil {
+		return err
+	}
+	rq := client.StartRequest{Plan: name, Mode: ripcord.Mode(r.PostForm.Get("mode")), Confirm: r.PostForm.Get("confirm"),
+		CleanupAfter: strings.TrimSpace(r.PostForm.Get("cleanupAfter"))}
+	x, err := h.begin(r.Context(), id, rq, "from the console")
+	if err != nil {
+		switch ripcord.ErrorCode(err) {
+		case ripcord.EINVALID, ripcord.ECONFLICT, ripcord.EUNAVAILABLE:
+			h.setFlash(s, "not started: "+errMessage(err))
+			http.Redirect(w, r, "/console/plans/"+name, http.StatusSeeOther)
+			return nil
+		}
+		return err
+	}
+	h.setFlash(s, fmt.Sprintf("%s of plan %s started by %s.", x.Mode, name, id.actor))
+	http.Redirect(w, r, "/console/executions/"+x.ID, http.StatusSeeOther)
+	return nil
+}
+
 type plansView struct{ Plans []client.PlanSummary }
 
 func (h *Handler) plansPage(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {

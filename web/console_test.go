@@ -277,3 +277,56 @@ func TestConsolePlanServers(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleStart: an operator starts a drill from the plan's page and
+// lands on the execution's page; the operator sees no recovery option and
+// a forged recovery is refused; a recovery needs the plan's name typed
+// again; without the CSRF token nothing starts.
+func TestConsoleStart(t *testing.T) {
+	rec := &recordingExecutions{}
+	e := newEnv(t, withExecutions(rec))
+	rec.e = e
+	e.savePlans(orders)
+
+	op := e.browser()
+	op.signIn(e.secrets[ripcord.RoleOperator])
+	_, _, page := op.do("GET", "/console/plans/orders", nil)
+	if !strings.Contains(page, `id="start-form"`) || strings.Contains(page, `value="recovery"`) {
+		t.Fatalf("the operator's plan page: want the start form without the recovery option")
+	}
+	status, h, _ := op.do("POST", "/console/plans/orders/start", url.Values{"csrf": {op.csrf}, "mode": {"drill"}, "cleanupAfter": {"30m"}})
+	if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/console/executions/orders-started-") {
+		t.Fatalf("start a drill: %d %v; want a redirect to the execution's page", status, h)
+	}
+	before := e.snapshot()
+	if status, _, _ := op.do("POST", "/console/plans/orders/start", url.Values{"csrf": {op.csrf}, "mode": {"recovery"}, "confirm": {"orders"}}); status != http.StatusForbidden {
+		t.Errorf("an operator's forged recovery: %d; want 403", status)
+	}
+	if status, _, _ := op.do("POST", "/console/plans/orders/start", url.Values{"mode": {"drill"}}); status != http.StatusForbidden {
+		t.Errorf("a start without the CSRF token: %d; want 403", status)
+	}
+	e.sameStore(before, "refused starts from the console")
+
+	rc := e.browser()
+	rc.signIn(e.secrets[ripcord.RoleRecovery])
+	_, _, page = rc.do("GET", "/console/plans/orders", nil)
+	if !strings.Contains(page, `value="recovery"`) || !strings.Contains(page, `id="confirm"`) {
+		t.Fatalf("the recovery role's plan page: want the recovery option and the confirmation field")
+	}
+	status, h, _ = rc.do("POST", "/console/plans/orders/start", url.Values{"csrf": {rc.csrf}, "mode": {"recovery"}, "confirm": {"order"}})
+	if status != http.StatusSeeOther || h.Get("Location") != "/console/plans/orders" {
+		t.Fatalf("a recovery with a wrong confirmation: %d %v; want back to the plan's page", status, h)
+	}
+	if _, _, page = rc.do("GET", "/console/plans/orders", nil); !strings.Contains(page, "not started: a recovery of plan orders needs") {
+		t.Errorf("the plan's page does not say why the recovery did not start")
+	}
+	status, h, _ = rc.do("POST", "/console/plans/orders/start", url.Values{"csrf": {rc.csrf}, "mode": {"recovery"}, "confirm": {"orders"}})
+	if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/console/executions/") {
+		t.Fatalf("a confirmed recovery: %d %v", status, h)
+	}
+	want := []string{"begin orders drill by " + e.tokens[ripcord.RoleOperator].Name + " (" + e.tokens[ripcord.RoleOperator].ID + ")",
+		"begin orders recovery by " + e.tokens[ripcord.RoleRecovery].Name + " (" + e.tokens[ripcord.RoleRecovery].ID + ")"}
+	if strings.Join(rec.calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("starts:\n%s\nwant:\n%s", strings.Join(rec.calls, "\n"), strings.Join(want, "\n"))
+	}
+}

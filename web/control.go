@@ -40,71 +40,80 @@ func (h *Handler) executions() (Executions, error) {
 }
 
 // startExecution starts an execution of the latest saved version of a
-// plan: a drill needs role operator, a recovery role recovery and the
-// plan's name again in confirm.
+// plan (begin) and answers it, 201.
 func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request, id *identity) error {
 	var rq client.StartRequest
 	if err := h.decodeJSON(w, r, &rq); err != nil {
 		return err
 	}
-	if !planNameRe.MatchString(rq.Plan) {
-		return fail(ripcord.EINVALID, fmt.Sprintf("%q is not a plan name", rq.Plan), "name a saved plan: GET /api/v1/plans lists them")
-	}
-	if rq.Mode != ripcord.ModeDrill && rq.Mode != ripcord.ModeRecovery {
-		return fail(ripcord.EINVALID, fmt.Sprintf("mode %q is neither drill nor recovery", rq.Mode), `give "mode": "drill" or "mode": "recovery"`)
-	}
-	if err := authorize(id, modeRole(rq.Mode)); err != nil {
+	x, err := h.begin(r.Context(), id, rq, "")
+	if err != nil {
 		return err
 	}
+	w.Header().Set("Location", "/api/v1/executions/"+x.ID)
+	writeJSON(w, http.StatusCreated, x)
+	return nil
+}
+
+// begin starts an execution of the latest saved version of a plan, as the
+// API and the console both start one: a drill needs role operator, a
+// recovery role recovery and the plan's name again in confirm. It records
+// the start in the audit log (via says from where, if not the API) and
+// returns the execution as recorded.
+func (h *Handler) begin(ctx context.Context, id *identity, rq client.StartRequest, via string) (ripcord.Execution, error) {
+	var none ripcord.Execution
+	if !planNameRe.MatchString(rq.Plan) {
+		return none, fail(ripcord.EINVALID, fmt.Sprintf("%q is not a plan name", rq.Plan), "name a saved plan: GET /api/v1/plans lists them")
+	}
+	if rq.Mode != ripcord.ModeDrill && rq.Mode != ripcord.ModeRecovery {
+		return none, fail(ripcord.EINVALID, fmt.Sprintf("mode %q is neither drill nor recovery", rq.Mode), `give "mode": "drill" or "mode": "recovery"`)
+	}
+	if err := authorize(id, modeRole(rq.Mode)); err != nil {
+		return none, err
+	}
 	if rq.Mode == ripcord.ModeRecovery && rq.Confirm != rq.Plan {
-		return fail(ripcord.EINVALID, fmt.Sprintf("a recovery of plan %s needs \"confirm\": %q", rq.Plan, rq.Plan),
+		return none, fail(ripcord.EINVALID, fmt.Sprintf("a recovery of plan %s needs \"confirm\": %q", rq.Plan, rq.Plan),
 			"a recovery launches production instances; name the plan again to confirm")
 	}
 	var cleanup time.Duration
 	if rq.CleanupAfter != "" {
 		d, err := time.ParseDuration(rq.CleanupAfter)
 		if err != nil || d < 0 || rq.Mode != ripcord.ModeDrill {
-			return fail(ripcord.EINVALID, fmt.Sprintf("invalid cleanupAfter %q", rq.CleanupAfter),
+			return none, fail(ripcord.EINVALID, fmt.Sprintf("invalid cleanupAfter %q", rq.CleanupAfter),
 				`a drill's cleanupAfter is a duration such as "30m"; recovery instances are never cleaned up`)
 		}
 		cleanup = d
 	}
 	ex, err := h.executions()
 	if err != nil {
-		return err
+		return none, err
 	}
-	ctx := r.Context()
 	versions, err := h.cfg.Store.ListPlanVersions(ctx, rq.Plan)
 	if err != nil {
-		return err
+		return none, err
 	}
 	if len(versions) == 0 {
-		return fail(ripcord.ENOTFOUND, fmt.Sprintf("no plan named %q is saved", rq.Plan), "save it first: POST /api/v1/plans")
+		return none, fail(ripcord.ENOTFOUND, fmt.Sprintf("no plan named %q is saved", rq.Plan), "save it first: POST /api/v1/plans")
 	}
 	f, err := plan.Decode(rq.Plan+".yaml", versions[0].Source)
 	if err != nil {
-		return fail(ripcord.ECONFLICT, fmt.Sprintf("the saved version %s of plan %s does not decode: %v", versions[0].Hash, rq.Plan, err),
+		return none, fail(ripcord.ECONFLICT, fmt.Sprintf("the saved version %s of plan %s does not decode: %v", versions[0].Hash, rq.Plan, err),
 			"save the plan file again: POST /api/v1/plans")
 	}
 	b, err := ex.Begin(ctx, engine.BeginRequest{File: f, Plan: rq.Plan, Mode: rq.Mode, AllowConcurrent: rq.AllowConcurrent,
 		CleanupAfter: cleanup, Actor: id.actor})
 	if err != nil {
-		return err
+		return none, err
 	}
-	detail := fmt.Sprintf("plan %s version %s, %s", rq.Plan, b.Spec.PlanHash, rq.Mode)
-	if len(b.Warnings) > 0 {
-		detail += "; " + strings.Join(b.Warnings, "; ")
+	detail := []string{fmt.Sprintf("plan %s version %s, %s", rq.Plan, b.Spec.PlanHash, rq.Mode)}
+	detail = append(detail, b.Warnings...)
+	if via != "" {
+		detail = append(detail, via)
 	}
-	if err := h.recordAudit(ctx, id, "execution.start", b.ID, detail); err != nil {
-		return err
+	if err := h.recordAudit(ctx, id, "execution.start", b.ID, strings.Join(detail, "; ")); err != nil {
+		return none, err
 	}
-	x, err := h.cfg.Store.Execution(ctx, b.ID)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/executions/"+b.ID)
-	writeJSON(w, http.StatusCreated, x)
-	return nil
+	return h.cfg.Store.Execution(ctx, b.ID)
 }
 
 // checkAction checks an action on an execution before it is taken, as the
