@@ -137,25 +137,9 @@ func startServe(t *testing.T, c *cliEnv) (base string, stop func() error) {
 // control events carry the operator's identity, never the request's.
 func TestServeStartsAndControls(t *testing.T) {
 	c := newCLIEnv(t)
-	mint := func(role string) string {
-		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
-		if code != 0 {
-			t.Fatalf("token create: %s", errOut)
-		}
-		return strings.TrimSpace(out)
-	}
-	admin, operator := mint("admin"), mint("operator")
 	base, stop := startServe(t, c)
 	ctx := t.Context()
-	ac, _ := client.New(base, admin)
-	oc, _ := client.New(base, operator)
-	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ac.SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
-		t.Fatal(err)
-	}
+	oc := servedPlan(t, c, base, "operator")
 	x, err := oc.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
 	if err != nil {
 		t.Fatal(err)
@@ -208,25 +192,9 @@ func TestServeStartsAndControls(t *testing.T) {
 // shows them: ready, each launched by its tier's step.
 func TestServeInventory(t *testing.T) {
 	c := newCLIEnv(t)
-	mint := func(role string) string {
-		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
-		if code != 0 {
-			t.Fatalf("token create: %s", errOut)
-		}
-		return strings.TrimSpace(out)
-	}
-	admin, viewer := mint("admin"), mint("viewer")
 	base, _ := startServe(t, c)
 	ctx := t.Context()
-	ac, _ := client.New(base, admin)
-	vc, _ := client.New(base, viewer)
-	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ac.SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
-		t.Fatal(err)
-	}
+	vc := servedPlan(t, c, base, "viewer")
 	targets, err := vc.Targets(ctx)
 	if err != nil || len(targets) != 1 || targets[0].Name != "dr" || targets[0].Account != "111122223333" {
 		t.Errorf("targets %+v, %v", targets, err)
@@ -246,4 +214,27 @@ func TestServeInventory(t *testing.T) {
 	if byStep["database"] != 2 || byStep["app"] != 2 || byStep["web"] != 2 {
 		t.Errorf("servers by step %v; want two per tier", byStep)
 	}
+}
+
+// servedPlan saves the example plan on the server at base with an admin's
+// token (ripcord token create) and returns a client with a token of role.
+func servedPlan(t *testing.T, c *cliEnv, base, role string) *client.Client {
+	t.Helper()
+	mint := func(role string) string {
+		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
+		if code != 0 {
+			t.Fatalf("token create: %s", errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	ac, _ := client.New(base, mint("admin"))
+	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.SavePlans(t.Context(), "three-tier.yaml", yaml); err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := client.New(base, mint(role))
+	return cl
 }
