@@ -36,7 +36,7 @@ func chromium(t *testing.T) string {
 	}
 	if _, err := os.Stat(p); err != nil {
 		msg := "no Chromium at " + p + " (set CHROME_PATH, or apt-get install -y chromium): the browser tests of the web console did NOT run"
-		if os.Getenv("RIPCORD_CI") == "1" {
+		if os.Getenv("RIPCORD_CI") != "" {
 			t.Fatal(msg)
 		}
 		t.Skip("SKIPPED: " + msg)

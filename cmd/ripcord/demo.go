@@ -37,9 +37,9 @@ type demoConfig struct {
 	Exit bool
 	// Addr is where the console listens (default: a free loopback port).
 	Addr string
-	// ready, when set, is told the console's address and the viewer
-	// token once it listens (tests).
-	ready func(addr, token string)
+	// ready, when set, is told the console's address, the viewer token
+	// and the drill's execution ID once the drill is recorded (tests).
+	ready func(addr, token, id string)
 	// virtual runs on a manual clock that jumps forward when the engine
 	// waits: no real waiting at all, and the same run every time (tests).
 	virtual bool
@@ -150,7 +150,7 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 
 	// The console, so that the drill can be watched live: a viewer token
 	// for it, printed with its address.
-	stopConsole, err := demoConsole(ctx, out, store, cfg)
+	consoleAddr, viewerToken, stopConsole, err := demoConsole(ctx, out, store, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +201,9 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 	if err := eng.Start(ctx, id, spec); err != nil {
 		return nil, err
 	}
+	if cfg.ready != nil {
+		cfg.ready(consoleAddr, viewerToken, id)
+	}
 	s, err := eng.Run(ctx, id)
 	if err != nil {
 		return nil, err
@@ -232,34 +235,31 @@ func runDemo(ctx context.Context, out io.Writer, cfg demoConfig) (*drssim.StateV
 }
 
 // demoConsole serves the web console over the demo's store on cfg.Addr and
-// prints its address with a new viewer token. The returned function stops
-// it.
-func demoConsole(ctx context.Context, out io.Writer, store ripcord.Store, cfg demoConfig) (stop func(), err error) {
+// prints its address with a new viewer token, which it returns with how to
+// stop it.
+func demoConsole(ctx context.Context, out io.Writer, store ripcord.Store, cfg demoConfig) (addr, token string, stop func(), err error) {
 	secret, id, hash, err := ripcord.NewToken()
 	if err != nil {
-		return nil, err
+		return "", "", nil, err
 	}
 	if err := store.CreateToken(ctx, ripcord.Token{ID: id, Name: "demo viewer", Role: ripcord.RoleViewer, Hash: hash}); err != nil {
-		return nil, err
+		return "", "", nil, err
 	}
 	h, err := web.New(web.Config{Store: store})
 	if err != nil {
-		return nil, err
+		return "", "", nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("listen on %s: %v", cfg.Addr, err),
+		return "", "", nil, &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("listen on %s: %v", cfg.Addr, err),
 			Hint: "choose another --addr, or stop what listens there"}
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
 		WriteTimeout: web.WriteTimeout, IdleTimeout: web.IdleTimeout, MaxHeaderBytes: web.MaxHeaderBytes}
 	go func() { _ = srv.Serve(ln) }()
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	fmt.Fprintf(out, "Console: http://%s/console  (sign in with the viewer token %s)\n\n", addr, secret)
-	if cfg.ready != nil {
-		cfg.ready(addr, secret)
-	}
-	return func() {
+	return addr, secret, func() {
 		h.Close()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -109,9 +109,9 @@ func TestDemoServesTheConsole(t *testing.T) {
 	defer cancel()
 	cfg := defaultDemoConfig()
 	cfg.virtual = true
-	type ready struct{ addr, token string }
+	type ready struct{ addr, token, id string }
 	readyc := make(chan ready, 1)
-	cfg.ready = func(addr, token string) { readyc <- ready{addr, token} }
+	cfg.ready = func(addr, token, id string) { readyc <- ready{addr, token, id} }
 	done := make(chan error, 1)
 	var out syncBuffer
 	go func() {
@@ -129,18 +129,8 @@ func TestDemoServesTheConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Follow the demo's drill to its end through the API, as a viewer.
-	var id string
-	for id == "" {
-		list, _, err := cl.Executions(ctx, client.ExecutionFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) > 0 {
-			id = list[0].ID
-		}
-	}
 	errEnd := errors.New("cleaned up")
-	if err := cl.Follow(ctx, id, 0, func(ev ripcord.Event) error {
+	if err := cl.Follow(ctx, r.id, 0, func(ev ripcord.Event) error {
 		if ev.Type == engine.EvCleanupFinished {
 			return errEnd
 		}
