@@ -116,12 +116,16 @@ func (s *Supervisor) TakeOver(ctx context.Context) error {
 	}
 	for _, x := range running {
 		// A live lease is another driver's (or this process's): leave it
-		// without reading the execution.
+		// without folding the execution. Judged on this process's clock,
+		// which may disagree with the store's: a lease that looks live
+		// here but has expired there is taken over at a later scan, at
+		// most the clocks' difference late; one that looks expired but is
+		// live is refused by the store (Run's LeaseHeldError).
 		l, err := s.cfg.Store.Lease(ctx, x.ID)
 		if err != nil {
 			return err
 		}
-		if l.Epoch > 0 && l.Expires.After(s.cfg.Clock.Now()) {
+		if l.Live(s.cfg.Clock.Now()) {
 			continue
 		}
 		ids = append(ids, x.ID)

@@ -45,39 +45,47 @@ func (h *Handler) latestPlans(ctx context.Context) (map[string]*ripcord.PlanFile
 }
 
 func (h *Handler) listTargets(w http.ResponseWriter, r *http.Request, _ *identity) error {
-	plans, err := h.latestPlans(r.Context())
+	targets, err := perPlan(h, r.Context(), func(plan string, f *ripcord.PlanFile) (out []client.TargetInfo) {
+		for _, t := range f.Targets {
+			out = append(out, client.TargetInfo{Plan: plan, Name: t.Name, Account: t.Account, Region: t.Region, RoleARN: t.RoleARN})
+		}
+		return out
+	}, func(t client.TargetInfo) string { return t.Name })
 	if err != nil {
 		return err
 	}
-	out := client.TargetList{Targets: []client.TargetInfo{}}
-	for _, name := range sortedNames(plans) {
-		for _, t := range plans[name].Targets {
-			out.Targets = append(out.Targets, client.TargetInfo{Plan: name, Name: t.Name, Account: t.Account, Region: t.Region, RoleARN: t.RoleARN})
-		}
-	}
-	slices.SortStableFunc(out.Targets, func(a, b client.TargetInfo) int {
-		return cmp.Or(strings.Compare(a.Plan, b.Plan), strings.Compare(a.Name, b.Name))
-	})
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, client.TargetList{Targets: targets})
 	return nil
 }
 
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ *identity) error {
-	plans, err := h.latestPlans(r.Context())
+	groups, err := perPlan(h, r.Context(), func(plan string, f *ripcord.PlanFile) (out []client.GroupInfo) {
+		for _, g := range f.ProtectionGroups {
+			out = append(out, client.GroupInfo{Plan: plan, Name: g.Name, Target: g.Target, Servers: g.Servers, Selector: g.Selector})
+		}
+		return out
+	}, func(g client.GroupInfo) string { return g.Name })
 	if err != nil {
 		return err
 	}
-	out := client.GroupList{Groups: []client.GroupInfo{}}
-	for _, name := range sortedNames(plans) {
-		for _, g := range plans[name].ProtectionGroups {
-			out.Groups = append(out.Groups, client.GroupInfo{Plan: name, Name: g.Name, Target: g.Target, Servers: g.Servers, Selector: g.Selector})
-		}
-	}
-	slices.SortStableFunc(out.Groups, func(a, b client.GroupInfo) int {
-		return cmp.Or(strings.Compare(a.Plan, b.Plan), strings.Compare(a.Name, b.Name))
-	})
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, client.GroupList{Groups: groups})
 	return nil
+}
+
+// perPlan gathers what each plan's latest version holds (of), by plan and
+// then by name.
+func perPlan[T any](h *Handler, ctx context.Context, of func(plan string, f *ripcord.PlanFile) []T, name func(T) string) ([]T, error) {
+	plans, err := h.latestPlans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []T{}
+	for _, p := range sortedNames(plans) {
+		items := of(p, plans[p])
+		slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(name(a), name(b)) })
+		out = append(out, items...)
+	}
+	return out, nil
 }
 
 // planServers answers the source servers of a plan's targets as DRS shows
