@@ -19,17 +19,21 @@ type Inventory interface {
 	SourceServers(ctx context.Context, t ripcord.Target) ([]ripcord.SourceServer, error)
 }
 
-// latestPlans decodes the latest saved version of every plan, by name.
-func (h *Handler) latestPlans(ctx context.Context) (map[string]*ripcord.PlanFile, error) {
-	vs, err := h.cfg.Store.ListPlanVersions(ctx, "")
+// latestPlans decodes the latest saved version of the plan named name, or
+// of every plan with name "", by name. A plan whose latest version does not
+// decode is left out (and logged), never shown by an older version.
+func (h *Handler) latestPlans(ctx context.Context, name string) (map[string]*ripcord.PlanFile, error) {
+	vs, err := h.cfg.Store.ListPlanVersions(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]*ripcord.PlanFile{}
+	seen := map[string]bool{}
 	for _, v := range vs { // newest first
-		if _, seen := out[v.Name]; seen {
+		if seen[v.Name] {
 			continue
 		}
+		seen[v.Name] = true
 		f, err := plan.Decode(v.Name+".yaml", v.Source)
 		if err != nil {
 			h.log.WarnContext(ctx, "a saved plan version does not decode", "plan", v.Name, "version", v.Hash, "error", err)
@@ -75,7 +79,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ *identity
 // perPlan gathers what each plan's latest version holds (of), by plan and
 // then by name.
 func perPlan[T any](h *Handler, ctx context.Context, of func(plan string, f *ripcord.PlanFile) []T, name func(T) string) ([]T, error) {
-	plans, err := h.latestPlans(ctx)
+	plans, err := h.latestPlans(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +114,7 @@ func (h *Handler) serversOf(ctx context.Context, name string) ([]client.ServerIn
 	if h.cfg.Inventory == nil {
 		return nil, fail(ripcord.EUNAVAILABLE, "this server does not reach DRS", "ask ripcord serve, which connects to each plan's targets")
 	}
-	plans, err := h.latestPlans(ctx)
+	plans, err := h.latestPlans(ctx, name)
 	if err != nil {
 		return nil, err
 	}
