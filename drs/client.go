@@ -97,6 +97,10 @@ type Config struct {
 	// RetryBackoff replaces the SDK's backoff between read attempts (full
 	// jitter, exponential, capped at 20s). Tests use one that does not wait.
 	RetryBackoff retry.BackoffDelayer
+	// AppID names the calling process in the User-Agent of every request
+	// (app/AppID; at most 50 characters), so that DRS's side (CloudTrail,
+	// the simulator's counts) can tell replicas apart.
+	AppID string
 }
 
 // Validate checks the fields that can be checked without AWS. New calls
@@ -176,6 +180,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	if cfg.AppID != "" {
+		opts = append(opts, config.WithAppID(cfg.AppID))
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -270,6 +277,19 @@ func (c *Client) Rate() float64 { return c.limiter.rate() }
 
 // Region is the region the Client calls.
 func (c *Client) Region() string { return c.region }
+
+// TargetKey names what the Client calls, the same in every process with the
+// same configuration: endpoint, region and role. Processes that launch in
+// one target coordinate under this name (the engine's launch mutex).
+func (c *Client) TargetKey() string {
+	return c.cfg.Endpoint + "|" + c.region + "|" + c.cfg.RoleARN
+}
+
+// SetShare makes the Client allow itself a 1/n share of its configured rate
+// (and burst): n processes with the same configuration that share a target
+// (ripcord serve replicas) then send no more than one would. n < 1 counts
+// as 1.
+func (c *Client) SetShare(n int) { c.limiter.share(max(n, 1)) }
 
 // Calls returns how many requests the Client has sent to DRS, by operation
 // (DescribeJobs, StartRecovery, ...). SDK retries count: each is a request

@@ -38,13 +38,36 @@ type limiter struct {
 	base  rate.Limit
 	burst int
 	floor rate.Limit
+	// full and fullBurst are the configured rate and burst; base and
+	// burst are this process's share of them (share).
+	full      rate.Limit
+	fullBurst int
 }
 
 // newLimiter returns a limiter on the wall clock; set clock to count
 // another time.
 func newLimiter(rps float64, burst int) *limiter {
 	base := rate.Limit(rps)
-	return &limiter{lim: rate.NewLimiter(base, burst), base: base, burst: burst, floor: base / 32}
+	return &limiter{lim: rate.NewLimiter(base, burst), base: base, burst: burst, floor: base / 32, full: base, fullBurst: burst}
+}
+
+// share makes the limiter allow 1/n of the configured rate and burst. A
+// limiter slowed by throttling stays as slow, unless its share is lower.
+func (l *limiter) share(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	atBase := l.lim.Limit() >= l.base
+	l.base = l.full / rate.Limit(n)
+	l.burst = max(1, l.fullBurst/n)
+	l.floor = l.base / 32
+	switch {
+	case atBase:
+		l.lim.SetLimitAt(now, l.base)
+		l.lim.SetBurstAt(now, l.burst)
+	case l.lim.Limit() > l.base: // throttled, but above the new share
+		l.lim.SetLimitAt(now, l.base)
+	}
 }
 
 // now is the limiter's time.

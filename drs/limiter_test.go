@@ -225,3 +225,34 @@ func TestClientClock(t *testing.T) {
 		t.Errorf("slept %v on the clock, want [500ms 500ms]", s)
 	}
 }
+
+// TestLimiterShare: a 1/n share allows 1/n of the configured rate and
+// burst; a whole share again restores them, and a throttled limiter is not
+// sped up by a larger share.
+func TestLimiterShare(t *testing.T) {
+	l, c := clockLimiter(6, 6)
+	l.share(3)
+	if got := l.rate(); got != 2 {
+		t.Fatalf("a third of 6/s is %v/s", got)
+	}
+	waitN(t, l, 2) // the burst, 6/3
+	c.takeSleeps()
+	waitN(t, l, 2)
+	want := []time.Duration{500 * time.Millisecond, 500 * time.Millisecond}
+	if s := c.takeSleeps(); !slices.Equal(s, want) {
+		t.Errorf("a third share slept %v, want %v (2 per second)", s, want)
+	}
+	l.share(1)
+	if got := l.rate(); got != 6 {
+		t.Errorf("the whole share is %v/s, want 6", got)
+	}
+	l.throttled() // 3/s
+	l.share(1)
+	if got := l.rate(); got != 3 {
+		t.Errorf("a throttled limiter given its whole share runs at %v/s, want 3 (it recovers by itself)", got)
+	}
+	l.share(3)
+	if got := l.rate(); got != 2 {
+		t.Errorf("a throttled limiter above its new share runs at %v/s, want 2", got)
+	}
+}

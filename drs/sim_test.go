@@ -972,3 +972,22 @@ func TestCanceledBeforeSendingIsClear(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+// TestAppIDNamesTheCaller: a Client's AppID reaches DRS in the SDK's
+// User-Agent, so that the simulator (like CloudTrail) can tell which
+// process sent which request; clients without one are not counted by app.
+func TestAppIDNamesTheCaller(t *testing.T) {
+	e := newEnv(t, threeTier(t))
+	a := e.newClient(func(c *drs.Config) { c.AppID = "replica-a" })
+	b := e.newClient()
+	if _, err := a.ListSourceServers(ctx(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ListSourceServers(ctx(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	got := e.sim.AppCounts()
+	if got["replica-a"] != e.requests("DescribeSourceServers")-1 || len(got) != 1 {
+		t.Errorf("requests by app %v; want every DescribeSourceServers but b's under replica-a (%d in all)", got, e.requests("DescribeSourceServers"))
+	}
+}

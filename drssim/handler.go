@@ -88,6 +88,37 @@ func (s *Sim) countOp(name string) {
 	v.(*atomic.Int64).Add(1)
 }
 
+// appID is the application ID an AWS SDK puts in its User-Agent
+// ("app/ID"), or "".
+func appID(ua string) string {
+	for _, f := range strings.Fields(ua) {
+		if id, ok := strings.CutPrefix(f, "app/"); ok {
+			return id
+		}
+	}
+	return ""
+}
+
+func (s *Sim) countApp(id string) {
+	v, ok := s.appStats.Load(id)
+	if !ok {
+		v, _ = s.appStats.LoadOrStore(id, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
+
+// AppCounts returns how many DRS requests each client application sent, by
+// the application ID of its SDK's User-Agent (app/ID): which process made
+// which calls.
+func (s *Sim) AppCounts() map[string]int64 {
+	out := map[string]int64{}
+	s.appStats.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
 // OperationCounts returns how many requests each operation received.
 func (s *Sim) OperationCounts() map[string]int64 {
 	out := map[string]int64{}
@@ -126,6 +157,9 @@ func (s *Sim) serveDRS(w *statusWriter, r *http.Request, rq *request) *apiError 
 	}
 	rq.op, rq.arn, rq.query = op, arn, r.URL.Query()
 	s.countOp(op.name)
+	if app := appID(r.Header.Get("User-Agent")); app != "" {
+		s.countApp(app)
+	}
 
 	sig, apiErr := parseAuth(r)
 	if apiErr != nil {

@@ -117,6 +117,7 @@ type Sim struct {
 	// cache (rendercache.go): the benchmarks' point of comparison.
 	uncachedLists atomic.Bool
 	opStats       sync.Map // op name -> *atomic.Int64
+	appStats      sync.Map // client app ID -> *atomic.Int64
 }
 
 // New builds a simulator from opts.

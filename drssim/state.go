@@ -17,6 +17,9 @@ type StateView struct {
 	Faults  []Fault      `json:"faults"`
 	// Requests is how many DRS requests each operation received.
 	Requests map[string]int64 `json:"requests"`
+	// RequestsByApp is how many DRS requests each client application
+	// sent, by the app ID in its SDK's User-Agent.
+	RequestsByApp map[string]int64 `json:"requestsByApp,omitempty"`
 }
 
 // RegionView is one account and region.
@@ -110,7 +113,7 @@ func (s *Sim) State(f StateFilter) StateView {
 		}
 		return regs[i].name < regs[j].name
 	})
-	view := StateView{Now: s.clock.Now(), Faults: s.Faults(), Requests: s.OperationCounts()}
+	view := StateView{Now: s.clock.Now(), Faults: s.Faults(), Requests: s.OperationCounts(), RequestsByApp: s.AppCounts()}
 	for _, r := range regs {
 		s.withRegion(r.account, r.name, func(r *region, now time.Time) {
 			view.Regions = append(view.Regions, r.view(now))
