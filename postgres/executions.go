@@ -154,11 +154,11 @@ func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch
 	last := afterSeq + int64(len(events))
 	what := "append to execution " + execID
 
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginPipe(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
-	defer rollback(tx)
+	defer tx.end()
 
 	// The execution's row lock queues this append behind every other
 	// writer of the execution; the lease is read by a later statement,
@@ -198,11 +198,14 @@ func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch
 	b.Queue(`UPDATE executions SET `+strings.Join(set, ", ")+` WHERE id = $1 AND last_seq = $2`, args...)
 	queueEvents(b, execID, events)
 	s.queueNote(b, ripcord.Note{Kind: ripcord.NoteEvents, ID: execID})
-	err = runBatch(tx.SendBatch(ctx, b), b.Len())
+	// The lock holds since the first batch, and last_seq was checked
+	// under it: the UPDATE changes the row, and COMMIT can follow in
+	// the same round trip.
+	err = tx.commit(ctx, b)
 	if constraintViolated(err, "executions_exclusive_live") {
 		// A terminal execution made live again while another live
 		// execution holds its exclusive key.
-		rollback(tx)
+		tx.end()
 		var key *string
 		if qerr := s.pool.QueryRow(ctx, `SELECT exclusive FROM executions WHERE id = $1`, execID).Scan(&key); qerr == nil && key != nil {
 			return 0, s.exclusiveRefused(ctx, execID, *key, err)
@@ -211,9 +214,6 @@ func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch
 	} else if err != nil {
 		return 0, wrap(what, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("%s: %w", what, err)
-	}
 	return last, nil
 }
 
@@ -221,7 +221,7 @@ func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch
 // returns its last seq and, with withLease, its lease as committed once
 // the lock is held and the store's time then; ENOTFOUND if it does not
 // exist.
-func (s *Store) lockExecution(ctx context.Context, tx pgx.Tx, execID string, withLease bool) (lastSeq int64, l ripcord.Lease, now time.Time, err error) {
+func (s *Store) lockExecution(ctx context.Context, tx batcher, execID string, withLease bool) (lastSeq int64, l ripcord.Lease, now time.Time, err error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT last_seq FROM executions WHERE id = $1 FOR NO KEY UPDATE`, execID)
 	if withLease {

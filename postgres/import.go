@@ -24,7 +24,7 @@ import (
 // ECONFLICT.
 func (s *Store) ImportPlanVersion(ctx context.Context, v ripcord.PlanVersion) error {
 	if err := validPlanVersion(v); err != nil {
-		return err
+		return withHint(err, "import a plan version as the source store returns it")
 	}
 	created := ripcord.StoreTime(v.Created)
 	var got ripcord.PlanVersion
@@ -54,15 +54,17 @@ func (s *Store) ImportPlanVersion(ctx context.Context, v ripcord.PlanVersion) er
 // ECONFLICT, and so is a live execution whose exclusive key a live one
 // here holds; an unknown plan version is ENOTFOUND (import it first).
 func (s *Store) ImportExecution(ctx context.Context, x ripcord.Execution, events []ripcord.Event) error {
+	const hint = "import an execution as the source store returns it: the execution, and all its events from seq 1"
 	if err := validExecution(x); err != nil {
-		return err
+		return withHint(err, hint)
 	}
 	if x.LastSeq != 0 && x.LastSeq != int64(len(events)) {
-		return ripcord.Errorf(ripcord.EINVALID, "import execution %q: its last seq is %d but %d events are given", x.ID, x.LastSeq, len(events))
+		return &ripcord.Error{Code: ripcord.EINVALID, Hint: hint,
+			Message: fmt.Sprintf("import execution %q: its last seq is %d but %d events are given", x.ID, x.LastSeq, len(events))}
 	}
 	evs, err := sequenceEvents(x.ID, 0, events)
 	if err != nil {
-		return err
+		return withHint(err, hint)
 	}
 	return s.insertExecution(ctx, x, evs, true)
 }
@@ -83,14 +85,17 @@ func (s *Store) ImportToken(ctx context.Context, t ripcord.Token) error {
 // gapless: e.Seq must follow the last entry, so a log is imported in seq
 // order into an empty one (ECONFLICT otherwise, naming the last entry).
 func (s *Store) ImportAudit(ctx context.Context, e ripcord.AuditEntry) error {
+	const hint = "import the audit entries as the source store lists them, with their seqs and times"
 	if err := validAudit(e); err != nil {
-		return err
+		return withHint(err, hint)
 	}
 	if e.Seq < 1 {
-		return ripcord.Errorf(ripcord.EINVALID, "import audit entry %q: seq %d is not an entry's", e.Action, e.Seq)
+		return &ripcord.Error{Code: ripcord.EINVALID, Hint: hint,
+			Message: fmt.Sprintf("import audit entry %q: seq %d is not an entry's", e.Action, e.Seq)}
 	}
 	if err := checkTime(e.At, "entry"); err != nil {
-		return ripcord.Errorf(ripcord.EINVALID, "import audit entry %d: %v", e.Seq, err)
+		return &ripcord.Error{Code: ripcord.EINVALID, Hint: hint,
+			Message: fmt.Sprintf("import audit entry %d: %v", e.Seq, err)}
 	}
 	what := fmt.Sprintf("import audit entry %d", e.Seq)
 	tx, err := s.pool.Begin(ctx)
@@ -119,4 +124,13 @@ func (s *Store) ImportAudit(ctx context.Context, e ripcord.AuditEntry) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// withHint gives a *ripcord.Error without a hint the hint.
+func withHint(err error, hint string) error {
+	var e *ripcord.Error
+	if errors.As(err, &e) && e.Hint == "" {
+		return &ripcord.Error{Code: e.Code, Message: e.Message, Hint: hint}
+	}
+	return err
 }

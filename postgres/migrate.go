@@ -121,7 +121,11 @@ func Migrate(ctx context.Context, dsn string) (from, to int, err error) {
 		return 0, 0, connectError(where, err)
 	}
 	defer conn.Close(context.Background())
-	v, err := migrateSchema(ctx, conn, where, true)
+	ms, err := embedded()
+	if err != nil {
+		return 0, 0, err
+	}
+	v, err := migrateSchema(ctx, conn, where, ms, true)
 	return v.from, v.to, err
 }
 
@@ -143,11 +147,7 @@ type beginner interface {
 // schema, makes replicas that start together migrate one after the other:
 // the second finds the work done. A schema newer than this ripcord knows,
 // and one holding tables that are not ripcord's, are refused.
-func migrateSchema(ctx context.Context, db beginner, where string, apply bool) (versions, error) {
-	ms, err := embedded()
-	if err != nil {
-		return versions{}, err // a bug in the build, not the caller's
-	}
+func migrateSchema(ctx context.Context, db beginner, where string, ms []migration, apply bool) (versions, error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return versions{}, connectError(where, err)

@@ -102,6 +102,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	ms, err := embedded()
+	if err != nil {
+		return nil, err // a bug in the build, not the caller's
+	}
 	s := &Store{migrate: true, where: describe(cfg.ConnConfig)}
 	for _, o := range opts {
 		o(s)
@@ -110,7 +114,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.where, err)
 	}
-	v, err := migrateSchema(ctx, s.pool, s.where, s.migrate)
+	v, err := migrateSchema(ctx, s.pool, s.where, ms, s.migrate)
 	if err != nil {
 		s.pool.Close()
 		return nil, err
@@ -329,4 +333,72 @@ func rollback(tx pgx.Tx) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = tx.Rollback(ctx)
+}
+
+// pipeTx is a transaction whose BEGIN travels in the batch of its first
+// statements and whose COMMIT in the batch of its last ones, so that a
+// write of two batches (read under a lock, then write) costs two round
+// trips rather than four: Append's. Its statements run as they would in a
+// pgx.Tx, each with its own snapshot.
+type pipeTx struct {
+	conn      *pgxpool.Conn // nil once ended
+	begun     bool
+	committed bool
+}
+
+// beginPipe acquires a connection for a pipeTx; close it with end.
+func (s *Store) beginPipe(ctx context.Context) (*pipeTx, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pipeTx{conn: conn}, nil
+}
+
+// SendBatch sends b, after BEGIN if it is the transaction's first.
+func (p *pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if p.begun {
+		return p.conn.SendBatch(ctx, b)
+	}
+	p.begun = true
+	withBegin := &pgx.Batch{}
+	withBegin.Queue(`BEGIN`)
+	withBegin.QueuedQueries = append(withBegin.QueuedQueries, b.QueuedQueries...)
+	br := p.conn.SendBatch(ctx, withBegin)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return pgx.FailedBatchResults(b, err)
+	}
+	return br
+}
+
+// commit runs the statements of b, all of which return no rows that
+// matter, and COMMIT after them, in one round trip.
+func (p *pipeTx) commit(ctx context.Context, b *pgx.Batch) error {
+	b.Queue(`COMMIT`)
+	if err := runBatch(p.SendBatch(ctx, b), b.Len()); err != nil {
+		return err
+	}
+	p.committed = true
+	return nil
+}
+
+// end rolls back what was not committed and gives the connection back
+// (the pool drops one left in a transaction). A second end does nothing.
+func (p *pipeTx) end() {
+	if p.conn == nil {
+		return
+	}
+	if p.begun && !p.committed {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = p.conn.Exec(ctx, `ROLLBACK`)
+		cancel()
+	}
+	p.conn.Release()
+	p.conn = nil
+}
+
+// batcher sends batches: a pgx.Tx or a pipeTx.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
