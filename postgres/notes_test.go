@@ -234,3 +234,40 @@ func TestForeignNotification(t *testing.T) {
 	}
 	expect(t, ch, ripcord.Note{Kind: ripcord.NoteResync})
 }
+
+// TestSubscribeWhileUnreachable: when the listener cannot connect,
+// Subscribe returns all the same; once the database takes connections
+// again the listener gets in (with backoff) and the subscriber receives a
+// NoteResync, then notes.
+func TestSubscribeWhileUnreachable(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dsn := pgtest.Database(t)
+	s := openStore(t, dsn)
+	fill(t, s) // the pool holds connections from here on
+	var name string
+	if err := rawConn(t, dsn).QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawConn(t, pgtest.Server()) // the server's own database: ALTER DATABASE cannot lock out its own session
+	if _, err := raw.Exec(ctx, `ALTER DATABASE `+name+` ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Subscribe(ctx)
+	if err != nil {
+		t.Fatalf("Subscribe while the database refuses connections: %v", err)
+	}
+	if pid := s.notes.listenerPID(); pid != 0 {
+		t.Fatalf("a listener connection (pid %d) while the database refuses connections", pid)
+	}
+	if _, err := raw.Exec(ctx, `ALTER DATABASE `+name+` ALLOW_CONNECTIONS true`); err != nil {
+		t.Fatal(err)
+	}
+	if n := next(t, ch, 30*time.Second); n.Kind != ripcord.NoteResync {
+		t.Fatalf("note = %+v, want a NoteResync once the listener is in", n)
+	}
+	if _, err := s.Append(ctx, "ex-1", 3, 0, []ripcord.Event{{At: t0, Actor: "bob", Type: "Noted"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ch, ripcord.Note{Kind: ripcord.NoteEvents, ID: "ex-1"})
+}
