@@ -238,3 +238,12 @@ func (c *Client) PlanServers(ctx context.Context, plan string) ([]ServerInfo, er
 	_, err := c.call(ctx, request{method: http.MethodGet, path: "api/v1/plans/" + seg(plan) + "/servers"}, &out)
 	return out.Servers, err
 }
+
+// JobLog returns the log of DRS job job, one of execution id's jobs, oldest
+// first. While the job runs, the server may answer from a copy up to 10
+// seconds old; a finished job's log is read from DRS once.
+func (c *Client) JobLog(ctx context.Context, id, job string) (JobLog, error) {
+	var out JobLog
+	_, err := c.call(ctx, request{method: http.MethodGet, path: "api/v1/executions/" + seg(id) + "/jobs/" + seg(job) + "/log"}, &out)
+	return out, err
+}

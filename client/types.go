@@ -283,3 +283,25 @@ type ServerInfo struct {
 type ServerList struct {
 	Servers []ServerInfo `json:"servers"`
 }
+
+// JobLogItem is one line of a DRS job's log (DescribeJobLogItems): what
+// happened, when (on DRS's clock), to which source server, and DRS's own
+// error text for a failure.
+type JobLogItem struct {
+	At                 time.Time `json:"at"`
+	Event              string    `json:"event"` // JOB_START, SNAPSHOT_START, CONVERSION_FAIL, LAUNCH_START, JOB_END, ...
+	SourceServerID     string    `json:"sourceServerID,omitempty"`
+	TargetInstanceID   string    `json:"targetInstanceID,omitempty"`
+	ConversionServerID string    `json:"conversionServerID,omitempty"`
+	RawError           string    `json:"rawError,omitempty"`
+}
+
+// JobLog is the answer of GET /api/v1/executions/{id}/jobs/{job}/log: the
+// log of one of the execution's DRS jobs, oldest first, in the target
+// (of the execution's plan) the job ran in.
+type JobLog struct {
+	Execution string       `json:"execution"`
+	Job       string       `json:"job"`
+	Target    string       `json:"target"`
+	Items     []JobLogItem `json:"items"`
+}

@@ -96,7 +96,7 @@ func newConsole() (*console, error) {
 	}
 	c.static = static
 	shared := []string{"console/templates/layout.html", "console/templates/parts.html"}
-	for _, page := range []string{"signin", "overview", "executions", "execution", "plans", "plan", "audit", "error"} {
+	for _, page := range []string{"signin", "overview", "executions", "execution", "plans", "plan", "diff", "servers", "groups", "audit", "error"} {
 		t, err := template.New(page).Funcs(consoleFuncs).ParseFS(consoleFS, append(shared, "console/templates/"+page+".html")...)
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", page, err)
@@ -138,6 +138,9 @@ func (h *Handler) mountConsole() error {
 	h.mux.Handle("POST /console/executions/{id}/{action}", h.consolePost(h.consoleControl))
 	get("/console/plans", ripcord.RoleViewer, h.plansPage)
 	get("/console/plans/{name}", ripcord.RoleViewer, h.planPage)
+	get("/console/plans/{name}/diff", ripcord.RoleViewer, h.planDiffPage)
+	get("/console/servers", ripcord.RoleViewer, h.serversPage)
+	get("/console/groups", ripcord.RoleViewer, h.groupsPage)
 	h.mux.Handle("POST /console/plans/{name}/start", h.consolePost(h.consoleStart))
 	get("/console/audit", ripcord.RoleAdmin, h.auditPage)
 	return nil

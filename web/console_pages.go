@@ -62,6 +62,10 @@ type overviewView struct {
 	Live   []execRow
 	Recent []execRow
 	Plans  []client.PlanSummary
+	// Targets are each plan's targets with their servers' readiness now;
+	// TargetsNote says why DRS shows nothing.
+	Targets     []targetRow
+	TargetsNote string
 }
 
 func (h *Handler) overviewPage(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {
@@ -82,6 +86,11 @@ func (h *Handler) overviewPage(w http.ResponseWriter, r *http.Request, id *ident
 	if v.Plans, err = h.planRows(r); err != nil {
 		return err
 	}
+	inv, note, err := h.inventoryOf(ctx, "")
+	if err != nil {
+		return err
+	}
+	v.Targets, v.TargetsNote = targetRows(inv), note
 	h.render(w, r, http.StatusOK, "overview", "", h.data(id, s, "Overview", "overview", v))
 	return nil
 }
@@ -123,6 +132,10 @@ type execView struct {
 	MoreEvents         int         // older events not shown
 	LastSeq            int64
 	CSRF               string
+	// Jobs are the execution's DRS jobs with their logs; JobsNote says why
+	// none is shown.
+	Jobs     []jobLogView
+	JobsNote string
 }
 
 type stepView struct {
@@ -236,6 +249,7 @@ func (h *Handler) executionView(r *http.Request, idn *identity, s *session) (*ex
 	c.Any = c.Any || c.Pause || c.Resume || c.Cancel || c.Cleanup
 	v.Controls = c
 	v.Gantt = buildGantt(st, now, all[len(all)-1].At)
+	v.Jobs, v.JobsNote = h.jobLogViews(ctx, st)
 	for i, ev := range all {
 		ev := eventView{Seq: ev.Seq, At: ev.At, Offset: offset(ev.At.Sub(st.Started)), Actor: ev.Actor, Type: ev.Type, Text: consoleEventText(all[i])}
 		if slices.Contains(controlEvents, ev.Type) {

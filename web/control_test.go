@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
@@ -191,18 +193,55 @@ func TestAuditKeepsOddInput(t *testing.T) {
 	}
 }
 
-// fixedInventory is a narrow stand-in for DRS's source servers, for the
-// API's own checks: every target holds the one server of the fixtures. The
-// real supervisor behind the API is tested in cmd/ripcord
-// (TestServeInventory).
-type fixedInventory struct{}
+// fixedInventory is a narrow stand-in for DRS's source servers and job
+// logs, for the API's and the console's own checks: every target holds the
+// three servers of the fixtures (the web tier's stalled). The real
+// supervisor behind the API is tested in cmd/ripcord (TestServeInventory,
+// TestConsolePagesInBrowser). The zero value answers.
+type fixedInventory struct {
+	// logs is each job's log, by job ID; a job it lacks has fixedJobLog.
+	logs map[string][]ripcord.JobLogItem
+	// down, when set, is every call's answer: DRS does not answer.
+	down error
+	// jobLogCalls, when set, counts the calls of JobLog.
+	jobLogCalls *atomic.Int32
+}
 
-func (fixedInventory) SourceServers(context.Context, ripcord.Target) ([]ripcord.SourceServer, error) {
+func (f fixedInventory) SourceServers(context.Context, ripcord.Target) ([]ripcord.SourceServer, error) {
+	if f.down != nil {
+		return nil, f.down
+	}
 	server := func(id, tier, state string) ripcord.SourceServer {
 		return ripcord.SourceServer{ID: id, Hostname: tier + "-1", ReplicationState: state, Tags: map[string]string{"Application": "orders", "Tier": tier}}
 	}
 	return []ripcord.SourceServer{server(serverID, "database", ripcord.ReplicationContinuous),
 		server("s-2234567890abcdef0", "app", ripcord.ReplicationContinuous), server("s-3234567890abcdef0", "web", ripcord.ReplicationStalled)}, nil
+}
+
+func (f fixedInventory) JobLog(_ context.Context, _ ripcord.Target, jobID string) ([]ripcord.JobLogItem, error) {
+	if f.jobLogCalls != nil {
+		f.jobLogCalls.Add(1)
+	}
+	if f.down != nil {
+		return nil, f.down
+	}
+	if l, ok := f.logs[jobID]; ok {
+		return l, nil
+	}
+	return fixedJobLog(time.Date(2026, 11, 25, 9, 1, 0, 0, time.UTC), serverID, true), nil
+}
+
+// fixedJobLog is a job's log as DRS writes it for one server launched (or
+// still launching, without its end) from at on.
+func fixedJobLog(at time.Time, server string, ended bool) []ripcord.JobLogItem {
+	l := []ripcord.JobLogItem{{At: at, Event: "JOB_START"},
+		{At: at.Add(time.Second), Event: "SNAPSHOT_START", SourceServerID: server},
+		{At: at.Add(time.Minute), Event: "CONVERSION_START", SourceServerID: server, ConversionServerID: "i-conv1"},
+		{At: at.Add(3 * time.Minute), Event: "LAUNCH_START", SourceServerID: server, TargetInstanceID: "i-1"}}
+	if ended {
+		l = append(l, ripcord.JobLogItem{At: at.Add(5 * time.Minute), Event: "JOB_END"})
+	}
+	return l
 }
 
 // TestInventory: targets and protection groups come from each plan's latest

@@ -207,6 +207,7 @@ func (e *env) createExecution(id, hash string, mode ripcord.Mode, started time.T
 	e.t.Helper()
 	spec := engine.Spec{Plan: "orders", PlanHash: hash, Mode: mode,
 		Settings: ripcord.Settings{FailurePolicy: ripcord.FailureStop, ConflictDeadline: 15 * time.Minute},
+		Targets:  []ripcord.Target{{Name: "dr", Account: "111122223333", Region: "us-east-1"}},
 		Steps:    []engine.SpecStep{{Name: "database", Kind: ripcord.StepLaunch, Servers: []engine.SpecServer{{ID: serverID, Target: "dr"}}}}}
 	x := ripcord.Execution{ID: id, PlanName: "orders", PlanHash: hash, Mode: mode, State: ripcord.ExecRunning,
 		Started: started, Actor: "alice (tok_1)"}

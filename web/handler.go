@@ -70,8 +70,9 @@ type Config struct {
 	// Executions starts and controls executions (ripcord serve's
 	// supervisor); without it those endpoints answer 503.
 	Executions Executions
-	// Inventory reads what DRS holds in a plan's targets (ripcord serve's
-	// supervisor); without it the servers endpoint answers 503.
+	// Inventory reads what DRS holds in a plan's targets and the logs of
+	// an execution's DRS jobs (ripcord serve's supervisor); without it the
+	// servers and job log endpoints answer 503.
 	Inventory Inventory
 }
 
@@ -83,7 +84,8 @@ type Handler struct {
 	routes  []Route
 	limiter *failLimiter
 	folds   *foldCache
-	console *console // the web console (console.go)
+	jobLogs *jobLogCache // DRS job logs (inventory.go)
+	console *console     // the web console (console.go)
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close: event streams end
@@ -133,7 +135,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
 		limiter: newFailLimiter(cfg.SignInBurst, cfg.SignInEvery, 10000),
-		folds:   newFoldCache(256), closed: make(chan struct{})}
+		folds:   newFoldCache(256), jobLogs: newJobLogCache(jobLogCacheSize), closed: make(chan struct{})}
 	h.routes = routes()
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.Method+" "+rt.Path, h.wrap(rt))
@@ -167,6 +169,7 @@ func routes() []Route {
 			Query: []string{"plan", "state", "mode", "since", "until", "limit"}, serve: (*Handler).listExecutions},
 		{Method: "GET", Path: "/api/v1/executions/{id}", Role: ripcord.RoleViewer, serve: (*Handler).getExecution},
 		{Method: "GET", Path: "/api/v1/executions/{id}/events", Role: ripcord.RoleViewer, Query: page, serve: (*Handler).events},
+		{Method: "GET", Path: "/api/v1/executions/{id}/jobs/{job}/log", Role: ripcord.RoleViewer, serve: (*Handler).executionJobLog},
 		// Starting and controlling need role operator, and recovery for a
 		// recovery (checked in the handlers, which know the mode).
 		{Method: "POST", Path: "/api/v1/executions", Role: ripcord.RoleOperator, serve: (*Handler).startExecution},

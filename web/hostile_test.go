@@ -2,11 +2,15 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
@@ -171,4 +175,202 @@ func noMarkup(t *testing.T, body []byte) {
 	if bytes.ContainsAny(body, "<>") || !bytes.Contains(body, []byte(`\u003cscript\u003e`)) {
 		t.Errorf("the answer is not escaped: %s", body)
 	}
+}
+
+// scriptInventory is the fixed inventory with markup in everything DRS
+// says: host names, OS, replication states, job log events and errors.
+type scriptInventory struct{ fixedInventory }
+
+const script = `<script>alert("owned")</script>`
+
+func (s scriptInventory) SourceServers(ctx context.Context, t ripcord.Target) ([]ripcord.SourceServer, error) {
+	list, err := s.fixedInventory.SourceServers(ctx, t)
+	for i := range list {
+		list[i].Hostname, list[i].OS = script, script
+	}
+	if len(list) > 0 {
+		list[len(list)-1].ReplicationState = script
+	}
+	return list, err
+}
+
+func (s scriptInventory) JobLog(ctx context.Context, t ripcord.Target, job string) ([]ripcord.JobLogItem, error) {
+	l, err := s.fixedInventory.JobLog(ctx, t, job)
+	return append(l, ripcord.JobLogItem{Event: script, SourceServerID: script, RawError: script}), err
+}
+
+// TestConsoleHostileInput: the console's forms, paths and query strings
+// refuse what is not theirs without changing anything, and what they
+// quote back, or what a plan or DRS says, is escaped on every page.
+func TestConsoleHostileInput(t *testing.T) {
+	rec := &recordingExecutions{}
+	e := newEnv(t, withExecutions(rec), withInventory(scriptInventory{}))
+	rec.e = e
+	v1 := e.savePlans(orders).Versions[0].Hash
+	e.clock.Advance(time.Minute)
+	withScript := strings.Replace(string(orders), "description: The orders application, tier by tier.", "description: '"+script+" & more'", 1)
+	v2 := e.savePlans([]byte(withScript)).Versions[0].Hash
+	x := e.execWithJob("orders-run", v2, "drsjob-run", false)
+	op := e.browser()
+	op.signIn(e.secrets[ripcord.RoleOperator])
+	escaped := regexp.MustCompile(`&lt;script&gt;|\\u003cscript\\u003e`)
+
+	t.Run("oversized forms", func(t *testing.T) {
+		_, _, _ = op.do("GET", "/console/plans/orders", nil)
+		pad := strings.Repeat("a", 100<<10)
+		for _, tc := range []struct {
+			name, path string
+			chunked    bool
+		}{
+			{"a start", "/console/plans/orders/start", false},
+			{"a start, chunked", "/console/plans/orders/start", true},
+			{"a control", "/console/executions/" + x + "/pause", false},
+			{"a sign-in", "/console/signin", false},
+		} {
+			before := e.snapshot()
+			body := "csrf=" + op.csrf + "&mode=drill&token=" + e.secrets[ripcord.RoleAdmin] + "&pad=" + pad
+			req, err := http.NewRequest("POST", e.srv.URL+tc.path, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.chunked {
+				req.Body = io.NopCloser(strings.NewReader(body))
+				req.ContentLength = -1
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", e.srv.URL)
+			resp, err := op.http.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+				!strings.Contains(string(page), "413: too_large") {
+				t.Errorf("%s of 100 KiB: %d %s; want the console's 413 page\n%s", tc.name, resp.StatusCode, resp.Header.Get("Content-Type"), page)
+			}
+			e.sameStore(before, tc.name+" of 100 KiB")
+		}
+		if len(rec.calls) != 0 {
+			t.Errorf("oversized forms reached the executions: %q", rec.calls)
+		}
+	})
+
+	t.Run("paths and queries", func(t *testing.T) {
+		for _, tc := range []struct {
+			path   string
+			status int
+		}{
+			{"/console/plans/..%2f..%2fetc", 400},
+			{"/console/plans/..%2F..%2Fetc%2Fpasswd", 400},
+			{"/console/plans/../../etc", 400},
+			{"/console/plans/%252e%252e%252f%252e%252e%252fetc", 400}, // double-encoded
+			{"/console/plans/%2e%2e", 400},
+			{"/console/executions/%3Cscript%3Ealert(1)", 400},
+			{"/console/executions/%253Cscript%253E", 400},
+			{"/console/executions/" + x + "%00", 400},
+			{"/console/executions/" + x + "/fragment/", 400},
+			{"/console/executions/no-such-execution", 404},
+			{"/console/plans/no-such-plan", 404},
+			{"/console/plans/%3Cscript%3E", 400},
+			{"/console/plans/%3Cscript%3E/diff?from=" + v1 + "&to=" + v2, 400},
+			{"/console/plans/orders/diff?from=%3Cscript%3E&to=" + v2, 400},
+			{"/console/plans/orders/diff?from=" + v1 + "&to=" + v2 + "&%3Cscript%3E=1", 400},
+			{"/console/servers?plan=%3Cscript%3E", 400},
+			{"/console/servers?target=%3Cscript%3E", 400},
+			{"/console/servers?plan=%zz", 400},
+			{"/console/groups?plan=%3Cscript%3E", 400},
+			{"/console/static/..%2fconsole.go", 400},
+			{"/console/static/%3Cscript%3E", 404},
+			{"/console/%3Cscript%3E", 404},
+		} {
+			before := e.snapshot()
+			status, _, body := op.do("GET", tc.path, nil)
+			if status != tc.status {
+				t.Errorf("GET %s: %d; want %d\n%s", tc.path, status, tc.status, body)
+			}
+			if strings.Contains(body, "<script") || strings.Contains(body, "alert(1)") && !escaped.MatchString(body) {
+				t.Errorf("GET %s reflects its input unescaped:\n%s", tc.path, body)
+			}
+			e.sameStore(before, "GET "+tc.path)
+		}
+	})
+
+	t.Run("markup from plans and DRS", func(t *testing.T) {
+		for _, p := range []string{"/console", "/console/plans", "/console/plans/orders", "/console/plans/orders?version=" + v1,
+			"/console/plans/orders/diff?from=" + v1 + "&to=" + v2, "/console/servers", "/console/servers?plan=orders&target=dr",
+			"/console/groups", "/console/executions", "/console/executions/" + x, "/console/executions/" + x + "/fragment"} {
+			status, _, body := op.do("GET", p, nil)
+			if status != 200 || strings.Contains(body, "<script>alert") {
+				t.Errorf("GET %s: %d, unescaped markup:\n%s", p, status, body)
+			}
+			if want := map[string]bool{"/console/plans/orders": true, "/console/servers": true, "/console/executions/" + x: true,
+				"/console/plans/orders/diff?from=" + v1 + "&to=" + v2: true}; want[p] && !escaped.MatchString(body) {
+				t.Errorf("GET %s does not show the markup escaped:\n%s", p, body)
+			}
+		}
+		down := newEnv(t, withInventory(fixedInventory{down: &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: "DRS says " + script}}))
+		down.execWithJob("orders-run", down.savePlans(orders).Versions[0].Hash, "drsjob-run", false)
+		b := down.browser()
+		b.signIn(down.secrets[ripcord.RoleViewer])
+		for _, p := range []string{"/console", "/console/servers", "/console/groups", "/console/executions/orders-run"} {
+			status, _, body := b.do("GET", p, nil)
+			if status != 200 || strings.Contains(body, "<script>alert") || !escaped.MatchString(body) {
+				t.Errorf("GET %s with DRS failing in markup: %d\n%s", p, status, body)
+			}
+		}
+	})
+
+	t.Run("CSRF", func(t *testing.T) {
+		another := e.browser()
+		another.signIn(e.secrets[ripcord.RoleOperator])
+		_, _, _ = op.do("GET", "/console/plans/orders", nil)
+		before := e.snapshot()
+		for _, post := range []struct{ path, name string }{
+			{"/console/plans/orders/start", "a start"}, {"/console/executions/" + x + "/cancel", "a cancel"}, {"/console/signout", "a sign-out"}} {
+			for name, form := range map[string]url.Values{
+				"no CSRF token":     {"mode": {"drill"}},
+				"a wrong one":       {"mode": {"drill"}, "csrf": {strings.Repeat("0", 64)}},
+				"an empty one":      {"mode": {"drill"}, "csrf": {""}},
+				"two of them":       {"mode": {"drill"}, "csrf": {op.csrf, op.csrf}},
+				"another session's": {"mode": {"drill"}, "csrf": {another.csrf}},
+				"a script":          {"mode": {"drill"}, "csrf": {script}},
+			} {
+				status, _, body := op.do("POST", post.path, form)
+				if status != http.StatusForbidden || strings.Contains(body, "<script>alert") {
+					t.Errorf("%s with %s: %d; want 403", post.name, name, status)
+				}
+			}
+		}
+		e.sameStore(before, "forms without their session's CSRF token")
+		if status, _, _ := op.do("GET", "/console", nil); status != 200 {
+			t.Fatalf("the session ended after refused sign-outs: %d", status)
+		}
+
+		// A form replayed after its session ended, with the old cookie and
+		// token, and one replayed in the next session with the old token.
+		old := e.browser()
+		old.signIn(e.secrets[ripcord.RoleOperator])
+		oldCSRF := old.csrf
+		u, _ := url.Parse(e.srv.URL + "/console")
+		oldCookies := old.http.Jar.Cookies(u)
+		if status, _, _ := old.do("POST", "/console/signout", url.Values{"csrf": {oldCSRF}}); status != http.StatusSeeOther {
+			t.Fatalf("sign-out: %d", status)
+		}
+		before = e.snapshot()
+		old.http.Jar.SetCookies(u, oldCookies)
+		if status, _, _ := old.do("POST", "/console/plans/orders/start", url.Values{"csrf": {oldCSRF}, "mode": {"drill"}}); status != http.StatusForbidden {
+			t.Errorf("a start replayed after sign-out: %d; want 403", status)
+		}
+		e.sameStore(before, "a form replayed after sign-out")
+		old.signIn(e.secrets[ripcord.RoleOperator])
+		before = e.snapshot()
+		if status, _, _ := old.do("POST", "/console/plans/orders/start", url.Values{"csrf": {oldCSRF}, "mode": {"drill"}}); status != http.StatusForbidden {
+			t.Errorf("a start replayed with the previous session's token: %d; want 403", status)
+		}
+		e.sameStore(before, "a form replayed with the previous session's token")
+		if len(rec.calls) != 0 {
+			t.Errorf("refused forms reached the executions: %q", rec.calls)
+		}
+	})
 }

@@ -82,7 +82,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			// Served: a request reaches the route (not the "no such
 			// endpoint" 404 or a 405): without a token, a 401 for a
 			// route that needs one.
-			target := strings.NewReplacer("{name}", "orders", "{id}", "orders-1").Replace(path)
+			target := strings.NewReplacer("{name}", "orders", "{id}", "orders-1", "{job}", "drsjob-1").Replace(path)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(m, target, nil))
 			var eb client.ErrorBody
@@ -144,6 +144,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"StartRequest": client.StartRequest{}, "ControlRequest": client.ControlRequest{},
 		"TargetInfo": client.TargetInfo{}, "TargetList": client.TargetList{}, "GroupInfo": client.GroupInfo{}, "GroupList": client.GroupList{},
 		"ServerInfo": client.ServerInfo{}, "ServerList": client.ServerList{},
+		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {

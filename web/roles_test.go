@@ -76,6 +76,10 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 			}
 			return err
 		}},
+		{"GET", "/api/v1/executions/{id}/jobs/{job}/log", ripcord.RoleViewer, func(c *client.Client) error {
+			_, err := c.JobLog(ctx, x, "drsjob-1")
+			return err
+		}},
 		{"POST", "/api/v1/executions", ripcord.RoleOperator, func(c *client.Client) error {
 			_, err := c.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
 			return err
