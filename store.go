@@ -206,6 +206,10 @@ type PlanVersion struct {
 // in the same transaction as afterSeq, so a driver that lost its lease can
 // record nothing and therefore must call nothing. Lease expiry is judged on
 // the store's clock (sqlite.WithClock in tests), never on a caller's.
+//
+// A Store is also a [ClusterStore]: a registry of the replicas sharing it,
+// named mutexes and notes between processes (with SQLite, notes reach only
+// the process that wrote them).
 type Store interface {
 	// AuthStore keeps API tokens and the audit log.
 	AuthStore
@@ -285,6 +289,9 @@ type Store interface {
 
 	// Close releases the store. Calls after Close return errors.
 	Close() error
+
+	// ClusterStore lets several ripcord serve replicas share the store.
+	ClusterStore
 }
 
 // The functions below are for Store implementations, so that every store

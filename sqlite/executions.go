@@ -13,7 +13,8 @@ import (
 	"github.com/ripcord-dr/ripcord"
 )
 
-// CreateExecution stores a new execution and its first events.
+// CreateExecution stores a new execution and its first events, then sends
+// a NoteEvents.
 func (s *Store) CreateExecution(ctx context.Context, x ripcord.Execution, first []ripcord.Event) error {
 	if err := x.Validate(); err != nil {
 		return err
@@ -62,10 +63,12 @@ func (s *Store) CreateExecution(ctx context.Context, x ripcord.Execution, first 
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create execution %s: %w", x.ID, err)
 	}
+	s.notes.send(ripcord.Note{Kind: ripcord.NoteEvents, ID: x.ID})
 	return nil
 }
 
-// Append adds events after seq afterSeq and applies update, atomically.
+// Append adds events after seq afterSeq and applies update, atomically,
+// then sends a NoteEvents.
 func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch int64, events []ripcord.Event, update *ripcord.ExecutionUpdate) (int64, error) {
 	events, err := ripcord.SequenceEvents(execID, afterSeq, events)
 	if err != nil {
@@ -137,6 +140,7 @@ func (s *Store) Append(ctx context.Context, execID string, afterSeq int64, epoch
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("append to execution %s: %w", execID, err)
 	}
+	s.notes.send(ripcord.Note{Kind: ripcord.NoteEvents, ID: execID})
 	return last, nil
 }
 

@@ -104,7 +104,7 @@ func (s *Store) RenewLease(ctx context.Context, l ripcord.Lease, ttl time.Durati
 }
 
 // ReleaseLease makes l expire now, keeping its epoch, so that the next
-// driver need not wait.
+// driver need not wait, and sends a NoteLease.
 func (s *Store) ReleaseLease(ctx context.Context, l ripcord.Lease) error {
 	if l.Epoch < 1 {
 		return ripcord.Errorf(ripcord.EINVALID, "release lease of execution %q: epoch %d is not a lease's", l.ExecutionID, l.Epoch)
@@ -122,7 +122,10 @@ func (s *Store) ReleaseLease(ctx context.Context, l ripcord.Lease) error {
 		return err
 	}
 	if !current.Expires.After(now) {
-		return nil // expired already: releasing it again changes nothing
+		// Expired already: releasing it again changes nothing, but it
+		// is free, which a waiting replica may not know yet.
+		s.notes.send(ripcord.Note{Kind: ripcord.NoteLease, ID: l.ExecutionID})
+		return nil
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE leases SET expires = ? WHERE execution_id = ? AND epoch = ?`,
 		formatTime(now), l.ExecutionID, l.Epoch)
@@ -132,6 +135,7 @@ func (s *Store) ReleaseLease(ctx context.Context, l ripcord.Lease) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("release lease of execution %s: %w", l.ExecutionID, err)
 	}
+	s.notes.send(ripcord.Note{Kind: ripcord.NoteLease, ID: l.ExecutionID})
 	return nil
 }
 

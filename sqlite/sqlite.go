@@ -71,6 +71,9 @@ type Store struct {
 	// now is the store's clock: lease expiry is judged on it, and tokens
 	// and audit entries are dated by it.
 	now func() time.Time
+
+	// notes reach this Store's subscribers (notes.go); Close closes them.
+	notes *notes
 }
 
 // Option configures a Store in [Open].
@@ -102,7 +105,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err // a bug in the build, not the caller's
 	}
 
-	s := &Store{path: path, now: time.Now}
+	s := &Store{path: path, now: time.Now, notes: newNotes()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -227,6 +230,7 @@ func dsn(path string, pragmas []string, txlock string) string {
 
 // Close closes the database. Calls after Close return errors.
 func (s *Store) Close() error {
+	s.notes.close()
 	var errs []error
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())

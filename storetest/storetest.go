@@ -69,6 +69,16 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord
 		{"AuditInvalid", testAuditInvalid},
 		{"AuditRace", testAuditRace},
 		{"AuditImmutable", testAuditImmutable},
+		{"Heartbeats", testHeartbeats},
+		{"Leave", testLeave},
+		{"ClusterInvalid", testClusterInvalid},
+		{"Mutexes", testMutexes},
+		{"MutexRace", testMutexRace},
+		{"Notes", testNotes},
+		{"NotesCancel", testNotesCancel},
+		{"NotesFallBehind", testNotesFallBehind},
+		{"ClusterClosed", testClusterClosed},
+		{"ClusterCancelledContext", testClusterCancelledContext},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
