@@ -261,3 +261,23 @@ func (e *DRSError) Unwrap() []error {
 	}
 	return []error{e.Err, e.Cause}
 }
+
+type callGuardKey struct{}
+
+// WithCallGuard returns a context that carries guard: a DRS adapter calls
+// it right before each request it sends on that context (every attempt,
+// every page), and does not send the request when guard fails; the call
+// then fails with guard's error, unchanged. The engine's drivers guard
+// their calls with their lease: a driver that lost its lease while it was
+// stopped (SIGSTOP, a frozen VM) sends nothing more.
+func WithCallGuard(ctx context.Context, guard func() error) context.Context {
+	return context.WithValue(ctx, callGuardKey{}, guard)
+}
+
+// CheckCallGuard runs the guard ctx carries, if any.
+func CheckCallGuard(ctx context.Context) error {
+	if g, ok := ctx.Value(callGuardKey{}).(func() error); ok && g != nil {
+		return g()
+	}
+	return nil
+}

@@ -250,7 +250,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// decides how often a call is attempted.
 		o.RetryMaxAttempts = 0
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			return s.Finalize.Insert(attemptGate{c}, "Retry", middleware.After)
+			if err := s.Finalize.Insert(attemptGate{c}, "Retry", middleware.After); err != nil {
+				return err
+			}
+			return s.Finalize.Add(callGuard{}, middleware.After)
 		})
 	})
 	return c, nil
@@ -304,6 +307,23 @@ func (c *Client) count(op string) {
 	c.mu.Lock()
 	c.calls[op]++
 	c.mu.Unlock()
+}
+
+// callGuard runs the caller's guard (ripcord.WithCallGuard: a driver's
+// lease) as the last step before the request is sent, after the rate
+// limiter's wait and signing: a request it refuses is not sent and not
+// retried.
+type callGuard struct{}
+
+func (callGuard) ID() string { return "ripcord.CallGuard" }
+
+func (callGuard) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	middleware.FinalizeOutput, middleware.Metadata, error,
+) {
+	if err := ripcord.CheckCallGuard(ctx); err != nil {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, &aws.RequestCanceledError{Err: &guardError{err}}
+	}
+	return next.HandleFinalize(ctx, in)
 }
 
 // attemptGate runs once per attempt, after the SDK's retry loop and before

@@ -110,6 +110,13 @@ func IsUnclear(err error) bool {
 	return errors.As(err, &de) && de.Unclear
 }
 
+// guardError carries the error of the caller's call guard
+// (ripcord.WithCallGuard) through the SDK, to be returned unchanged.
+type guardError struct{ err error }
+
+func (e *guardError) Error() string { return e.err.Error() }
+func (e *guardError) Unwrap() error { return e.err }
+
 func errType(err error) string {
 	var de *ripcord.DRSError
 	if errors.As(err, &de) {
@@ -122,6 +129,9 @@ func errType(err error) string {
 // *ripcord.DRSError. subjects are the IDs the request named, used when DRS
 // does not say which one it means.
 func (c *Client) translate(op string, err error, st *callState, subjects []string) error {
+	if ge := (*guardError)(nil); errors.As(err, &ge) {
+		return ge.err // the caller's own refusal: nothing was sent
+	}
 	de := &ripcord.DRSError{Op: op, Cause: err}
 	de.Status, de.RequestID = responseOf(err)
 	var ae smithy.APIError

@@ -991,3 +991,26 @@ func TestAppIDNamesTheCaller(t *testing.T) {
 		t.Errorf("requests by app %v; want every DescribeSourceServers but b's under replica-a (%d in all)", got, e.requests("DescribeSourceServers"))
 	}
 }
+
+// TestCallGuardStopsRequests: a call whose context carries a failing guard
+// is not sent (the simulator counts nothing) and fails with the guard's
+// error, unchanged; a passing guard changes nothing.
+func TestCallGuardStopsRequests(t *testing.T) {
+	e := newEnv(t, threeTier(t))
+	lost := errors.New("lease lost")
+	before := e.requests("DescribeJobs")
+	_, err := e.client.JobsCreatedSince(ripcord.WithCallGuard(ctx(t), func() error { return lost }), time.Time{})
+	if err != lost {
+		t.Fatalf("JobsCreatedSince under a failing guard: %v; want the guard's error itself", err)
+	}
+	if n := e.requests("DescribeJobs") - before; n != 0 {
+		t.Errorf("%d requests were sent under a failing guard", n)
+	}
+	calls := 0
+	if _, err := e.client.JobsCreatedSince(ripcord.WithCallGuard(ctx(t), func() error { calls++; return nil }), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 || e.requests("DescribeJobs")-before != int64(calls) {
+		t.Errorf("guard ran %d times for %d requests; want once per request", calls, e.requests("DescribeJobs")-before)
+	}
+}

@@ -77,7 +77,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("drs request", "op", opName, "account", rq.account, "region", rq.region,
 		"status", rw.status(), "error", errType, "latency", time.Since(start).Round(time.Microsecond).String(),
-		"request_id", rq.reqID)
+		"request_id", rq.reqID, "app", appID(r.Header.Get("User-Agent")))
 }
 
 func (s *Sim) countOp(name string) {

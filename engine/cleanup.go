@@ -106,7 +106,11 @@ func (r *run) driveCleanup() error {
 		if j, ok := r.jobs[b.JobID]; ok && !j.Active() {
 			continue
 		}
-		jobs, err := r.e.cfg.Targets[b.Target].DescribeJobs(r.ctx, []string{b.JobID})
+		api, err := r.api(b.Target)
+		if err != nil {
+			return err
+		}
+		jobs, err := api.DescribeJobs(r.ctx, []string{b.JobID})
 		r.heard(b.Target, err)
 		if err != nil {
 			return r.drsFailed(b.Target, "DescribeJobs (cleanup)", err)
@@ -134,7 +138,11 @@ func (r *run) driveCleanup() error {
 	}
 	minutes, total := 0.0, 0
 	for target, ids := range s.ownInstances() {
-		left, err := r.e.cfg.Targets[target].ListRecoveryInstances(r.ctx, ids, nil)
+		api, err := r.api(target)
+		if err != nil {
+			return err
+		}
+		left, err := api.ListRecoveryInstances(r.ctx, ids, nil)
 		r.heard(target, err)
 		if err != nil {
 			return r.drsFailed(target, "DescribeRecoveryInstances (cleanup)", err)
@@ -247,7 +255,11 @@ func (r *run) terminateBatch(target string, ids []string) error {
 // adopts the TERMINATE job that holds its instances, or else gives the
 // batch up, and the instances are checked and asked for again.
 func (r *run) reconcileTerminate(b *Batch) error {
-	jobs, err := r.e.cfg.Targets[b.Target].JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
+	api, err := r.api(b.Target)
+	if err != nil {
+		return err
+	}
+	jobs, err := api.JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
 	r.heard(b.Target, err)
 	if err != nil {
 		return r.drsFailed(b.Target, "DescribeJobs (reconcile cleanup)", err)

@@ -97,7 +97,7 @@ func (r *run) acquire() error {
 	if err != nil {
 		return fmt.Errorf("take the lease of execution %s: %w", r.s.ID, err)
 	}
-	r.lease, r.epoch = l, l.Epoch // before keepAlive starts
+	r.lease, r.epoch, r.heldAt = l, l.Epoch, time.Now() // before keepAlive starts
 	// The log may have moved on while we waited.
 	if err := r.catchUp(); err != nil {
 		return err
@@ -132,6 +132,40 @@ func (r *run) setLease(l ripcord.Lease) {
 	if l.Epoch == r.lease.Epoch && l.Expires.After(r.lease.Expires) {
 		r.lease = l
 	}
+	if l.Epoch == r.lease.Epoch {
+		r.heldAt = time.Now()
+	}
+}
+
+// fresh makes sure the driver still holds its lease before it calls DRS.
+// The lease is renewed every pass, before every mutation and every third
+// of its TTL in the background; but a process that was stopped (SIGSTOP,
+// a stalled VM) and continued may be in the middle of a pass, long after
+// its lease expired and another replica took the execution over. So when
+// more than half the TTL of wall time (monotonic: a stopped process
+// sees the time it was stopped) passed since the store last confirmed the
+// lease, the store is asked again, and a lost lease stops the driver
+// before the call.
+func (r *run) fresh() error {
+	if r.epoch == 0 {
+		return nil // no lease taken (yet): nothing to lose
+	}
+	r.leaseMu.Lock()
+	at := r.heldAt
+	r.leaseMu.Unlock()
+	if time.Since(at) < r.e.cfg.LeaseTTL/2 {
+		return nil
+	}
+	return r.renew(r.ctx)
+}
+
+// api returns target's DRS client for a call this driver makes, once its
+// lease is known to be fresh.
+func (r *run) api(target string) (ripcord.DRS, error) {
+	if err := r.fresh(); err != nil {
+		return nil, err
+	}
+	return r.e.cfg.Targets[target], nil
 }
 
 // keepAlive renews the lease in the background every third of its TTL of
@@ -233,6 +267,9 @@ var errPaused = errors.New("paused")
 // validation) pauses the execution with the reason and a remedy. It
 // returns nil when the pass may go on, errPaused when it must end.
 func (r *run) drsFailed(target, op string, err error) error {
+	if lost := (*LostLeaseError)(nil); errors.As(err, &lost) {
+		return err // not DRS's failure: another driver took over (fresh)
+	}
 	switch ripcord.Classify(err) {
 	case ripcord.ClassTransient, ripcord.ClassThrottling, ripcord.ClassConflict, ripcord.ClassQuota:
 		if r.ctx.Err() != nil {

@@ -198,7 +198,12 @@ func New(cfg Config) *Engine {
 
 // quotaKeeper serializes the launch decisions of every execution that uses
 // one target, so that together they stay within its quotas.
-type quotaKeeper struct{ mu sync.Mutex }
+type quotaKeeper struct {
+	mu sync.Mutex
+	// gen is the target's store mutex generation when this engine last
+	// released it (see lockTarget); -1: unknown.
+	gen int64
+}
 
 func (e *Engine) keeperFor(target string) *quotaKeeper {
 	v, _ := e.keeper.LoadOrStore(target, &quotaKeeper{})
@@ -274,6 +279,9 @@ type run struct {
 	// lease is this driver's lease (under leaseMu: keepAlive renews it
 	// too); epoch fences its appends.
 	leaseMu sync.Mutex
+	// heldAt is the wall time (with its monotonic reading) when the
+	// store last confirmed the lease (under leaseMu): see fresh.
+	heldAt time.Time
 	lease   ripcord.Lease
 	epoch   int64
 	// written is the summary last written to the listing row, at
@@ -518,6 +526,9 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
 		outage: map[string]*Outage{}, failedNow: map[string]bool{}, answeredNow: map[string]bool{}, calls0: e.totalCalls(),
 		lastLook: map[string]time.Time{}, due: map[string]time.Time{}, ival: map[string]time.Duration{}}
+	// Every DRS request this driver sends checks, right before it leaves,
+	// that the lease is still fresh (driver.go, fresh).
+	r.ctx = ripcord.WithCallGuard(ctx, r.fresh)
 	if s.Drivers == 0 {
 		// The first driver counts every request of the clients, those
 		// made to prepare the execution (resolving its servers, looking

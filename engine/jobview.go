@@ -185,6 +185,16 @@ func (e *Engine) forceFull(target string) {
 	v.listed = time.Time{}
 }
 
+// relist makes the target's next look list the jobs created since the
+// last listing, even when its poll is not due: another process launched
+// there.
+func (e *Engine) relist(target string) {
+	v := e.viewOf(target)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.listed = time.Time{}
+}
+
 // listedAt is when the target's last listing began (engine clock).
 func (e *Engine) listedAt(target string) time.Time {
 	v := e.viewOf(target)

@@ -52,6 +52,12 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 	k := r.e.keeperFor(target)
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	release, err := r.lockTarget(target, k)
+	if err != nil {
+		return err
+	}
+	launched := false
+	defer func() { release(launched) }()
 	if err := r.look(target); err != nil {
 		return r.drsFailed(target, "DescribeJobs (active jobs)", err)
 	}
@@ -106,6 +112,7 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 	for _, n := range batchSizes(len(free), q.ActiveJobs-q.Headroom-len(active), q.ServersInActiveJobs-10*q.Headroom-activeServers, q) {
 		batch := free[:n]
 		free = free[n:]
+		launched = true
 		if err := r.launchBatch(st, target, batch); err != nil {
 			return err
 		}
@@ -273,7 +280,10 @@ func (r *run) reconcileUnclear() error {
 		if !b.Unclear || b.Terminate {
 			continue
 		}
-		api := r.e.cfg.Targets[b.Target]
+		api, err := r.api(b.Target)
+		if err != nil {
+			return err
+		}
 		jobs, err := api.JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
 		r.heard(b.Target, err)
 		if err != nil {
@@ -425,8 +435,11 @@ func (r *run) applyJob(j ripcord.Job) error {
 		reason := ""
 		if status == srvFailed {
 			if log == nil {
-				var err error
-				if log, err = r.e.cfg.Targets[b.Target].JobLog(r.ctx, j.ID); err != nil {
+				api, err := r.api(b.Target)
+				if err != nil {
+					return err
+				}
+				if log, err = api.JobLog(r.ctx, j.ID); err != nil {
 					// The reason is a nicety: without the log the
 					// server still fails, with a plainer reason.
 					r.e.cfg.Logger.Warn("reading a job log failed", "job", j.ID, "err", err)

@@ -44,6 +44,9 @@ func (r *run) look(target string) error {
 	if prev, ok := r.lastLook[target]; ok && !prev.Before(since) {
 		since = prev.Add(time.Nanosecond)
 	}
+	if err := r.fresh(); err != nil {
+		return err
+	}
 	err := r.e.refreshView(r.ctx, target, since)
 	r.heard(target, err)
 	if err != nil {
@@ -129,7 +132,10 @@ func (r *run) jobGone(target, jobID string) error {
 	if b == nil || b.Terminate {
 		return nil // cleanup verifies instances itself
 	}
-	api := r.e.cfg.Targets[target]
+	api, err := r.api(target)
+	if err != nil {
+		return err
+	}
 	if j, ok := r.jobs[jobID]; ok && drsNow(api, r.now()).Sub(j.Created) < 2*time.Minute {
 		return nil
 	}
