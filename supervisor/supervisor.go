@@ -12,6 +12,25 @@
 // job view and quota keeper per target); plans whose targets differ get
 // engines of their own, since a target's name means something only within
 // its plan.
+//
+// Several replicas (ripcord serve processes on one PostgreSQL) share the
+// work through the store alone (cluster.go). Each records a heartbeat; the
+// live replicas' IDs decide, by rendezvous hashing of an execution's set of
+// targets, which replica is its home. The home drives it; the others serve
+// its API and console. Executions on one set of targets therefore gather
+// on one replica, which polls each target once for all of them and makes
+// their launch decisions under one quota keeper, while different sets of
+// targets spread across replicas. Placement decides who takes up an
+// execution nobody drives; one that is driven stays where it is when the
+// live set changes (moving it would cost a handover for nothing, and a
+// rolling restart would move everything twice). A replica that stops
+// gracefully leaves the registry first and then releases its leases (its
+// drivers stop softly: the DRS call in flight finishes and is recorded),
+// so its executions move at once, when the store's notes of the released
+// leases reach the new homes; one that dies stops renewing its heartbeat
+// and leases, and its executions move when they expire. An execution whose home does not drive it (a home that is up but
+// cannot reach DRS, say) is taken by any replica once its lease has been
+// expired for ReplicaTTL.
 package supervisor
 
 import (
@@ -19,7 +38,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,6 +68,20 @@ type Config struct {
 	// execution's ID, its state as the driver left it (nil if it never
 	// loaded) and Run's error.
 	OnStop func(id string, s *engine.State, err error)
+
+	// Replica names this process among the replicas that share the store
+	// (ID from ripcord.NewReplicaID). With an empty ID the supervisor is
+	// alone: it records no heartbeat, listens to no notes, and drives
+	// every execution that needs a driver.
+	Replica ripcord.Replica
+	// Heartbeat is how often the replica records that it is live
+	// (default 2s); ReplicaTTL how long a heartbeat counts (default 5
+	// heartbeats).
+	Heartbeat, ReplicaTTL time.Duration
+	// OwnerGone, when set, reports whether a lease holder or replica is
+	// known to be gone (a process of this host that ended): its leases
+	// and heartbeat then count as expired at once.
+	OwnerGone func(ripcord.LeaseOwner) bool
 }
 
 // Supervisor drives executions; see the package documentation.
@@ -54,9 +90,17 @@ type Supervisor struct {
 	mu      sync.Mutex
 	engines map[string]*engine.Engine // by the canonical JSON of the targets
 	clients map[string]ripcord.DRS    // by the canonical JSON of one target
-	driving map[string]bool           // executions with a driver in this process
-	ctx     context.Context           // Run's: drivers stop softly when it ends
+	// driving holds the executions with a driver in this process, with
+	// the function that stops it softly.
+	driving map[string]context.CancelFunc
+	ctx     context.Context // Run's: drivers stop softly when it ends
 	wg      sync.WaitGroup
+
+	keys  map[string]string // execution ID -> the key of its targets
+	live  []ripcord.Replica // the live replicas at the last heartbeat
+	known map[string]bool   // running executions at the last scan
+	conns []ripcord.DRS     // every DRS client made, for SetShare
+	kick  chan struct{}     // asks for a scan now
 }
 
 // New returns a Supervisor; call Run.
@@ -70,7 +114,17 @@ func New(cfg Config) *Supervisor {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Supervisor{cfg: cfg, engines: map[string]*engine.Engine{}, clients: map[string]ripcord.DRS{}, driving: map[string]bool{}}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 2 * time.Second
+	}
+	if cfg.ReplicaTTL <= 0 {
+		cfg.ReplicaTTL = 5 * cfg.Heartbeat
+	}
+	if cfg.OwnerGone == nil {
+		cfg.OwnerGone = func(ripcord.LeaseOwner) bool { return false }
+	}
+	return &Supervisor{cfg: cfg, engines: map[string]*engine.Engine{}, clients: map[string]ripcord.DRS{},
+		driving: map[string]context.CancelFunc{}, keys: map[string]string{}, known: map[string]bool{}, kick: make(chan struct{}, 1)}
 }
 
 // ErrNotRunning is returned by Start and Control before Run began or after
@@ -86,20 +140,215 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.ctx = ctx
 	s.mu.Unlock()
+	var bg sync.WaitGroup
 	defer func() {
 		s.mu.Lock()
 		s.ctx = nil
 		s.mu.Unlock()
+		if s.cfg.Replica.ID != "" {
+			// Leave first, so that the replicas that take up the leases
+			// the drivers release next see this one gone.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := s.cfg.Store.Leave(lctx, s.cfg.Replica.ID); err != nil {
+				s.cfg.Logger.Warn("leaving the replicas failed; the others notice when the heartbeat expires", "err", err)
+			}
+			cancel()
+		}
 		s.wg.Wait()
+		bg.Wait()
 	}()
+	if s.cfg.Replica.ID != "" {
+		s.beat(ctx)
+		bg.Add(2)
+		go func() { defer bg.Done(); s.heartbeats(ctx) }()
+		go func() { defer bg.Done(); s.listen(ctx) }()
+	}
 	for {
 		if err := s.TakeOver(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("looking for executions to take over failed; trying again", "err", err)
 		}
-		if err := s.cfg.Clock.Sleep(ctx, s.cfg.Scan); err != nil {
+		if !s.wait(ctx, s.cfg.Scan, s.kick) {
 			return nil
 		}
 	}
+}
+
+// wait sleeps d on the clock, or until kick; false when ctx ended.
+func (s *Supervisor) wait(ctx context.Context, d time.Duration, kick <-chan struct{}) bool {
+	sctx, cancel := context.WithCancel(ctx)
+	slept := make(chan struct{})
+	go func() { _ = s.cfg.Clock.Sleep(sctx, d); close(slept) }()
+	select {
+	case <-slept:
+	case <-kick:
+	}
+	cancel()
+	<-slept
+	return ctx.Err() == nil
+}
+
+// scanSoon asks Run for a scan now (one is enough for many asks).
+func (s *Supervisor) scanSoon() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// heartbeats records this replica as live every Heartbeat until ctx ends.
+func (s *Supervisor) heartbeats(ctx context.Context) {
+	for s.wait(ctx, s.cfg.Heartbeat, nil) {
+		s.beat(ctx)
+	}
+}
+
+// beat records one heartbeat and takes up the live replicas it answers:
+// a change asks for a scan (executions may have a new home) and gives each
+// DRS client its share of the rate.
+func (s *Supervisor) beat(ctx context.Context) {
+	live, err := s.cfg.Store.Heartbeat(ctx, s.cfg.Replica, s.cfg.ReplicaTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Logger.Warn("recording this replica's heartbeat failed; trying again", "err", err)
+		}
+		return
+	}
+	live = slices.DeleteFunc(live, func(r ripcord.Replica) bool {
+		return r.ID != s.cfg.Replica.ID && s.cfg.OwnerGone(r.Owner)
+	})
+	s.mu.Lock()
+	changed := !slices.EqualFunc(live, s.live, func(a, b ripcord.Replica) bool { return a.ID == b.ID })
+	s.live = live
+	conns := slices.Clone(s.conns)
+	s.mu.Unlock()
+	if changed {
+		s.cfg.Logger.Info("live replicas changed", "replicas", len(live))
+		for _, c := range conns {
+			s.share(c, len(live))
+		}
+		s.scanSoon()
+	}
+}
+
+// sharer is implemented by DRS clients that can send a share of their
+// configured rate (drs.Client): n replicas together send no more than one.
+type sharer interface{ SetShare(n int) }
+
+func (s *Supervisor) share(c ripcord.DRS, n int) {
+	if sh, ok := c.(sharer); ok {
+		sh.SetShare(n)
+	}
+}
+
+// listen follows the store's notes: a released lease, a replica that came
+// or went, lost notes, or events of an execution this replica neither
+// drives nor saw running ask for a scan.
+func (s *Supervisor) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		notes, err := s.cfg.Store.Subscribe(ctx)
+		if err != nil {
+			s.cfg.Logger.Warn("listening to the store's notes failed; scans continue", "err", err)
+			if !s.wait(ctx, s.cfg.Heartbeat, nil) {
+				return
+			}
+			continue
+		}
+		for n := range notes {
+			switch n.Kind {
+			case ripcord.NoteReplicas:
+				s.beat(ctx)
+				s.scanSoon()
+			case ripcord.NoteLease, ripcord.NoteResync:
+				s.scanSoon()
+			case ripcord.NoteEvents:
+				s.mu.Lock()
+				_, driving := s.driving[n.ID]
+				news := !driving && !s.known[n.ID]
+				s.mu.Unlock()
+				if news {
+					s.scanSoon()
+				}
+			}
+		}
+	}
+}
+
+// home reports whether this replica is the home of executions on the
+// targets with key: the live replica with the highest rendezvous hash of
+// its ID and key. Alone, or knowing no live replica, it is.
+func (s *Supervisor) home(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.Replica.ID == "" || len(s.live) == 0 {
+		return true
+	}
+	var best string
+	var top uint64
+	for _, r := range s.live {
+		h := fnv.New64a()
+		h.Write([]byte(r.ID))
+		h.Write([]byte{0})
+		h.Write([]byte(key))
+		if v := h.Sum64(); best == "" || v > top {
+			best, top = r.ID, v
+		}
+	}
+	return best == s.cfg.Replica.ID
+}
+
+// keyOf returns the key of execution id's targets (cached: an execution's
+// targets never change).
+func (s *Supervisor) keyOf(ctx context.Context, id string) (string, error) {
+	s.mu.Lock()
+	key, ok := s.keys[id]
+	s.mu.Unlock()
+	if ok {
+		return key, nil
+	}
+	probe := engine.New(engine.Config{Store: s.cfg.Store})
+	spec, err := probe.Spec(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(spec.Targets)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.keys[id] = string(b)
+	s.mu.Unlock()
+	return string(b), nil
+}
+
+// ours reports whether this replica should drive execution id now, given
+// its lease: nobody holds it live, and this replica is its home or the
+// lease (or, never leased, the execution) has waited ReplicaTTL for one.
+func (s *Supervisor) ours(ctx context.Context, id string, started time.Time) (bool, error) {
+	l, err := s.cfg.Store.Lease(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	// Judged on this process's clock, which may disagree with the
+	// store's: a lease that looks live here but has expired there is
+	// taken over at a later scan, at most the clocks' difference late;
+	// one that looks expired but is live is refused by the store (Run's
+	// LeaseHeldError).
+	now := s.cfg.Clock.Now()
+	if l.Live(now) && !s.cfg.OwnerGone(l.Owner) {
+		return false, nil
+	}
+	key, err := s.keyOf(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if s.home(key) {
+		return true, nil
+	}
+	since := l.Expires
+	if l.Epoch == 0 {
+		since = started
+	}
+	return now.Sub(since) > s.cfg.ReplicaTTL, nil
 }
 
 // TakeOver looks once for executions to drive: running ones whose lease
@@ -114,22 +363,28 @@ func (s *Supervisor) TakeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	known := map[string]bool{}
 	for _, x := range running {
-		// A live lease is another driver's (or this process's): leave it
-		// without folding the execution. Judged on this process's clock,
-		// which may disagree with the store's: a lease that looks live
-		// here but has expired there is taken over at a later scan, at
-		// most the clocks' difference late; one that looks expired but is
-		// live is refused by the store (Run's LeaseHeldError).
-		l, err := s.cfg.Store.Lease(ctx, x.ID)
+		known[x.ID] = true
+		s.mu.Lock()
+		_, driving := s.driving[x.ID]
+		s.mu.Unlock()
+		if driving {
+			continue
+		}
+		// A live lease is another driver's: leave it without folding
+		// the execution.
+		mine, err := s.ours(ctx, x.ID, x.Started)
 		if err != nil {
 			return err
 		}
-		if l.Live(s.cfg.Clock.Now()) {
-			continue
+		if mine {
+			ids = append(ids, x.ID)
 		}
-		ids = append(ids, x.ID)
 	}
+	s.mu.Lock()
+	s.known = known
+	s.mu.Unlock()
 	for _, state := range []ripcord.ExecState{ripcord.ExecSucceeded, ripcord.ExecFailed, ripcord.ExecCancelled} {
 		ended, err := s.cfg.Store.ListExecutions(ctx, ripcord.ExecutionFilter{State: state})
 		if err != nil {
@@ -141,7 +396,14 @@ func (s *Supervisor) TakeOver(ctx context.Context) error {
 				continue
 			}
 			if sum.Cleanup == "requested" || sum.Cleanup == "scheduled" && !s.cfg.Clock.Now().Before(sum.CleanupDue) {
-				ids = append(ids, x.ID)
+				if s.Driving(x.ID) {
+					continue
+				}
+				if mine, err := s.ours(ctx, x.ID, x.Ended); err != nil {
+					return err
+				} else if mine {
+					ids = append(ids, x.ID)
+				}
 			}
 		}
 	}
@@ -168,7 +430,21 @@ func (s *Supervisor) Begin(ctx context.Context, req engine.BeginRequest) (engine
 	if err != nil {
 		return b, err
 	}
-	return b, s.Drive(b.ID)
+	return b, s.driveIfHome(ctx, b.ID)
+}
+
+// driveIfHome drives execution id if this replica is its home; otherwise
+// its home takes it up on the note of its new events (or at its next
+// scan).
+func (s *Supervisor) driveIfHome(ctx context.Context, id string) error {
+	key, err := s.keyOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !s.home(key) {
+		return nil
+	}
+	return s.Drive(id)
 }
 
 // Control records a person's command (pause, resume, cancel, retry, skip,
@@ -203,7 +479,7 @@ func (s *Supervisor) Control(ctx context.Context, id, action, actor, step string
 	if action == "pause" {
 		return nil // the driver, if any, reads it and settles
 	}
-	return s.Drive(id)
+	return s.driveIfHome(ctx, id)
 }
 
 // Drive starts a driver for execution id in the background, unless this
@@ -217,22 +493,27 @@ func (s *Supervisor) Drive(id string) error {
 		s.mu.Unlock()
 		return ErrNotRunning
 	}
-	if s.driving[id] {
+	if _, ok := s.driving[id]; ok {
 		s.mu.Unlock()
 		return nil
 	}
-	s.driving[id] = true
+	ctx, stop := context.WithCancel(ctx)
+	s.driving[id] = stop
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
+		defer stop()
 		st, err := s.drive(ctx, id)
 		s.mu.Lock()
 		delete(s.driving, id)
 		s.mu.Unlock()
 		var held *engine.LeaseHeldError
+		var lost *engine.LostLeaseError
 		switch {
 		case err == nil, errors.As(err, &held), errors.Is(err, engine.ErrStopped):
+		case errors.As(err, &lost):
+			s.cfg.Logger.Warn("lost the lease of an execution: another replica drives it now; this one stopped before calling DRS again", "execution", id, "err", err)
 		default:
 			s.cfg.Logger.Error("driving an execution failed; it stays resumable", "execution", id, "err", err)
 		}
@@ -255,7 +536,8 @@ func (s *Supervisor) drive(ctx context.Context, id string) (*engine.State, error
 func (s *Supervisor) Driving(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.driving[id]
+	_, ok := s.driving[id]
+	return ok
 }
 
 // engineOf returns the engine for an execution's targets.
@@ -266,6 +548,25 @@ func (s *Supervisor) engineOf(ctx context.Context, id string) (*engine.Engine, e
 		return nil, err
 	}
 	return s.engineFor(ctx, spec.Targets)
+}
+
+// connect makes DRS clients for targets and gives each its share of the
+// rate among the live replicas.
+func (s *Supervisor) connect(ctx context.Context, targets []ripcord.Target) (map[string]ripcord.DRS, error) {
+	clients, err := s.cfg.Connect(ctx, targets)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	n := max(len(s.live), 1)
+	for _, name := range slices.Sorted(maps.Keys(clients)) {
+		s.conns = append(s.conns, clients[name])
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		s.share(c, n)
+	}
+	return clients, nil
 }
 
 // engineFor returns the engine for a set of targets, connecting once.
@@ -280,7 +581,7 @@ func (s *Supervisor) engineFor(ctx context.Context, targets []ripcord.Target) (*
 	if eng != nil {
 		return eng, nil
 	}
-	clients, err := s.cfg.Connect(ctx, targets)
+	clients, err := s.connect(ctx, targets)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +606,7 @@ func (s *Supervisor) SourceServers(ctx context.Context, t ripcord.Target) ([]rip
 	api := s.clients[string(key)]
 	s.mu.Unlock()
 	if api == nil {
-		clients, err := s.cfg.Connect(ctx, []ripcord.Target{t})
+		clients, err := s.connect(ctx, []ripcord.Target{t})
 		if err != nil {
 			return nil, err
 		}

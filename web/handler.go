@@ -55,7 +55,8 @@ type Config struct {
 	// 413.
 	MaxBody int64
 	// PollInterval is how often an event stream reads the store for new
-	// events while it has none to send (default 500ms).
+	// events while it has none to send and no note of the store woke it
+	// (default 1s).
 	PollInterval time.Duration
 	// KeepAlive is how often an idle event stream sends a comment, so that
 	// proxies keep it open (default 15s).
@@ -89,6 +90,7 @@ type Handler struct {
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close: event streams end
+	notes     noteHub       // wakes event streams (notes.go)
 }
 
 // Route is one route the Handler serves: a method, a path pattern (in
@@ -119,7 +121,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.MaxBody = 1 << 20
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 500 * time.Millisecond
+		cfg.PollInterval = time.Second
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 15 * time.Second

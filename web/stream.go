@@ -30,7 +30,8 @@ func acceptsEventStream(r *http.Request) bool {
 // SSE id is its seq and its data the event's JSON, as the JSON list has it.
 // It starts after Last-Event-ID (a reconnecting client's last event), else
 // after ?after=, else at the first event; it sends what the log holds, then
-// reads the store every PollInterval for more, so that no event is lost or
+// reads the store for more when the store's notes say the log grew (on
+// any replica) and every PollInterval, so that no event is lost or
 // repeated, and ends when the client goes away or the Handler is closed.
 // An idle stream sends a comment every KeepAlive.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, id string) error {
@@ -71,6 +72,8 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, id string) erro
 		return nil
 	}
 
+	woken, unwatch := h.watch(id)
+	defer unwatch()
 	poll := time.NewTicker(h.cfg.PollInterval)
 	defer poll.Stop()
 	keep := time.NewTicker(h.cfg.KeepAlive)
@@ -109,6 +112,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, id string) erro
 			return nil
 		case <-h.closed:
 			return nil
+		case <-woken:
 		case <-poll.C:
 		case <-keep.C:
 			buf.WriteString(": keepalive\n\n")
