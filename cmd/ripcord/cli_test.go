@@ -214,7 +214,7 @@ func TestSimWithAWSCLI(t *testing.T) {
 
 // buildRipcord builds the ripcord binary into a temporary directory and
 // returns its path.
-func buildRipcord(ctx context.Context, t *testing.T) string {
+func buildRipcord(ctx context.Context, t testing.TB) string {
 	t.Helper()
 	goTool := "go"
 	if root := os.Getenv("GOROOT"); root != "" {
@@ -257,7 +257,7 @@ type simProc struct {
 // startSimProc starts `ripcord sim` on a free port with the request log in
 // JSON and waits for the banner line that names the endpoint. The process is
 // killed at cleanup if the test has not stopped it.
-func startSimProc(ctx context.Context, t *testing.T, bin string, args ...string) *simProc {
+func startSimProc(ctx context.Context, t testing.TB, bin string, args ...string) *simProc {
 	t.Helper()
 	args = append([]string{"sim", "--addr", "127.0.0.1:0", "--time-scale", "60", "--seed", "1", "--log-format", "json"}, args...)
 	// The banner goes to a pipe of our own, not cmd.StdoutPipe, so that
@@ -324,7 +324,7 @@ func startSimProc(ctx context.Context, t *testing.T, bin string, args ...string)
 
 // stop sends SIGINT, expects exit status 0 within cliStopTimeout, and
 // returns the process's stderr.
-func (p *simProc) stop(ctx context.Context, t *testing.T) string {
+func (p *simProc) stop(ctx context.Context, t testing.TB) string {
 	t.Helper()
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatalf("SIGINT: %v", err)
@@ -366,7 +366,7 @@ type cliRunner struct {
 	env  []string
 }
 
-func newCLIRunner(t *testing.T, path string) *cliRunner {
+func newCLIRunner(t testing.TB, path string) *cliRunner {
 	dir := t.TempDir()
 	config := filepath.Join(dir, "config")
 	creds := filepath.Join(dir, "credentials")

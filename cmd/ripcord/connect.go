@@ -16,7 +16,6 @@ import (
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/engine"
-	"github.com/ripcord-dr/ripcord/sqlite"
 )
 
 // connFlags are the flags every command that talks to DRS or the store
@@ -46,7 +45,7 @@ type connFlags struct {
 
 func (c *connFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&c.DB, "db", "", "path of the SQLite store (default: $XDG_STATE_HOME/ripcord/ripcord.db)")
+	f.StringVar(&c.DB, "db", "", "the store: an SQLite file, or a postgres:// URL shared by several servers (default: $XDG_STATE_HOME/ripcord/ripcord.db)")
 	f.StringVar(&c.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
 	f.StringVar(&c.Region, "region", "", "AWS region for targets that do not name one")
 	f.StringVar(&c.Endpoint, "endpoint-url", "", "DRS endpoint URL (e.g. a ripcord sim); AWS_ENDPOINT_URL_DRS works too")
@@ -113,21 +112,10 @@ func (c *connFlags) withStore(fn func(ctx context.Context, cmd *cobra.Command, a
 	}
 }
 
-// openStore opens the SQLite store named by --db or the default one.
+// openStore opens the store named by --db (an SQLite file or a
+// postgres:// URL) or the default SQLite one.
 func (c *connFlags) openStore(ctx context.Context) (ripcord.Store, error) {
-	path := c.DB
-	if path == "" {
-		p, err := sqlite.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	return st, nil
+	return openStoreAt(ctx, c.DB, false)
 }
 
 // clients connects to DRS in each target.
@@ -143,7 +131,9 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 			endpoint = c.Endpoint
 		}
 		cl, err := drs.New(ctx, drs.Config{Region: region, Endpoint: endpoint, RoleARN: t.RoleARN, ExternalID: t.ExternalID,
-			Profile: c.Profile, RateLimit: c.RateLimit, STSEndpoint: c.stsEndpoint(ctx, endpoint)})
+			Profile: c.Profile, RateLimit: c.RateLimit, STSEndpoint: c.stsEndpoint(ctx, endpoint),
+			// Which process sent a request, for DRS's side (CloudTrail).
+			AppID: fmt.Sprintf("ripcord-%d", os.Getpid())})
 		if err != nil {
 			return nil, fmt.Errorf("connect to DRS for target %s: %w", t.Name, err)
 		}
@@ -157,12 +147,13 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 // deadlines, RTO and instance-minutes are in the same (simulated) time as
 // DRS's jobs.
 func (c *connFlags) newEngine(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State)) *engine.Engine {
-	return c.newEngineAs(ctx, errOut, store, targets, onChange, actor())
+	return c.newEngineAs(ctx, errOut, store, targets, onChange, actor(), 0)
 }
 
-// newEngineAs is newEngine recording the engine's own events as by who.
-func (c *connFlags) newEngineAs(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State), who string) *engine.Engine {
-	return engine.New(engine.Config{Store: store, Targets: targets, Actor: who, OnChange: onChange,
+// newEngineAs is newEngine recording the engine's own events as by who,
+// with leases of leaseTTL (0: the engine's default).
+func (c *connFlags) newEngineAs(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State), who string, leaseTTL time.Duration) *engine.Engine {
+	return engine.New(engine.Config{Store: store, Targets: targets, Actor: who, OnChange: onChange, LeaseTTL: leaseTTL,
 		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second), Logger: c.logger(errOut), OwnerGone: processGone,
 		Clock: c.clock(ctx)})
 }

@@ -28,6 +28,11 @@ type serveConfig struct {
 	// Scan is how often the store is searched for executions nobody
 	// drives.
 	Scan time.Duration
+	// LeaseTTL is how long an execution's lease lasts without renewal,
+	// and Heartbeat how often the replica says it is live (its heartbeat
+	// lasts LeaseTTL too): a replica that dies hands its executions over
+	// within about LeaseTTL plus Scan.
+	LeaseTTL, Heartbeat time.Duration
 	// ShutdownGrace bounds the soft stop: requests and DRS calls in
 	// flight finish within it.
 	ShutdownGrace time.Duration
@@ -49,8 +54,11 @@ func (c serveConfig) Validate() error {
 			Message: fmt.Sprintf("refusing to serve on %s without TLS: tokens and session cookies would cross the network in clear", c.Addr),
 			Hint:    "give --tls-cert and --tls-key, listen on 127.0.0.1, or say --insecure if a TLS proxy in front of ripcord handles it"}
 	}
-	if c.Scan <= 0 || c.ShutdownGrace <= 0 {
-		return errInvalid("--scan and --shutdown-grace must be greater than 0")
+	if c.Scan <= 0 || c.ShutdownGrace <= 0 || c.LeaseTTL <= 0 || c.Heartbeat <= 0 {
+		return errInvalid("--scan, --lease-ttl, --heartbeat and --shutdown-grace must be greater than 0")
+	}
+	if c.Heartbeat*2 > c.LeaseTTL {
+		return errInvalid("--heartbeat %s is more than half of --lease-ttl %s: a live replica would look dead between two heartbeats; e.g. --heartbeat 2s --lease-ttl 10s", c.Heartbeat, c.LeaseTTL)
 	}
 	return nil
 }
@@ -75,6 +83,12 @@ drives the executions started through it, and every --scan takes over the
 executions nobody drives (a run that was killed, a server that stopped) and
 carries out drill cleanups that fell due.
 
+Several replicas may share one PostgreSQL store (--db postgres://...; see
+the README): each serves the API and the console, and each execution is
+driven by one of them, chosen by its targets among the live replicas. A
+replica that stops hands its executions over at once; one that dies, when
+its leases expire (--lease-ttl).
+
 It refuses to listen on an address other than loopback without TLS
 (--tls-cert, --tls-key) unless told --insecure. The first Ctrl-C stops
 softly: no new requests or launches, the requests and DRS calls in flight
@@ -93,7 +107,9 @@ finish and are recorded, and every execution stays resumable.`,
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
-	f.DurationVar(&cfg.Scan, "scan", 15*time.Second, "how often to look for executions nobody drives")
+	f.DurationVar(&cfg.Scan, "scan", 2*time.Second, "how often to look for executions nobody drives")
+	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an execution's lease (and a replica's heartbeat) lasts without renewal")
+	f.DurationVar(&cfg.Heartbeat, "heartbeat", 2*time.Second, "how often this replica records that it is live")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", time.Minute, "how long a soft stop may take")
 	return cmd
 }
@@ -107,25 +123,31 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	}
 	defer store.Close()
 	logger := cfg.logger(errOut)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("listen on %s: %v", cfg.Addr, err),
+			Hint: "choose another --addr, or stop what listens there"}
+	}
+	defer ln.Close()
+	owner := replicaOwner()
 	sup := supervisor.New(supervisor.Config{
 		Store:   store,
 		Connect: cfg.clients,
 		NewEngine: func(targets map[string]ripcord.DRS) *engine.Engine {
 			// The engine's own events are the server's; a person's
 			// carry the token's identity.
-			return cfg.newEngineAs(ctx, errOut, store, targets, nil, serveActor())
+			return cfg.newEngineAs(ctx, errOut, store, targets, nil, serveActor(), cfg.LeaseTTL)
 		},
-		Scan:   cfg.Scan,
-		Logger: logger,
+		Scan:       cfg.Scan,
+		Logger:     logger,
+		Replica:    ripcord.Replica{ID: ripcord.NewReplicaID(owner), Owner: owner, Addr: ln.Addr().String()},
+		Heartbeat:  cfg.Heartbeat,
+		ReplicaTTL: cfg.LeaseTTL,
+		OwnerGone:  processGone,
 	})
 	h, err := web.New(web.Config{Store: store, Logger: logger, Executions: sup, Inventory: sup})
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("listen on %s: %v", cfg.Addr, err),
-			Hint: "choose another --addr, or stop what listens there"}
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
 		WriteTimeout: web.WriteTimeout, IdleTimeout: web.IdleTimeout, MaxHeaderBytes: web.MaxHeaderBytes,
@@ -173,6 +195,12 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		return fmt.Errorf("serve: %w", serveErr)
 	}
 	return nil
+}
+
+// replicaOwner names this process among the replicas.
+func replicaOwner() ripcord.LeaseOwner {
+	host, _ := os.Hostname()
+	return ripcord.LeaseOwner{Host: host, PID: os.Getpid(), Started: time.Now().UTC().Truncate(time.Microsecond)}
 }
 
 // serveActor is who the server's engine records its events as.

@@ -25,6 +25,8 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--addr", "nonsense"}, "invalid --addr"},
 		{[]string{"--tls-cert", "c.pem"}, "go together"},
 		{[]string{"--scan", "0s"}, "--scan"},
+		{[]string{"--lease-ttl", "0s"}, "--lease-ttl"},
+		{[]string{"--heartbeat", "6s"}, "more than half of --lease-ttl"},
 	} {
 		_, errOut, code := c.ripcord(append([]string{"serve", "--db", c.db}, tc.args...)...)
 		if code != exitInvalid || !strings.Contains(errOut, tc.want) {
@@ -32,7 +34,7 @@ func TestServeFlags(t *testing.T) {
 		}
 	}
 	if err := (serveConfig{connFlags: connFlags{Output: "text", Poll: 1, RateLimit: 1, LogLevel: "warn", LogFormat: "text"},
-		Addr: "10.0.0.1:8080", Insecure: true, Scan: time.Second, ShutdownGrace: time.Second}).Validate(); err != nil {
+		Addr: "10.0.0.1:8080", Insecure: true, Scan: time.Second, ShutdownGrace: time.Second, LeaseTTL: 10 * time.Second, Heartbeat: 2 * time.Second}).Validate(); err != nil {
 		t.Errorf("--insecure on a LAN address: %v; want it allowed", err)
 	}
 }
