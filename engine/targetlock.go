@@ -37,8 +37,13 @@ func (e *Engine) targetMutexName(target string) string {
 	return "quota:" + target
 }
 
-// holder names this engine in the store's mutexes.
-func (e *Engine) holder() string { return e.cfg.Owner.String() }
+// holder names this engine in the store's mutexes: its owner, to the
+// microsecond (LeaseOwner.String has seconds, and two engines of one
+// process made within a second would hold each other's mutexes).
+func (e *Engine) holder() string {
+	o := e.cfg.Owner
+	return fmt.Sprintf("%s pid %d (started %s)", o.Host, o.PID, ripcord.StoreTime(o.Started).Format(time.RFC3339Nano))
+}
 
 // lockTarget takes the target's store mutex for a launch decision, waiting
 // (on the engine's clock, with jitter) while another process holds it. It

@@ -15,12 +15,16 @@
 //
 // Several replicas (ripcord serve processes on one PostgreSQL) share the
 // work through the store alone (cluster.go). Each records a heartbeat; the
-// live replicas' IDs decide, by rendezvous hashing of an execution's set of
-// targets, which replica is its home. The home drives it; the others serve
-// its API and console. Executions on one set of targets therefore gather
-// on one replica, which polls each target once for all of them and makes
-// their launch decisions under one quota keeper, while different sets of
-// targets spread across replicas. Placement decides who takes up an
+// live replicas' IDs decide, by rendezvous hashing of an execution's first
+// DRS target (its account, region, role and endpoint; the least of them
+// for a plan with several), which replica is its home. The home drives
+// it; the others serve its API and console. Executions in one DRS target
+// therefore gather on one replica, which polls the target once for all of
+// them and makes their launch decisions under one quota keeper, while
+// executions in other accounts and regions spread across the replicas. (A
+// plan with several targets is homed by one of them: its other targets
+// may also be polled by their own homes. The launch mutex per target and
+// each replica's share of the rate hold across replicas all the same.) Placement decides who takes up an
 // execution nobody drives; one that is driven stays where it is when the
 // live set changes (moving it would cost a handover for nothing, and a
 // rolling restart would move everything twice). A replica that stops
@@ -42,6 +46,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -296,8 +301,8 @@ func (s *Supervisor) home(key string) bool {
 	return best == s.cfg.Replica.ID
 }
 
-// keyOf returns the key of execution id's targets (cached: an execution's
-// targets never change).
+// keyOf returns the placement key of execution id: the least identity of
+// its DRS targets (cached: an execution's targets never change).
 func (s *Supervisor) keyOf(ctx context.Context, id string) (string, error) {
 	s.mu.Lock()
 	key, ok := s.keys[id]
@@ -310,14 +315,25 @@ func (s *Supervisor) keyOf(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(spec.Targets)
-	if err != nil {
-		return "", err
-	}
+	key = placementKey(spec.Targets)
 	s.mu.Lock()
-	s.keys[id] = string(b)
+	s.keys[id] = key
 	s.mu.Unlock()
-	return string(b), nil
+	return key, nil
+}
+
+// placementKey is the least identity of targets, where a target's identity
+// is what DRS it calls: account, region, role and endpoint, not its name
+// (which means something only within its plan).
+func placementKey(targets []ripcord.Target) string {
+	key := ""
+	for i, t := range targets {
+		id := strings.Join([]string{t.Account, t.Region, t.RoleARN, t.Endpoint}, "|")
+		if i == 0 || id < key {
+			key = id
+		}
+	}
+	return key
 }
 
 // ours reports whether this replica should drive execution id now, given
