@@ -282,8 +282,8 @@ type run struct {
 	// heldAt is the wall time (with its monotonic reading) when the
 	// store last confirmed the lease (under leaseMu): see fresh.
 	heldAt time.Time
-	lease   ripcord.Lease
-	epoch   int64
+	lease  ripcord.Lease
+	epoch  int64
 	// written is the summary last written to the listing row, at
 	// writtenAt.
 	written   []byte
