@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Replica is one ripcord serve process among those that share a store.
@@ -23,13 +24,59 @@ type Replica struct {
 	Leaving bool `json:"leaving,omitempty"`
 }
 
-// Validate reports whether r can be recorded.
+// Validate reports whether r can be recorded, as EINVALID with a hint.
+// Both stores check a heartbeat with it.
 func (r Replica) Validate() error {
-	if r.ID == "" || len(r.ID) > 200 || strings.ContainsFunc(r.ID, func(c rune) bool { return c < ' ' || c == 0x7f }) {
-		return &Error{Code: EINVALID, Message: fmt.Sprintf("replica ID %q is empty, too long or has control characters", r.ID),
-			Hint: "use ripcord.NewReplicaID"}
+	fail := func(err error, hint string) error {
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("replica %q: %v", r.ID, err), Hint: hint}
 	}
-	return r.Owner.Validate()
+	if err := checkClusterName("ID", r.ID); err != nil {
+		return fail(err, "use ripcord.NewReplicaID")
+	}
+	if err := r.Owner.Validate(); err != nil {
+		if ErrorCode(err) == EINVALID && ErrorHint(err) != "" {
+			return err
+		}
+		return fail(err, "a replica's owner is its process: the host name, a positive pid and the process's start time")
+	}
+	if !utf8.ValidString(r.Owner.Host) || strings.IndexByte(r.Owner.Host, 0) >= 0 {
+		return fail(fmt.Errorf("the owner's host %q is not valid UTF-8 without NUL bytes", r.Owner.Host),
+			"the owner's host is the host name of the replica's machine")
+	}
+	if r.Addr != "" {
+		if err := checkClusterName("address", r.Addr); err != nil {
+			return fail(err, "the address is where the replica's API listens, e.g. https://dr-1.example.com:8443, or empty")
+		}
+	}
+	return nil
+}
+
+// ValidateReplicaID reports whether id can name a replica (ClusterStore.Leave).
+func ValidateReplicaID(id string) error {
+	if err := checkClusterName("replica ID", id); err != nil {
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("replica ID %q: %v", id, err),
+			Hint: "name the replica by the ID it beats with (ripcord.NewReplicaID)"}
+	}
+	return nil
+}
+
+// maxClusterName is the longest replica ID, mutex name or holder, in bytes.
+const maxClusterName = 200
+
+// checkClusterName reports whether s is 1 to maxClusterName bytes of UTF-8
+// without control characters: a replica ID, a mutex name or holder.
+func checkClusterName(what, s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("no %s", what)
+	case len(s) > maxClusterName:
+		return fmt.Errorf("the %s is %d bytes, longer than %d", what, len(s), maxClusterName)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("the %s is not valid UTF-8", what)
+	case strings.ContainsFunc(s, func(c rune) bool { return c < ' ' || c == 0x7f }):
+		return fmt.Errorf("the %s contains a control character", what)
+	}
+	return nil
 }
 
 // NewReplicaID names a replica by its owner (host, pid, start).
@@ -106,4 +153,60 @@ type ClusterStore interface {
 	// subscriber that falls behind, or whose connection to the store
 	// dropped, receives a NoteResync instead of what it missed.
 	Subscribe(ctx context.Context) (<-chan Note, error)
+}
+
+// The functions below are for ClusterStore implementations, so that both
+// stores accept and refuse the same input with the same words.
+
+// ValidateMutex reports whether a mutex can be named name and held by
+// holder, as EINVALID with a hint.
+func ValidateMutex(name, holder string) error {
+	if err := checkClusterName("name", name); err != nil {
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("mutex %q: %v", name, err),
+			Hint: fmt.Sprintf("a mutex name is 1 to %d bytes of UTF-8 without control characters, e.g. what it guards", maxClusterName)}
+	}
+	if err := checkClusterName("holder", holder); err != nil {
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("mutex %q: holder %q: %v", name, holder, err),
+			Hint: fmt.Sprintf("a holder is 1 to %d bytes of UTF-8 without control characters, e.g. the replica's ID (ripcord.NewReplicaID)", maxClusterName)}
+	}
+	return nil
+}
+
+// CheckClusterTTL refuses a time to live that is not positive.
+func CheckClusterTTL(what string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("%s: ttl %s is not positive", what, ttl),
+			Hint: "pass a positive time to live, e.g. three times the interval between renewals"}
+	}
+	return nil
+}
+
+// ClusterExpiry returns now+ttl as a store keeps it, refusing a ttl that is
+// not positive or ends beyond the years a store keeps.
+func ClusterExpiry(what string, now time.Time, ttl time.Duration) (time.Time, error) {
+	if err := CheckClusterTTL(what, ttl); err != nil {
+		return time.Time{}, err
+	}
+	expires := StoreTime(now.Add(ttl))
+	if expires.Year() > 9999 {
+		return time.Time{}, &Error{Code: EINVALID, Message: fmt.Sprintf("%s: ttl %s ends beyond the year 9999", what, ttl),
+			Hint: "pass a time to live of minutes, not centuries"}
+	}
+	return expires, nil
+}
+
+// MutexHeld is the refusal of a mutex another holder holds: ECONFLICT.
+func MutexHeld(m Mutex) error {
+	return &Error{Code: ECONFLICT,
+		Message: fmt.Sprintf("mutex %q is held by %s until %s", m.Name, m.Holder, m.Expires.Format(time.RFC3339Nano)),
+		Hint:    "let the holder act; it releases the mutex when done, or it expires and can be acquired then"}
+}
+
+// MutexLost is the refusal of a release by a holder whose mutex another
+// holder took since (current): ECONFLICT, with ErrLeaseLost in its chain.
+func MutexLost(m, current Mutex) error {
+	return &leaseLostError{err: &Error{Code: ECONFLICT,
+		Message: fmt.Sprintf("mutex %q: %s no longer holds it; %s took it over (gen %d, until %s)",
+			m.Name, m.Holder, current.Holder, current.Gen, current.Expires.Format(time.RFC3339Nano)),
+		Hint: "the mutex expired before it was released and another process acquired it: what it guards may have changed; acquire it again and re-read before acting"}}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,10 +19,10 @@ import (
 // replica, ordered by ID. A replica that joins (its first heartbeat, or
 // one after it left or expired) sends a NoteReplicas.
 func (s *Store) Heartbeat(ctx context.Context, r ripcord.Replica, ttl time.Duration) ([]ripcord.Replica, error) {
-	if err := validReplica(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkClusterTTL(fmt.Sprintf("heartbeat of replica %q", r.ID), ttl); err != nil {
+	if err := ripcord.CheckClusterTTL(fmt.Sprintf("heartbeat of replica %q", r.ID), ttl); err != nil {
 		return nil, err
 	}
 	what := "heartbeat of replica " + r.ID
@@ -57,7 +55,7 @@ func (s *Store) Heartbeat(ctx context.Context, r ripcord.Replica, ttl time.Durat
 	}
 	now = utc(now)
 	joins := !known || leaving || !expires.After(now)
-	until, err := clusterExpiry(fmt.Sprintf("heartbeat of replica %q", r.ID), now, ttl)
+	until, err := ripcord.ClusterExpiry(fmt.Sprintf("heartbeat of replica %q", r.ID), now, ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -93,32 +91,6 @@ func (s *Store) Heartbeat(ctx context.Context, r ripcord.Replica, ttl time.Durat
 	return live, nil
 }
 
-// validReplica reports whether r can beat, always as EINVALID with a hint.
-func validReplica(r ripcord.Replica) error {
-	if err := r.Validate(); err != nil {
-		if ripcord.ErrorCode(err) == ripcord.EINVALID && ripcord.ErrorHint(err) != "" {
-			return err
-		}
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("replica %q: %v", r.ID, err),
-			Hint: "a replica's owner is its process: the host name, a positive pid and the process's start time"}
-	}
-	fail := func(err error, hint string) error {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("replica %q: %v", r.ID, err), Hint: hint}
-	}
-	if err := checkName("ID", r.ID); err != nil {
-		return fail(err, "use ripcord.NewReplicaID")
-	}
-	if err := checkText("owner's host", r.Owner.Host); err != nil {
-		return fail(err, "the owner's host is the host name of the replica's machine")
-	}
-	if r.Addr != "" {
-		if err := checkName("address", r.Addr); err != nil {
-			return fail(err, "the address is where the replica's API listens, e.g. https://dr-1.example.com:8443, or empty")
-		}
-	}
-	return nil
-}
-
 func scanReplica(row pgx.CollectableRow) (ripcord.Replica, error) {
 	var r ripcord.Replica
 	var pid int64
@@ -131,9 +103,8 @@ func scanReplica(row pgx.CollectableRow) (ripcord.Replica, error) {
 // Leave marks replica id as leaving and sends a NoteReplicas; an unknown
 // id changes nothing and sends nothing.
 func (s *Store) Leave(ctx context.Context, id string) error {
-	if err := checkName("replica ID", id); err != nil {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("leave: replica ID %q: %v", id, err),
-			Hint: "name the replica by the ID it beats with (ripcord.NewReplicaID)"}
+	if err := ripcord.ValidateReplicaID(id); err != nil {
+		return err
 	}
 	_, err := s.pool.Exec(ctx, `WITH r AS (UPDATE replicas SET leaving = true WHERE id = $1 RETURNING id)
 		SELECT pg_notify($2, $3) FROM r`,
@@ -148,14 +119,14 @@ func (s *Store) Leave(ctx context.Context, id string) error {
 // statement inserts the mutex or takes it when it is free, expired or
 // holder's already, deciding on the row as committed once it is locked.
 func (s *Store) AcquireMutex(ctx context.Context, name, holder string, ttl time.Duration) (ripcord.Mutex, error) {
-	if err := validMutex(name, holder); err != nil {
+	if err := ripcord.ValidateMutex(name, holder); err != nil {
 		return ripcord.Mutex{}, err
 	}
-	if err := checkClusterTTL(fmt.Sprintf("mutex %q", name), ttl); err != nil {
+	if err := ripcord.CheckClusterTTL(fmt.Sprintf("mutex %q", name), ttl); err != nil {
 		return ripcord.Mutex{}, err
 	}
 	if now := s.clockArg(); now != nil {
-		if _, err := clusterExpiry(fmt.Sprintf("mutex %q", name), now.(time.Time), ttl); err != nil {
+		if _, err := ripcord.ClusterExpiry(fmt.Sprintf("mutex %q", name), now.(time.Time), ttl); err != nil {
 			return ripcord.Mutex{}, err
 		}
 	}
@@ -198,14 +169,14 @@ func (s *Store) AcquireMutex(ctx context.Context, name, holder string, ttl time.
 		if !live {
 			continue
 		}
-		return m, mutexHeld(m)
+		return m, ripcord.MutexHeld(m)
 	}
 }
 
 // ReleaseMutex frees m if m.Holder still holds it (expired or not); with
 // changed, its generation grows by 1.
 func (s *Store) ReleaseMutex(ctx context.Context, m ripcord.Mutex, changed bool) (ripcord.Mutex, error) {
-	if err := validMutex(m.Name, m.Holder); err != nil {
+	if err := ripcord.ValidateMutex(m.Name, m.Holder); err != nil {
 		return ripcord.Mutex{}, err
 	}
 	inc := int64(0)
@@ -238,7 +209,7 @@ func (s *Store) ReleaseMutex(ctx context.Context, m ripcord.Mutex, changed bool)
 	} else if err != nil {
 		return ripcord.Mutex{}, wrap(what, err)
 	}
-	return ripcord.Mutex{}, mutexLost(m, current)
+	return ripcord.Mutex{}, ripcord.MutexLost(m, current)
 }
 
 func scanMutex(row pgx.CollectableRow) (ripcord.Mutex, error) {
@@ -248,78 +219,3 @@ func scanMutex(row pgx.CollectableRow) (ripcord.Mutex, error) {
 	return m, err
 }
 
-// validMutex reports whether a mutex can be named name and held by holder,
-// always as EINVALID with a hint.
-func validMutex(name, holder string) error {
-	if err := checkName("name", name); err != nil {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("mutex %q: %v", name, err),
-			Hint: fmt.Sprintf("a mutex name is 1 to %d bytes of UTF-8 without control characters, e.g. what it guards", maxName)}
-	}
-	if err := checkName("holder", holder); err != nil {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("mutex %q: holder %q: %v", name, holder, err),
-			Hint: fmt.Sprintf("a holder is 1 to %d bytes of UTF-8 without control characters, e.g. the replica's ID (ripcord.NewReplicaID)", maxName)}
-	}
-	return nil
-}
-
-// maxName is the longest replica ID, mutex name or holder, in bytes, as
-// ripcord.Replica.Validate counts it.
-const maxName = 200
-
-// checkName reports whether s is 1 to maxName bytes of UTF-8 without
-// control characters: a replica ID (as ripcord.Replica.Validate has it),
-// a mutex name or holder.
-func checkName(what, s string) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("no %s", what)
-	case len(s) > maxName:
-		return fmt.Errorf("the %s is %d bytes, longer than %d", what, len(s), maxName)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("the %s is not valid UTF-8", what)
-	case strings.ContainsFunc(s, func(c rune) bool { return c < ' ' || c == 0x7f }):
-		return fmt.Errorf("the %s contains a control character", what)
-	}
-	return nil
-}
-
-// checkClusterTTL refuses a ttl that is not positive, with a hint.
-func checkClusterTTL(what string, ttl time.Duration) error {
-	if ttl <= 0 {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("%s: ttl %s is not positive", what, ttl),
-			Hint: "pass a positive time to live, e.g. three times the interval between renewals"}
-	}
-	return nil
-}
-
-// clusterExpiry returns now+ttl for what, refusing a time beyond the years
-// a store keeps.
-func clusterExpiry(what string, now time.Time, ttl time.Duration) (time.Time, error) {
-	expires := ripcord.StoreTime(now.Add(ttl))
-	if expires.Year() > 9999 {
-		return time.Time{}, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("%s: ttl %s ends beyond the year 9999", what, ttl),
-			Hint: "pass a time to live of minutes, not centuries"}
-	}
-	return expires, nil
-}
-
-// mutexHeld is the refusal of a mutex that another holder holds.
-func mutexHeld(m ripcord.Mutex) error {
-	return &ripcord.Error{Code: ripcord.ECONFLICT,
-		Message: fmt.Sprintf("mutex %q is held by %s until %s", m.Name, m.Holder, m.Expires.Format(time.RFC3339Nano)),
-		Hint:    "let the holder act; it releases the mutex when done, or it expires and can be acquired then"}
-}
-
-// mutexLost is the refusal of a release by a holder whose mutex another
-// holder took since: ECONFLICT, with ripcord.ErrLeaseLost in its chain.
-func mutexLost(m, current ripcord.Mutex) error {
-	return &mutexLostError{err: &ripcord.Error{Code: ripcord.ECONFLICT,
-		Message: fmt.Sprintf("mutex %q: %s no longer holds it; %s took it over (gen %d, until %s)",
-			m.Name, m.Holder, current.Holder, current.Gen, current.Expires.Format(time.RFC3339Nano)),
-		Hint: "the mutex expired before it was released and another process acquired it: what it guards may have changed; acquire it again and re-read before acting"}}
-}
-
-type mutexLostError struct{ err *ripcord.Error }
-
-func (e *mutexLostError) Error() string   { return e.err.Error() }
-func (e *mutexLostError) Unwrap() []error { return []error{e.err, ripcord.ErrLeaseLost} }

@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ripcord-dr/ripcord"
 )
@@ -19,19 +17,15 @@ import (
 
 var _ ripcord.ClusterStore = (*Store)(nil)
 
-// maxName is the longest replica ID, mutex name or holder, in bytes, as
-// ripcord.Replica.Validate counts it.
-const maxName = 200
-
 // Heartbeat records r as live until ttl from now and returns the live
 // replicas, ordered by ID. A replica that was not live before (new,
 // leaving, or expired) sends a NoteReplicas.
 func (s *Store) Heartbeat(ctx context.Context, r ripcord.Replica, ttl time.Duration) ([]ripcord.Replica, error) {
-	if err := validReplica(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return nil, err
 	}
 	now := ripcord.StoreTime(s.now())
-	expires, err := clusterExpiry(fmt.Sprintf("heartbeat of replica %q", r.ID), now, ttl)
+	expires, err := ripcord.ClusterExpiry(fmt.Sprintf("heartbeat of replica %q", r.ID), now, ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +101,8 @@ func liveReplicas(ctx context.Context, tx *sql.Tx, now time.Time) ([]ripcord.Rep
 // Leave marks replica id as leaving and sends a NoteReplicas; an unknown
 // id changes nothing and sends nothing.
 func (s *Store) Leave(ctx context.Context, id string) error {
-	if err := checkName("replica ID", id); err != nil {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("leave: replica ID %q: %v", id, err),
-			Hint: "name the replica by the ID it beats with (ripcord.NewReplicaID)"}
+	if err := ripcord.ValidateReplicaID(id); err != nil {
+		return err
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE replicas SET leaving = 1 WHERE id = ?`, id)
 	if err != nil {
@@ -126,11 +119,11 @@ func (s *Store) Leave(ctx context.Context, id string) error {
 // AcquireMutex makes holder the holder of mutex name for ttl, if it is
 // free, expired or holder's already.
 func (s *Store) AcquireMutex(ctx context.Context, name, holder string, ttl time.Duration) (ripcord.Mutex, error) {
-	if err := validMutex(name, holder); err != nil {
+	if err := ripcord.ValidateMutex(name, holder); err != nil {
 		return ripcord.Mutex{}, err
 	}
 	now := ripcord.StoreTime(s.now())
-	expires, err := clusterExpiry(fmt.Sprintf("mutex %q", name), now, ttl)
+	expires, err := ripcord.ClusterExpiry(fmt.Sprintf("mutex %q", name), now, ttl)
 	if err != nil {
 		return ripcord.Mutex{}, err
 	}
@@ -146,7 +139,7 @@ func (s *Store) AcquireMutex(ctx context.Context, name, holder string, ttl time.
 		return ripcord.Mutex{}, err
 	}
 	if found && current.Holder != holder && now.Before(current.Expires) {
-		return current, mutexHeld(current)
+		return current, ripcord.MutexHeld(current)
 	}
 	// Free, expired or holder's (a renewal): holder's until expires; Gen
 	// stays whoever held it.
@@ -166,7 +159,7 @@ func (s *Store) AcquireMutex(ctx context.Context, name, holder string, ttl time.
 // ReleaseMutex frees m if m.Holder still holds it: it expires now (or
 // stays expired) and, with changed, its Gen grows by 1.
 func (s *Store) ReleaseMutex(ctx context.Context, m ripcord.Mutex, changed bool) (ripcord.Mutex, error) {
-	if err := validMutex(m.Name, m.Holder); err != nil {
+	if err := ripcord.ValidateMutex(m.Name, m.Holder); err != nil {
 		return ripcord.Mutex{}, err
 	}
 	now := ripcord.StoreTime(s.now())
@@ -187,7 +180,7 @@ func (s *Store) ReleaseMutex(ctx context.Context, m ripcord.Mutex, changed bool)
 			Hint:    "release only a mutex that AcquireMutex gave; check its name"}
 	}
 	if current.Holder != m.Holder {
-		return ripcord.Mutex{}, mutexLost(m, current)
+		return ripcord.Mutex{}, ripcord.MutexLost(m, current)
 	}
 	released := current
 	if now.Before(released.Expires) {
@@ -235,95 +228,3 @@ func readMutex(ctx context.Context, tx *sql.Tx, name string) (m ripcord.Mutex, f
 	return m, true, nil
 }
 
-// mutexHeld is the refusal of a mutex that another holder holds.
-func mutexHeld(m ripcord.Mutex) error {
-	return &ripcord.Error{Code: ripcord.ECONFLICT,
-		Message: fmt.Sprintf("mutex %q is held by %s until %s", m.Name, m.Holder, m.Expires.Format(time.RFC3339Nano)),
-		Hint:    "let the holder act; it releases the mutex when done, or it expires and can be acquired then"}
-}
-
-// mutexLost is the refusal of a release by a holder whose mutex another
-// holder took since: ECONFLICT, with ripcord.ErrLeaseLost in its chain.
-func mutexLost(m, current ripcord.Mutex) error {
-	return &mutexLostError{err: &ripcord.Error{Code: ripcord.ECONFLICT,
-		Message: fmt.Sprintf("mutex %q: %s no longer holds it; %s took it over (gen %d, until %s)",
-			m.Name, m.Holder, current.Holder, current.Gen, current.Expires.Format(time.RFC3339Nano)),
-		Hint: "the mutex expired before it was released and another process acquired it: what it guards may have changed; acquire it again and re-read before acting"}}
-}
-
-type mutexLostError struct{ err *ripcord.Error }
-
-func (e *mutexLostError) Error() string   { return e.err.Error() }
-func (e *mutexLostError) Unwrap() []error { return []error{e.err, ripcord.ErrLeaseLost} }
-
-// validReplica reports whether r can beat, always as EINVALID with a hint.
-func validReplica(r ripcord.Replica) error {
-	if err := r.Validate(); err != nil {
-		if ripcord.ErrorCode(err) == ripcord.EINVALID && ripcord.ErrorHint(err) != "" {
-			return err
-		}
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("replica %q: %v", r.ID, err),
-			Hint: "a replica's owner is its process: the host name, a positive pid and the process's start time"}
-	}
-	fail := func(err error, hint string) error {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("replica %q: %v", r.ID, err), Hint: hint}
-	}
-	if err := checkName("ID", r.ID); err != nil {
-		return fail(err, "use ripcord.NewReplicaID")
-	}
-	if err := checkText("owner's host", r.Owner.Host); err != nil {
-		return fail(err, "the owner's host is the host name of the replica's machine")
-	}
-	if r.Addr != "" {
-		if err := checkName("address", r.Addr); err != nil {
-			return fail(err, "the address is where the replica's API listens, e.g. https://dr-1.example.com:8443, or empty")
-		}
-	}
-	return nil
-}
-
-// validMutex reports whether a mutex can be named name and held by holder,
-// always as EINVALID with a hint.
-func validMutex(name, holder string) error {
-	if err := checkName("name", name); err != nil {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("mutex %q: %v", name, err),
-			Hint: fmt.Sprintf("a mutex name is 1 to %d bytes of UTF-8 without control characters, e.g. what it guards", maxName)}
-	}
-	if err := checkName("holder", holder); err != nil {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("mutex %q: holder %q: %v", name, holder, err),
-			Hint: fmt.Sprintf("a holder is 1 to %d bytes of UTF-8 without control characters, e.g. the replica's ID (ripcord.NewReplicaID)", maxName)}
-	}
-	return nil
-}
-
-// checkName reports whether s is 1 to maxName bytes of UTF-8 without
-// control characters: a replica ID (as ripcord.Replica.Validate has it),
-// a mutex name or holder.
-func checkName(what, s string) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("no %s", what)
-	case len(s) > maxName:
-		return fmt.Errorf("the %s is %d bytes, longer than %d", what, len(s), maxName)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("the %s is not valid UTF-8", what)
-	case strings.ContainsFunc(s, func(c rune) bool { return c < ' ' || c == 0x7f }):
-		return fmt.Errorf("the %s contains a control character", what)
-	}
-	return nil
-}
-
-// clusterExpiry returns now+ttl for what, refusing a ttl that is not
-// positive or that ends beyond the years a store keeps.
-func clusterExpiry(what string, now time.Time, ttl time.Duration) (time.Time, error) {
-	if ttl <= 0 {
-		return time.Time{}, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("%s: ttl %s is not positive", what, ttl),
-			Hint: "pass a positive time to live, e.g. three times the interval between renewals"}
-	}
-	expires := ripcord.StoreTime(now.Add(ttl))
-	if expires.Year() > 9999 {
-		return time.Time{}, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("%s: ttl %s ends beyond the year 9999", what, ttl),
-			Hint: "pass a time to live of minutes, not centuries"}
-	}
-	return expires, nil
-}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -142,48 +141,8 @@ func BenchmarkHAAPILatency(b *testing.B) {
 		}
 		ids = append(ids, x.ID)
 	}
-	const clients = 20
-	lat := make([][]time.Duration, clients)
 	b.ResetTimer()
-	var wg sync.WaitGroup
-	for c := range clients {
-		wg.Go(func() {
-			cl := w.client(b, reps[c%3])
-			for i := c; i < b.N; i += clients {
-				id := ids[i%len(ids)]
-				t0 := time.Now()
-				var err error
-				switch i % 4 {
-				case 0:
-					_, _, err = cl.Executions(ctx, client.ExecutionFilter{})
-				case 1:
-					_, err = cl.Execution(ctx, id)
-				case 2:
-					_, err = cl.Events(ctx, id, 0, 100)
-				case 3:
-					_, err = cl.Plans(ctx)
-				}
-				lat[c] = append(lat[c], time.Since(t0))
-				if err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	if len(all) == 0 {
-		return
-	}
-	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))]) / float64(time.Millisecond) }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	measureAPI(ctx, b, ids, func(c int) *client.Client { return w.client(b, reps[c%3]) })
 	running := 0
 	for _, id := range ids {
 		if x, err := w.store.Execution(ctx, id); err == nil && x.State == ripcord.ExecRunning {

@@ -540,20 +540,7 @@ func TestHASplitBrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The drill goes on to its end, driven by the other replica.
-	for {
-		cur, err := w.store.Execution(ctx, x.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur.State != ripcord.ExecRunning {
-			break
-		}
-		select {
-		case <-notes:
-		case <-ctx.Done():
-			t.Fatalf("the drill did not finish; logs:\n%s", tails([]*replica{a, b}))
-		}
-	}
+	waitEnded(ctx, t, w, notes, x.ID, a, b)
 	// The continued replica's old driver wakes, finds its lease lost
 	// before any DRS call, and stops (its log says so).
 	stopped.waitLog(ctx, "lost the lease")
@@ -606,6 +593,26 @@ func TestHASplitBrain(t *testing.T) {
 	if len(after) > 1 || len(after) == 1 && (after[0] == "StartRecovery" || after[0] == "TerminateRecoveryInstances") {
 		t.Errorf("the continued replica (app %s) sent %v after its lease was taken over; at most the one read it was frozen in the middle of may go\nits log:\n%s",
 			app, after, stopped.stderr())
+	}
+}
+
+// waitEnded waits, on the store's notes, until execution id is no longer
+// running, and returns it.
+func waitEnded(ctx context.Context, t testing.TB, w *haWorld, notes <-chan ripcord.Note, id string, reps ...*replica) ripcord.Execution {
+	t.Helper()
+	for {
+		x, err := w.store.Execution(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.State != ripcord.ExecRunning {
+			return x
+		}
+		select {
+		case <-notes:
+		case <-ctx.Done():
+			t.Fatalf("execution %s did not end; logs:\n%s", id, tails(reps))
+		}
 	}
 }
 
@@ -682,22 +689,8 @@ func TestHAGracefulHandover(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the stopped replica did not exit")
 	}
-	for {
-		cur, err := w.store.Execution(ctx, x.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur.State != ripcord.ExecRunning {
-			if cur.State != ripcord.ExecSucceeded {
-				t.Fatalf("the drill ended %s: %s", cur.State, cur.Summary)
-			}
-			break
-		}
-		select {
-		case <-notes:
-		case <-ctx.Done():
-			t.Fatalf("the drill did not finish; logs:\n%s", tails([]*replica{a, b}))
-		}
+	if x := waitEnded(ctx, t, w, notes, x.ID, a, b); x.State != ripcord.ExecSucceeded {
+		t.Fatalf("the drill ended %s: %s", x.State, x.Summary)
 	}
 	evs, err := w.store.Events(ctx, x.ID, 0, 0)
 	if err != nil {
