@@ -218,4 +218,3 @@ func scanMutex(row pgx.CollectableRow) (ripcord.Mutex, error) {
 	m.Expires = utc(m.Expires)
 	return m, err
 }
-

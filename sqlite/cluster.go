@@ -227,4 +227,3 @@ func readMutex(ctx context.Context, tx *sql.Tx, name string) (m ripcord.Mutex, f
 	}
 	return m, true, nil
 }
-
