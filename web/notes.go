@@ -16,8 +16,8 @@ import (
 // (or a writer in another process that SQLite cannot tell us of) delays
 // an event by at most that.
 type noteHub struct {
+	once     sync.Once // subscribes, the first time a stream watches
 	mu       sync.Mutex
-	started  bool
 	watchers map[string]map[chan struct{}]struct{} // by execution ID
 }
 
@@ -34,12 +34,11 @@ func (h *Handler) watch(id string) (<-chan struct{}, func()) {
 		hub.watchers[id] = map[chan struct{}]struct{}{}
 	}
 	hub.watchers[id][ch] = struct{}{}
-	start := !hub.started
-	hub.started = true
 	hub.mu.Unlock()
-	if start {
-		go h.followNotes()
-	}
+	// The first stream subscribes, and every stream waits for that: the
+	// store's Subscribe returns once notes flow, so that no change
+	// committed after watch returns goes untold.
+	hub.once.Do(h.followNotes)
 	return ch, func() {
 		hub.mu.Lock()
 		defer hub.mu.Unlock()
@@ -50,34 +49,44 @@ func (h *Handler) watch(id string) (<-chan struct{}, func()) {
 	}
 }
 
-// followNotes subscribes to the store's notes until the Handler is
-// closed, subscribing again after a failure.
+// followNotes subscribes to the store's notes and, in the background,
+// wakes the streams they concern until the Handler is closed, subscribing
+// again after a failure.
 func (h *Handler) followNotes() {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	go func() {
 		<-h.closed
 		cancel()
 	}()
-	for ctx.Err() == nil {
-		notes, err := h.cfg.Store.Subscribe(ctx)
-		if err != nil {
-			h.log.Warn("event streams: listening to the store's notes failed; streams read the store every poll interval", "error", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Second):
+	notes, err := h.cfg.Store.Subscribe(ctx)
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil {
+			if err != nil {
+				h.log.Warn("event streams: listening to the store's notes failed; streams read the store every poll interval", "error", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(5 * time.Second):
+				}
+				notes, err = h.cfg.Store.Subscribe(ctx)
+				h.wake("") // what was missed meanwhile
+				continue
 			}
-			continue
-		}
-		for n := range notes {
-			switch n.Kind {
-			case ripcord.NoteEvents:
-				h.wake(n.ID)
-			case ripcord.NoteResync:
+			for n := range notes {
+				switch n.Kind {
+				case ripcord.NoteEvents:
+					h.wake(n.ID)
+				case ripcord.NoteResync:
+					h.wake("")
+				}
+			}
+			if ctx.Err() == nil {
+				notes, err = h.cfg.Store.Subscribe(ctx)
 				h.wake("")
 			}
 		}
-	}
+	}()
 }
 
 // wake signals the watchers of execution id, or every watcher for "".
