@@ -106,7 +106,21 @@ type Supervisor struct {
 	known map[string]bool   // running executions at the last scan
 	conns []ripcord.DRS     // every DRS client made, for SetShare
 	kick  chan struct{}     // asks for a scan now
+	// failed holds the executions whose driver failed (not for a lease:
+	// for a target it cannot reach, say), with when to try again: scans
+	// and notes do not drive them before, so that a failure repeats at a
+	// growing interval instead of as fast as notes come.
+	failed map[string]backoff
 }
+
+// backoff is how often a driver failed in a row, and when to try again.
+type backoff struct {
+	n  int
+	at time.Time
+}
+
+// maxBackoff bounds the wait before a failed driver is tried again.
+const maxBackoff = 5 * time.Minute
 
 // New returns a Supervisor; call Run.
 func New(cfg Config) *Supervisor {
@@ -129,7 +143,8 @@ func New(cfg Config) *Supervisor {
 		cfg.OwnerGone = func(ripcord.LeaseOwner) bool { return false }
 	}
 	return &Supervisor{cfg: cfg, engines: map[string]*engine.Engine{}, clients: map[string]ripcord.DRS{},
-		driving: map[string]context.CancelFunc{}, keys: map[string]string{}, known: map[string]bool{}, kick: make(chan struct{}, 1)}
+		driving: map[string]context.CancelFunc{}, keys: map[string]string{}, known: map[string]bool{}, kick: make(chan struct{}, 1),
+		failed: map[string]backoff{}}
 }
 
 // ErrNotRunning is returned by Start and Control before Run began or after
@@ -336,10 +351,38 @@ func placementKey(targets []ripcord.Target) string {
 	return key
 }
 
+// failedNow records that execution id's driver failed and returns how long
+// until it is tried again: the scan interval, doubling with every failure
+// in a row, up to maxBackoff.
+func (s *Supervisor) failedNow(id string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.failed[id]
+	d := max(s.cfg.Scan, time.Second)
+	for i := 0; i < b.n && d < maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxBackoff)
+	s.failed[id] = backoff{n: b.n + 1, at: s.cfg.Clock.Now().Add(d)}
+	return d
+}
+
+// waiting reports whether execution id's driver failed and is not to be
+// tried again yet.
+func (s *Supervisor) waiting(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.failed[id]
+	return ok && s.cfg.Clock.Now().Before(b.at)
+}
+
 // ours reports whether this replica should drive execution id now, given
 // its lease: nobody holds it live, and this replica is its home or the
 // lease (or, never leased, the execution) has waited ReplicaTTL for one.
 func (s *Supervisor) ours(ctx context.Context, id string, started time.Time) (bool, error) {
+	if s.waiting(id) {
+		return false, nil
+	}
 	l, err := s.cfg.Store.Lease(ctx, id)
 	if err != nil {
 		return false, err
@@ -495,6 +538,9 @@ func (s *Supervisor) Control(ctx context.Context, id, action, actor, step string
 	if action == "pause" {
 		return nil // the driver, if any, reads it and settles
 	}
+	s.mu.Lock()
+	delete(s.failed, id) // a person's command is tried at once
+	s.mu.Unlock()
 	return s.driveIfHome(ctx, id)
 }
 
@@ -531,7 +577,13 @@ func (s *Supervisor) Drive(id string) error {
 		case errors.As(err, &lost):
 			s.cfg.Logger.Warn("lost the lease of an execution: another replica drives it now; this one stopped before calling DRS again", "execution", id, "err", err)
 		default:
-			s.cfg.Logger.Error("driving an execution failed; it stays resumable", "execution", id, "err", err)
+			retry := s.failedNow(id)
+			s.cfg.Logger.Error("driving an execution failed; it stays resumable, and is tried again", "execution", id, "err", err, "retry_in", retry)
+		}
+		if err == nil {
+			s.mu.Lock()
+			delete(s.failed, id)
+			s.mu.Unlock()
 		}
 		if s.cfg.OnStop != nil {
 			s.cfg.OnStop(id, st, err)

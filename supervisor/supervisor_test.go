@@ -3,6 +3,7 @@ package supervisor_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -373,5 +374,54 @@ func TestControlPauseThenResume(t *testing.T) {
 	}
 	if err := w.sup.Control(context.Background(), "drill-4", "explode", "bob", ""); ripcord.ErrorCode(err) != ripcord.EINVALID {
 		t.Errorf("unknown action: %v; want EINVALID", err)
+	}
+}
+
+// TestFailedDriverBacksOff: a driver that fails (not for a lease) leaves
+// its execution resumable, and scans do not drive it again until its
+// backoff has passed on the clock (the scan interval, doubling): a failure
+// that repeats does not repeat as fast as scans and notes come.
+func TestFailedDriverBacksOff(t *testing.T) {
+	boom := errors.New("boom")
+	var fails atomic.Int32
+	fails.Store(2)
+	w := newWorld(t, engine.Hooks{AfterPoll: func() error {
+		if fails.Add(-1) >= 0 {
+			return boom
+		}
+		return nil
+	}})
+	w.run()
+	w.begin("drill-1")
+	if s := w.next(); s.id != "drill-1" || !errors.Is(s.err, boom) {
+		t.Fatalf("first driver: %+v; want it to fail with boom", s)
+	}
+	ctx := context.Background()
+	if err := w.sup.TakeOver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.sup.Driving("drill-1") {
+		t.Fatal("a scan right after the failure drove the execution again")
+	}
+	w.clock.Advance(16 * time.Second) // past the first backoff (the 15s scan)
+	if err := w.sup.TakeOver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := w.next(); s.id != "drill-1" || !errors.Is(s.err, boom) {
+		t.Fatalf("second driver: %+v; want it to fail with boom", s)
+	}
+	w.clock.Advance(16 * time.Second) // the second backoff is 30s
+	if err := w.sup.TakeOver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.sup.Driving("drill-1") {
+		t.Fatal("the second backoff did not double")
+	}
+	w.clock.Advance(15 * time.Second) // past it: the third driver runs to the end
+	if err := w.sup.TakeOver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := w.next(); s.id != "drill-1" || s.err != nil || s.s == nil || s.s.State != ripcord.ExecSucceeded {
+		t.Fatalf("third driver: %+v; want the drill to succeed", s)
 	}
 }

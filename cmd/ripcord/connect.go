@@ -38,9 +38,6 @@ type connFlags struct {
 	// Remote is the ripcord server the command goes through instead
 	// (registerRemote, server).
 	Remote remoteFlags
-
-	probed bool          // the endpoint was probed for a simulator
-	sim    *drs.SimClock // its clock, when it is one
 }
 
 func (c *connFlags) register(cmd *cobra.Command) {

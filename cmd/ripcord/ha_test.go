@@ -240,6 +240,7 @@ func haPlans() string {
 // (it refuses what would exceed them),
 // and every event log is gap-free with fencing epochs that only grow.
 func TestHAChaos(t *testing.T) {
+	t.Parallel() // real processes, a database and a simulator of its own
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	w := newHAWorld(ctx, t, "--scenario", "scale", "--servers", "3600", "--time-scale", "60")
@@ -487,6 +488,7 @@ func tails(reps []*replica) string {
 // driver after the takeover, and the drill succeeds with one LAUNCH job
 // per server.
 func TestHASplitBrain(t *testing.T) {
+	t.Parallel() // real processes, a database and a simulator of its own
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	w := newHAWorld(ctx, t, "--scenario", "three-tier", "--time-scale", "60")
@@ -647,6 +649,7 @@ func waitEvent(ctx context.Context, t testing.TB, w *haWorld, notes <-chan ripco
 // store's notes told the other. The drill succeeds, one LAUNCH job per
 // server.
 func TestHAGracefulHandover(t *testing.T) {
+	t.Parallel() // real processes, a database and a simulator of its own
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	w := newHAWorld(ctx, t, "--scenario", "three-tier", "--time-scale", "60")

@@ -123,6 +123,9 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	}
 	defer store.Close()
 	logger := cfg.logger(errOut)
+	// Whether --endpoint-url is a ripcord simulator is settled once, now,
+	// not by whichever request first needs a DRS connection.
+	cfg.simulator(ctx)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: fmt.Sprintf("listen on %s: %v", cfg.Addr, err),

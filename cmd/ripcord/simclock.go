@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"sync"
 
 	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/engine"
@@ -10,16 +11,34 @@ import (
 
 // simulator probes --endpoint-url once for a ripcord simulator and returns
 // its clock, or nil when the endpoint is not one (AWS, another endpoint,
-// nothing answering: then the wall clock and AWS's STS are used).
+// nothing answering: then the wall clock and AWS's STS are used). Callers
+// on other goroutines (a server connecting several targets at once) wait
+// for the one probe; `serve` probes before it starts.
 func (c *connFlags) simulator(ctx context.Context) *drs.SimClock {
-	if c.probed || c.Endpoint == "" {
-		return c.sim
+	if c.Endpoint == "" {
+		return nil
 	}
-	c.probed = true
-	if sc, err := drs.SimulatorClock(ctx, c.Endpoint, nil); err == nil {
-		c.sim = sc
+	v, _ := simProbes.LoadOrStore(c.Endpoint, &simProbe{})
+	p := v.(*simProbe)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.done {
+		p.done = true
+		if sc, err := drs.SimulatorClock(ctx, c.Endpoint, nil); err == nil {
+			p.sim = sc
+		}
 	}
-	return c.sim
+	return p.sim
+}
+
+// simProbes holds, by endpoint, what probing it found: once per process,
+// whichever goroutine asks first, the others waiting for it.
+var simProbes sync.Map // endpoint -> *simProbe
+
+type simProbe struct {
+	mu   sync.Mutex
+	done bool
+	sim  *drs.SimClock
 }
 
 // simClock is the simulator's clock for the engine, or nil.
