@@ -3,9 +3,9 @@ package supervisor_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
