@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/internal/migrations"
 )
 
 // migrationFiles holds the schema, one numbered file per change:
@@ -32,33 +30,16 @@ type migration struct {
 	sql     string
 }
 
-var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
-
-// loadMigrations reads the migrations under migrations/ in fsys. Their
-// versions must run 1, 2, 3, ... without gaps or duplicates.
+// loadMigrations reads the migrations under migrations/ in fsys
+// (internal/migrations: numbered 1, 2, 3, ... without gaps).
 func loadMigrations(fsys fs.FS) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, "migrations")
+	loaded, err := migrations.Load(fsys)
 	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
+		return nil, err
 	}
-	var ms []migration
-	for _, e := range entries { // sorted by name
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil {
-			return nil, fmt.Errorf("migration %s: the name must be NNNN_words.sql", e.Name())
-		}
-		v, _ := strconv.Atoi(m[1])
-		if want := len(ms) + 1; v != want {
-			return nil, fmt.Errorf("migration %s: expected version %d next", e.Name(), want)
-		}
-		b, err := fs.ReadFile(fsys, path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("read migration: %w", err)
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("no migrations")
+	ms := make([]migration, len(loaded))
+	for i, m := range loaded {
+		ms[i] = migration{version: m.Version, name: m.Name, sql: m.SQL}
 	}
 	return ms, nil
 }
