@@ -7,7 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Role is what an API token may do. Each role may do what the ones before
@@ -133,6 +135,53 @@ type AuthStore interface {
 	// ListAudit returns the entries f selects; a negative After or
 	// Limit is EINVALID.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// CreateSession stores a console session (its Created is the
+	// store's time) and removes the sessions that have expired. It fails
+	// with ECONFLICT if its hash is taken and EINVALID if a hash is not
+	// 32 bytes, its CSRF token is empty or it expires before it is
+	// created. Every replica sharing the store knows it at once.
+	CreateSession(ctx context.Context, s Session) error
+
+	// SessionByHash returns the session with the given hash (expired or
+	// not: the caller judges), or ENOTFOUND.
+	SessionByHash(ctx context.Context, hash []byte) (Session, error)
+
+	// DeleteSession removes a session (signing out); a missing one is not
+	// an error.
+	DeleteSession(ctx context.Context, hash []byte) error
+}
+
+// Session is a console sign-in, kept in the store so that every replica
+// serves it: the SHA-256 of the session cookie's random value (the value
+// itself is never stored: a copy of the store signs nobody in), the hash of
+// the token it acts as (so a revoked or expired token ends its sessions at
+// once), the CSRF token of its forms, and its expiry.
+type Session struct {
+	Hash      []byte
+	TokenHash []byte
+	CSRF      string
+	Created   time.Time // store time (StoreTime)
+	Expires   time.Time
+}
+
+// ValidateSession reports whether s can be created at now, as EINVALID
+// with a hint (stores call it).
+func ValidateSession(s Session, now time.Time) error {
+	fail := func(msg string) error {
+		return &Error{Code: EINVALID, Message: "session: " + msg, Hint: "a session is made by the console's sign-in"}
+	}
+	switch {
+	case len(s.Hash) != 32:
+		return fail(fmt.Sprintf("its hash is %d bytes, not 32 (SHA-256)", len(s.Hash)))
+	case len(s.TokenHash) != 32:
+		return fail(fmt.Sprintf("its token's hash is %d bytes, not 32 (SHA-256)", len(s.TokenHash)))
+	case s.CSRF == "" || len(s.CSRF) > 200 || !utf8.ValidString(s.CSRF) || strings.ContainsFunc(s.CSRF, func(c rune) bool { return c < ' ' || c == 0x7f }):
+		return fail("its CSRF token is empty, too long or not printable")
+	case !s.Expires.After(now) || s.Expires.Year() > 9999:
+		return fail("it expires before it is created, or after the year 9999")
+	}
+	return nil
 }
 
 // TokenPrefix starts every API token's secret, so that a leaked one is

@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord
 		{"AuditInvalid", testAuditInvalid},
 		{"AuditRace", testAuditRace},
 		{"AuditImmutable", testAuditImmutable},
+		{"Sessions", testSessions},
 		{"Heartbeats", testHeartbeats},
 		{"Leave", testLeave},
 		{"ClusterInvalid", testClusterInvalid},
