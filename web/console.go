@@ -6,6 +6,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -32,7 +33,7 @@ const (
 	sessionCookie  = "ripcord_session"
 	signinCookie   = "ripcord_signin" // the sign-in form's CSRF token (before a session exists)
 	sessionTTL     = 12 * time.Hour
-	maxSessions    = 10000
+	maxFlashes     = 10000
 	maxConsoleForm = 64 << 10
 	// consoleCSP lets console pages load their own stylesheet and script
 	// and nothing else; no inline script or style.
@@ -45,19 +46,23 @@ type console struct {
 	pages  map[string]*template.Template
 	static fs.FS
 
-	mu       sync.Mutex
-	sessions map[string]*session
+	// flashes are the messages for a session's next page, shown once,
+	// by session ID. They are this process's: a message for a page that
+	// another replica serves is lost, and nothing else is.
+	mu      sync.Mutex
+	flashes map[string]string
 }
 
-// session is a signed-in browser: a random ID (the cookie's value) that
-// points at the token's hash. The token is looked up on every request, so
-// a revoked or expired token ends its sessions at once.
+// session is a signed-in browser: a random ID (the cookie's value) whose
+// hash the store keeps (ripcord.Session), so that every replica serving
+// the console knows it, pointing at the token's hash. The token is looked
+// up on every request, so a revoked or expired token ends its sessions at
+// once.
 type session struct {
 	id        string
 	tokenHash []byte
 	csrf      string
 	expires   time.Time
-	flash     string // a message for the next page, shown once
 }
 
 var consoleFuncs = template.FuncMap{
@@ -89,7 +94,7 @@ func offset(d time.Duration) string {
 }
 
 func newConsole() (*console, error) {
-	c := &console{pages: map[string]*template.Template{}, sessions: map[string]*session{}}
+	c := &console{pages: map[string]*template.Template{}, flashes: map[string]string{}}
 	static, err := fs.Sub(consoleFS, "console/static")
 	if err != nil {
 		return nil, err
@@ -162,76 +167,74 @@ func (h *Handler) session(r *http.Request) (*identity, *session, error) {
 	if err != nil || len(ck.Value) != 64 {
 		return nil, nil, errNoSession
 	}
-	c := h.console
+	ctx := r.Context()
 	now := h.now()
-	c.mu.Lock()
-	s := c.sessions[ck.Value]
-	if s != nil && !now.Before(s.expires) {
-		delete(c.sessions, s.id)
-		s = nil
-	}
-	var hash []byte
-	if s != nil {
-		hash = s.tokenHash
-	}
-	c.mu.Unlock()
-	if s == nil {
+	key := ripcord.TokenHash(ck.Value)
+	x, err := h.cfg.Store.SessionByHash(ctx, key)
+	switch {
+	case ripcord.ErrorCode(err) == ripcord.ENOTFOUND:
+		return nil, nil, errNoSession
+	case err != nil:
+		return nil, nil, fmt.Errorf("console session: %w", err)
+	case !now.Before(x.Expires):
+		h.endSession(ctx, ck.Value)
 		return nil, nil, errNoSession
 	}
-	t, err := h.cfg.Store.TokenByHash(r.Context(), hash)
+	s := &session{id: ck.Value, tokenHash: x.TokenHash, csrf: x.CSRF, expires: x.Expires}
+	t, err := h.cfg.Store.TokenByHash(ctx, s.tokenHash)
 	switch {
 	case ripcord.ErrorCode(err) == ripcord.ENOTFOUND:
 	case err != nil:
 		return nil, nil, fmt.Errorf("console session: %w", err)
-	case subtle.ConstantTimeCompare(t.Hash, hash) == 1 && t.Live(now):
+	case subtle.ConstantTimeCompare(t.Hash, s.tokenHash) == 1 && t.Live(now):
 		return &identity{token: t, actor: Actor(t), remote: remoteHost(r)}, s, nil
 	}
 	// The token is gone, revoked or expired: so is the session.
-	c.mu.Lock()
-	delete(c.sessions, s.id)
-	c.mu.Unlock()
+	h.endSession(ctx, s.id)
 	return nil, nil, errNoSession
 }
 
-// newSession starts a session for token t.
-func (h *Handler) newSession(t ripcord.Token) *session {
-	c := h.console
+// newSession starts a session for token t, in the store.
+func (h *Handler) newSession(ctx context.Context, t ripcord.Token) (*session, error) {
 	now := h.now()
 	exp := now.Add(sessionTTL)
 	if !t.Expires.IsZero() && t.Expires.Before(exp) {
 		exp = t.Expires
 	}
 	s := &session{id: randomID(), tokenHash: t.Hash, csrf: randomID(), expires: exp}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.sessions) >= maxSessions {
-		for id, x := range c.sessions {
-			if !now.Before(x.expires) {
-				delete(c.sessions, id)
-			}
-		}
-		for id := range c.sessions { // still full: drop any (memory stays bounded)
-			if len(c.sessions) < maxSessions {
-				break
-			}
-			delete(c.sessions, id)
-		}
+	err := h.cfg.Store.CreateSession(ctx, ripcord.Session{Hash: ripcord.TokenHash(s.id), TokenHash: t.Hash, CSRF: s.csrf, Expires: exp})
+	if err != nil {
+		return nil, fmt.Errorf("console sign-in: %w", err)
 	}
-	c.sessions[s.id] = s
-	return s
+	return s, nil
 }
 
-func (h *Handler) setFlash(s *session, msg string) {
+// endSession removes session id from the store (and its flash).
+func (h *Handler) endSession(ctx context.Context, id string) {
+	if err := h.cfg.Store.DeleteSession(ctx, ripcord.TokenHash(id)); err != nil {
+		h.log.WarnContext(ctx, "console: removing a session failed; it expires on its own", "error", err)
+	}
 	h.console.mu.Lock()
-	s.flash = msg
+	delete(h.console.flashes, id)
 	h.console.mu.Unlock()
 }
 
+func (h *Handler) setFlash(s *session, msg string) {
+	c := h.console
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.flashes) >= maxFlashes {
+		clear(c.flashes) // memory stays bounded; a lost message is shown nowhere, nothing else is lost
+	}
+	c.flashes[s.id] = msg
+}
+
 func (h *Handler) takeFlash(s *session) string {
-	h.console.mu.Lock()
-	defer h.console.mu.Unlock()
-	m := s.flash
-	s.flash = ""
+	c := h.console
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.flashes[s.id]
+	delete(c.flashes, s.id)
 	return m
 }
 
@@ -501,7 +504,12 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		again(status, msg)
 		return
 	}
-	s := h.newSession(id.token)
+	s, err := h.newSession(r.Context(), id.token)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "console sign-in: storing the session", "error", err)
+		again(http.StatusInternalServerError, "The server could not start a session (request "+requestID(r)+").")
+		return
+	}
 	if err := h.recordAudit(r.Context(), id, "console.signin", id.token.ID, ""); err != nil {
 		h.log.ErrorContext(r.Context(), "console sign-in: audit", "error", err)
 	}
@@ -512,9 +520,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {
-	h.console.mu.Lock()
-	delete(h.console.sessions, s.id)
-	h.console.mu.Unlock()
+	h.endSession(r.Context(), s.id)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	if err := h.recordAudit(r.Context(), id, "console.signout", id.token.ID, ""); err != nil {

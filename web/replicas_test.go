@@ -2,7 +2,11 @@ package web_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +109,94 @@ func TestStreamAcrossReplicas(t *testing.T) {
 	case e := <-got:
 		t.Fatalf("an extra event %d arrived", e.Seq)
 	default:
+	}
+}
+
+// TestConsoleSessionAcrossReplicas: a console session begun on replica A
+// is served by replica B (the store keeps it, not A's memory), B's forms
+// carry its CSRF token, and signing out on B ends it on A too.
+func TestConsoleSessionAcrossReplicas(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := pgtest.Database(t)
+	var urls []string
+	var store *postgres.Store
+	for range 2 {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		h, err := web.New(web.Config{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(func() { h.Close(); srv.Close() })
+		urls = append(urls, srv.URL)
+		store = st
+	}
+	secret, id, hash, err := ripcord.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateToken(ctx, ripcord.Token{ID: id, Name: "carol", Role: ripcord.RoleOperator, Hash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, base, path string, cookies []*http.Cookie, form url.Values) (*http.Response, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", base)
+		}
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	csrfOf := func(page string) string {
+		m := csrfRe.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF token on the page:\n%s", page)
+		}
+		return m[1]
+	}
+	a, b := urls[0], urls[1]
+	resp, page := do("GET", a, "/console/signin", nil, nil)
+	resp, _ = do("POST", a, "/console/signin", resp.Cookies(), url.Values{"csrf": {csrfOf(page)}, "token": {secret}})
+	var session []*http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "ripcord_session" {
+			session = append(session, c)
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || len(session) != 1 {
+		t.Fatalf("sign-in on A: %s, cookies %v", resp.Status, resp.Cookies())
+	}
+	resp, page = do("GET", b, "/console", session, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "carol") {
+		t.Fatalf("replica B with A's session: %s", resp.Status)
+	}
+	resp, _ = do("POST", b, "/console/signout", session, url.Values{"csrf": {csrfOf(page)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out on B: %s", resp.Status)
+	}
+	if resp, _ = do("GET", a, "/console", session, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/signin" {
+		t.Errorf("replica A after signing out on B: %s %s; want a redirect to the sign-in form", resp.Status, resp.Header.Get("Location"))
 	}
 }
