@@ -140,7 +140,8 @@ them, and says what it copied.
 
 Stop every ripcord process that uses the SQLite store first: copy refuses a
 store where an execution is being driven (a live lease). Leases are not
-copied: the first replica to drive an execution takes a new one.`,
+copied: the first replica to drive an execution takes a new one. Console
+sessions are not copied either: people sign in again.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
