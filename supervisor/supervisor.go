@@ -157,31 +157,38 @@ var ErrNotRunning = &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: "the sup
 // and is recorded; the execution stays resumable) and Run returns once
 // they have.
 func (s *Supervisor) Run(ctx context.Context) error {
+	// The drivers run on a context of their own, ended after this replica
+	// has left the registry, so that the replicas that take up the leases
+	// they release see this one gone; and the heartbeats and the notes stop
+	// before it leaves, so that no heartbeat in flight brings it back.
+	driveCtx, stopDrivers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDrivers()
+	bgCtx, stopBG := context.WithCancel(ctx)
 	s.mu.Lock()
-	s.ctx = ctx
+	s.ctx = driveCtx
 	s.mu.Unlock()
 	var bg sync.WaitGroup
 	defer func() {
 		s.mu.Lock()
 		s.ctx = nil
 		s.mu.Unlock()
+		stopBG()
+		bg.Wait()
 		if s.cfg.Replica.ID != "" {
-			// Leave first, so that the replicas that take up the leases
-			// the drivers release next see this one gone.
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			if err := s.cfg.Store.Leave(lctx, s.cfg.Replica.ID); err != nil {
 				s.cfg.Logger.Warn("leaving the replicas failed; the others notice when the heartbeat expires", "err", err)
 			}
 			cancel()
 		}
+		stopDrivers()
 		s.wg.Wait()
-		bg.Wait()
 	}()
 	if s.cfg.Replica.ID != "" {
-		s.beat(ctx)
+		s.beat(bgCtx)
 		bg.Add(2)
-		go func() { defer bg.Done(); s.heartbeats(ctx) }()
-		go func() { defer bg.Done(); s.listen(ctx) }()
+		go func() { defer bg.Done(); s.heartbeats(bgCtx) }()
+		go func() { defer bg.Done(); s.listen(bgCtx) }()
 	}
 	for {
 		if err := s.TakeOver(ctx); err != nil && ctx.Err() == nil {

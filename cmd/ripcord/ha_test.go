@@ -491,36 +491,8 @@ func TestHASplitBrain(t *testing.T) {
 	t.Parallel() // real processes, a database and a simulator of its own
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	w := newHAWorld(ctx, t, "--scenario", "three-tier", "--time-scale", "60")
-	a := startReplica(ctx, t, w.bin, w.env, w.serveArgs()...)
-	b := startReplica(ctx, t, w.bin, w.env, w.serveArgs()...)
-	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.client(t, a).SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
-		t.Fatal(err)
-	}
-	notes, err := w.store.Subscribe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := w.client(t, b).Start(ctx, client.StartRequest{Plan: "orders", Mode: "drill"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Wait for the first launch job, then stop its driver's process.
-	waitEvent(ctx, t, w, notes, x.ID, func(ev ripcord.Event) bool { return ev.Type == engine.EvJobCreated })
-	l, err := w.store.Lease(ctx, x.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped, other := a, b
-	if l.Owner.PID == b.pid() {
-		stopped, other = b, a
-	} else if l.Owner.PID != a.pid() {
-		t.Fatalf("the lease is held by %s, neither replica", l.Owner)
-	}
+	w, stopped, other, x, l, notes := driveOnTwoReplicas(ctx, t, (*haWorld).serveArgs)
+	a, b := stopped, other
 	if err := stopped.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -598,6 +570,42 @@ func TestHASplitBrain(t *testing.T) {
 	}
 }
 
+// driveOnTwoReplicas starts two replicas with the flags args gives, the
+// three-tier example's drill through the second, and waits for its first
+// launch job. It returns the replica that drives it (by its lease) and the
+// other, the drill, its lease then, and the store's notes.
+func driveOnTwoReplicas(ctx context.Context, t *testing.T, args func(*haWorld) []string) (w *haWorld, driving, other *replica, x ripcord.Execution, l ripcord.Lease, notes <-chan ripcord.Note) {
+	t.Helper()
+	w = newHAWorld(ctx, t, "--scenario", "three-tier", "--time-scale", "60")
+	a := startReplica(ctx, t, w.bin, w.env, args(w)...)
+	b := startReplica(ctx, t, w.bin, w.env, args(w)...)
+	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.client(t, a).SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
+		t.Fatal(err)
+	}
+	if notes, err = w.store.Subscribe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if x, err = w.client(t, b).Start(ctx, client.StartRequest{Plan: "orders", Mode: "drill"}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(ctx, t, w, notes, x.ID, func(ev ripcord.Event) bool { return ev.Type == engine.EvJobCreated })
+	if l, err = w.store.Lease(ctx, x.ID); err != nil {
+		t.Fatal(err)
+	}
+	switch l.Owner.PID {
+	case a.pid():
+		return w, a, b, x, l, notes
+	case b.pid():
+		return w, b, a, x, l, notes
+	}
+	t.Fatalf("the lease is held by %s, neither replica", l.Owner)
+	return
+}
+
 // waitEnded waits, on the store's notes, until execution id is no longer
 // running, and returns it.
 func waitEnded(ctx context.Context, t testing.TB, w *haWorld, notes <-chan ripcord.Note, id string, reps ...*replica) ripcord.Execution {
@@ -652,34 +660,10 @@ func TestHAGracefulHandover(t *testing.T) {
 	t.Parallel() // real processes, a database and a simulator of its own
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	w := newHAWorld(ctx, t, "--scenario", "three-tier", "--time-scale", "60")
-	args := append(w.serveArgs(), "--lease-ttl", "5m", "--scan", "5m")
-	a := startReplica(ctx, t, w.bin, w.env, args...)
-	b := startReplica(ctx, t, w.bin, w.env, args...)
-	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.client(t, a).SavePlans(ctx, "three-tier.yaml", yaml); err != nil {
-		t.Fatal(err)
-	}
-	notes, err := w.store.Subscribe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := w.client(t, a).Start(ctx, client.StartRequest{Plan: "orders", Mode: "drill"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(ctx, t, w, notes, x.ID, func(ev ripcord.Event) bool { return ev.Type == engine.EvJobCreated })
-	l, err := w.store.Lease(ctx, x.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaving, other := a, b
-	if l.Owner.PID == b.pid() {
-		leaving, other = b, a
-	}
+	w, leaving, other, x, l, notes := driveOnTwoReplicas(ctx, t, func(w *haWorld) []string {
+		return append(w.serveArgs(), "--lease-ttl", "5m", "--scan", "5m")
+	})
+	a, b := leaving, other
 	if err := leaving.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
