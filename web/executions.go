@@ -138,54 +138,16 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, _ *identity) er
 // foldCache keeps the folded state of the executions recently asked for,
 // so that asking again folds only the events recorded since
 // (engine.State.Apply), not the whole log.
-type foldCache struct {
-	max int
-
-	mu      sync.Mutex
-	entries map[string]*foldEntry
-	tick    uint64
-}
+type foldCache struct{ *lru[foldEntry] }
 
 type foldEntry struct {
 	mu    sync.Mutex // held while the state is read or brought up to date
 	state *engine.State
-	used  uint64
 }
 
-func newFoldCache(max int) *foldCache {
-	return &foldCache{max: max, entries: map[string]*foldEntry{}}
-}
+func newFoldCache(max int) *foldCache { return &foldCache{newLRU[foldEntry](max)} }
 
-func (c *foldCache) entry(id string) *foldEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tick++
-	e := c.entries[id]
-	if e == nil {
-		if len(c.entries) >= c.max {
-			var oldest string
-			var at uint64
-			for k, x := range c.entries {
-				if oldest == "" || x.used < at {
-					oldest, at = k, x.used
-				}
-			}
-			delete(c.entries, oldest)
-		}
-		e = &foldEntry{}
-		c.entries[id] = e
-	}
-	e.used = c.tick
-	return e
-}
-
-func (c *foldCache) drop(id string, e *foldEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries[id] == e {
-		delete(c.entries, id)
-	}
-}
+func (c *foldCache) entry(id string) *foldEntry { return c.get(id) }
 
 // summary folds execution id's log (or the events since the last time)
 // and summarizes it.

@@ -330,13 +330,7 @@ func batchFinal(s *engine.State, b *engine.Batch) bool {
 // jobLogCache keeps DRS job logs by account, region and job: a finished
 // job's for good (DRS adds nothing to it), an unfinished job's, or a
 // failure to read it, for jobLogRefresh.
-type jobLogCache struct {
-	max int
-
-	mu      sync.Mutex
-	entries map[string]*jobLogEntry
-	tick    uint64
-}
+type jobLogCache struct{ *lru[jobLogEntry] }
 
 type jobLogEntry struct {
 	mu      sync.Mutex // held while the log is read from DRS: one read at a time
@@ -344,35 +338,11 @@ type jobLogEntry struct {
 	err     error
 	fetched time.Time // zero: never read
 	done    bool      // kept for good
-	used    uint64
 }
 
-func newJobLogCache(max int) *jobLogCache {
-	return &jobLogCache{max: max, entries: map[string]*jobLogEntry{}}
-}
+func newJobLogCache(max int) *jobLogCache { return &jobLogCache{newLRU[jobLogEntry](max)} }
 
-func (c *jobLogCache) entry(key string) *jobLogEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tick++
-	e := c.entries[key]
-	if e == nil {
-		if len(c.entries) >= c.max {
-			var oldest string
-			var at uint64
-			for k, x := range c.entries {
-				if oldest == "" || x.used < at {
-					oldest, at = k, x.used
-				}
-			}
-			delete(c.entries, oldest)
-		}
-		e = &jobLogEntry{}
-		c.entries[key] = e
-	}
-	e.used = c.tick
-	return e
-}
+func (c *jobLogCache) entry(key string) *jobLogEntry { return c.get(key) }
 
 // jobLog returns job j's log in target t and when it was read from DRS:
 // from the cache when j's log is kept for good or was read less than
