@@ -70,6 +70,62 @@ type Token struct {
 	Revoked time.Time // zero: not revoked
 }
 
+// Validate reports whether t can be created, always as EINVALID with a
+// hint (both stores call it). A new token has no revocation time and its
+// Created is the store's; an imported one (ripcord store copy) keeps its
+// creation and revocation times, which must then be valid.
+func (t Token) Validate(imported bool) error {
+	fail := func(format string, args ...any) error {
+		return &Error{Code: EINVALID,
+			Message: fmt.Sprintf("token %q: "+format, append([]any{t.ID}, args...)...),
+			Hint:    "a token needs an ID, a name, a role (viewer, operator, recovery or admin) and the SHA-256 hash of its secret"}
+	}
+	text := func(name, s string) error {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("the %s is not valid UTF-8 without NUL bytes", name)
+		}
+		return nil
+	}
+	optional := func(at time.Time, name string) error {
+		if at.IsZero() {
+			return nil
+		}
+		return checkTime(at, name)
+	}
+	if t.ID == "" {
+		return &Error{Code: EINVALID, Message: "token: no ID", Hint: "give the token an ID, e.g. tok_ and random hex digits"}
+	}
+	if err := text("ID", t.ID); err != nil {
+		return fail("%v", err)
+	}
+	switch {
+	case t.Name == "":
+		return fail("no name")
+	case !t.Role.Valid():
+		return fail("unknown role %q", t.Role)
+	case len(t.Hash) != 32:
+		return fail("the hash is %d bytes, want 32 (SHA-256)", len(t.Hash))
+	case !imported && !t.Revoked.IsZero():
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("token %q: a new token cannot be revoked already", t.ID),
+			Hint: "create it with no revocation time, then revoke it"}
+	}
+	if err := text("name", t.Name); err != nil {
+		return fail("%v", err)
+	}
+	if err := optional(t.Expires, "expiry"); err != nil {
+		return fail("%v", err)
+	}
+	if imported {
+		if err := checkTime(t.Created, "creation"); err != nil {
+			return fail("%v", err)
+		}
+		if err := optional(t.Revoked, "revocation"); err != nil {
+			return fail("%v", err)
+		}
+	}
+	return nil
+}
+
 // Live reports whether the token may be used at now: not revoked and not
 // expired.
 func (t Token) Live(now time.Time) bool {

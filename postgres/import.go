@@ -72,7 +72,7 @@ func (s *Store) ImportExecution(ctx context.Context, x ripcord.Execution, events
 // ImportToken stores t as given: its hash, role, creation, expiry and
 // revocation times. A taken ID or hash is ECONFLICT.
 func (s *Store) ImportToken(ctx context.Context, t ripcord.Token) error {
-	if err := validToken(t, true); err != nil {
+	if err := t.Validate(true); err != nil {
 		return err
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO tokens (id, name, role, hash, created, expires, revoked)

@@ -21,7 +21,7 @@ const hashLen = 32
 
 // CreateToken stores a new token, created now on the store's clock.
 func (s *Store) CreateToken(ctx context.Context, t ripcord.Token) error {
-	if err := validToken(t, false); err != nil {
+	if err := t.Validate(false); err != nil {
 		return err
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO tokens (id, name, role, hash, created, expires, revoked)
@@ -46,50 +46,6 @@ func (s *Store) tokenInsertError(id string, err error) error {
 			Hint:    "generate a new random secret for this token"}
 	}
 	return wrap("create token "+id, err)
-}
-
-// validToken reports whether t can be created, always as EINVALID; with
-// imported, a token may come revoked and must have its creation time.
-func validToken(t ripcord.Token, imported bool) error {
-	fail := func(format string, args ...any) error {
-		return &ripcord.Error{Code: ripcord.EINVALID,
-			Message: fmt.Sprintf("token %q: "+format, append([]any{t.ID}, args...)...),
-			Hint:    "a token needs an ID, a name, a role (viewer, operator, recovery or admin) and the SHA-256 hash of its secret"}
-	}
-	if t.ID == "" {
-		return &ripcord.Error{Code: ripcord.EINVALID, Message: "token: no ID",
-			Hint: "give the token an ID, e.g. tok_ and random hex digits"}
-	}
-	if err := checkText("ID", t.ID); err != nil {
-		return fail("%v", err)
-	}
-	switch {
-	case t.Name == "":
-		return fail("no name")
-	case !t.Role.Valid():
-		return fail("unknown role %q", t.Role)
-	case len(t.Hash) != hashLen:
-		return fail("the hash is %d bytes, want %d (SHA-256)", len(t.Hash), hashLen)
-	case !imported && !t.Revoked.IsZero():
-		return &ripcord.Error{Code: ripcord.EINVALID,
-			Message: fmt.Sprintf("token %q: a new token cannot be revoked already", t.ID),
-			Hint:    "create it with no revocation time, then revoke it"}
-	}
-	if err := checkText("name", t.Name); err != nil {
-		return fail("%v", err)
-	}
-	if err := checkOptionalTime(t.Expires, "expiry"); err != nil {
-		return fail("%v", err)
-	}
-	if imported {
-		if err := checkTime(t.Created, "creation"); err != nil {
-			return fail("%v", err)
-		}
-		if err := checkOptionalTime(t.Revoked, "revocation"); err != nil {
-			return fail("%v", err)
-		}
-	}
-	return nil
 }
 
 // TokenByHash returns the token whose secret has the given hash, live or
