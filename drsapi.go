@@ -2,6 +2,8 @@ package ripcord
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -54,6 +56,56 @@ type DRS interface {
 	// (after assuming the target's role, if any): STS GetCallerIdentity.
 	// The engine compares its account with the target's before launching.
 	CallerIdentity(ctx context.Context) (CallerIdentity, error)
+
+	// LaunchConfiguration returns how DRS will launch a source server
+	// (GetLaunchConfiguration). Readiness checks and staleness read it.
+	LaunchConfiguration(ctx context.Context, serverID string) (LaunchConfiguration, error)
+
+	// RecoverySnapshots returns a source server's recovery snapshots,
+	// newest first, at most limit of them (0: every one).
+	RecoverySnapshots(ctx context.Context, serverID string, limit int) ([]RecoverySnapshot, error)
+}
+
+// LaunchConfiguration is how DRS launches a source server's recovery
+// instance.
+type LaunchConfiguration struct {
+	SourceServerID string
+	Name           string
+	// LaunchDisposition is STARTED or STOPPED: whether the instance is
+	// started after launch. A STOPPED instance never boots in a drill.
+	LaunchDisposition string
+	// RightSizing is DRS's targetInstanceTypeRightSizingMethod: NONE (the
+	// EC2 launch template's fixed instance type), BASIC or IN_AWS.
+	RightSizing string
+	// CopyPrivateIP launches the instance with the source server's private
+	// IP address.
+	CopyPrivateIP bool
+	CopyTags      bool
+	// BYOL is the OS licensing: bring your own licence.
+	BYOL bool
+	// LaunchTemplateID is the EC2 launch template DRS launches from.
+	LaunchTemplateID string
+	// PostLaunchActions reports whether post-launch actions are enabled.
+	PostLaunchActions bool
+}
+
+// Fingerprint names the configuration's content: it changes when any
+// setting that decides how the server launches changes, and only then.
+func (c LaunchConfiguration) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q|%q|%q|%t|%t|%t|%q|%t", c.Name, c.LaunchDisposition, c.RightSizing,
+		c.CopyPrivateIP, c.CopyTags, c.BYOL, c.LaunchTemplateID, c.PostLaunchActions)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// RecoverySnapshot is a point in time DRS can launch a server from.
+type RecoverySnapshot struct {
+	ID             string // pit-…
+	SourceServerID string
+	// Expected is when DRS scheduled the snapshot; Taken when it was
+	// taken (zero while it is being taken).
+	Expected time.Time
+	Taken    time.Time
 }
 
 // CallerIdentity is who AWS takes the caller to be.
@@ -128,6 +180,15 @@ type SourceServer struct {
 	OS string
 	// DiskBytes is the total size of the server's disks.
 	DiskBytes int64
+	// IPs are the source machine's IP addresses (its network interfaces'),
+	// which a launch configuration with CopyPrivateIP reuses.
+	IPs []string
+	// RecommendedInstanceType is the EC2 instance type DRS recommends for
+	// the server (sourceProperties.recommendedInstanceType).
+	RecommendedInstanceType string
+	// CPUs and RAMBytes are the source machine's size.
+	CPUs     int
+	RAMBytes int64
 }
 
 // Windows reports whether DRS describes the server's OS as Windows.

@@ -87,6 +87,37 @@ type Settings struct {
 	// and shows the outage; then the execution pauses for a person. Zero:
 	// the engine's default (30m).
 	OutageLimit time.Duration `json:"outageLimit,omitempty"`
+	// DrillEvery is how old the plan's last successful drill may be
+	// before the plan is stale. Zero: age alone never makes it stale.
+	DrillEvery time.Duration `json:"drillEvery,omitempty"`
+	// Schedule runs the plan as a drill at the times of a cron expression
+	// (five fields: minute hour day-of-month month day-of-week), read in
+	// TimeZone (an IANA name; empty: UTC). ripcord serve runs it.
+	Schedule string `json:"schedule,omitempty"`
+	TimeZone string `json:"timeZone,omitempty"`
+	// CleanupAfter cleans a drill up this long after it ends: scheduled
+	// drills and runs that do not say otherwise. Zero: a scheduled drill
+	// is cleaned up as soon as it ends.
+	CleanupAfter time.Duration `json:"cleanupAfter,omitempty"`
+	// Notify lists where the plan's executions send notifications.
+	Notify []Notification `json:"notify,omitempty"`
+}
+
+// Notification is one destination of a plan's notifications: a webhook or
+// an Amazon SNS topic.
+type Notification struct {
+	// Webhook is a URL that receives a POST per notification.
+	Webhook string `json:"webhook,omitempty"`
+	// Format is the webhook's body: json (ripcord's own) or slack (a
+	// Slack-compatible message). Empty: json.
+	Format string `json:"format,omitempty"`
+	// SNS is the ARN of an SNS topic to publish to, with the credentials
+	// (and endpoint) of Target.
+	SNS    string `json:"sns,omitempty"`
+	Target string `json:"target,omitempty"`
+	// Events limits the notification to these kinds (started, waiting,
+	// stepFailed, finished, cleanup, readiness); empty: every kind.
+	Events []string `json:"events,omitempty"`
 }
 
 // Plan is a recovery plan: a named graph of steps. A step starts when every

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsdrs "github.com/aws/aws-sdk-go-v2/service/drs"
 	"github.com/aws/aws-sdk-go-v2/service/drs/types"
 
 	"github.com/ripcord-dr/ripcord"
@@ -161,6 +162,14 @@ func convertSourceServer(s types.SourceServer) (ripcord.SourceServer, error) {
 		for _, d := range p.Disks {
 			out.DiskBytes += d.Bytes
 		}
+		for _, n := range p.NetworkInterfaces {
+			out.IPs = append(out.IPs, n.Ips...)
+		}
+		out.RecommendedInstanceType = aws.ToString(p.RecommendedInstanceType)
+		for _, c := range p.Cpus {
+			out.CPUs += int(c.Cores)
+		}
+		out.RAMBytes = p.RamBytes
 	}
 	if ri := s.DataReplicationInfo; ri != nil {
 		out.ReplicationState = string(ri.DataReplicationState)
@@ -228,6 +237,35 @@ func convertRecoveryInstance(r types.RecoveryInstance) (ripcord.RecoveryInstance
 	var err error
 	if out.PointInTime, err = ParseTime(aws.ToString(r.PointInTimeSnapshotDateTime)); err != nil {
 		return out, fmt.Errorf("recovery instance %s: pointInTimeSnapshotDateTime: %w", out.ID, err)
+	}
+	return out, nil
+}
+
+func convertLaunchConfiguration(o *awsdrs.GetLaunchConfigurationOutput) ripcord.LaunchConfiguration {
+	out := ripcord.LaunchConfiguration{
+		SourceServerID:    aws.ToString(o.SourceServerID),
+		Name:              aws.ToString(o.Name),
+		LaunchDisposition: string(o.LaunchDisposition),
+		RightSizing:       string(o.TargetInstanceTypeRightSizingMethod),
+		CopyPrivateIP:     aws.ToBool(o.CopyPrivateIp),
+		CopyTags:          aws.ToBool(o.CopyTags),
+		LaunchTemplateID:  aws.ToString(o.Ec2LaunchTemplateID),
+		PostLaunchActions: aws.ToBool(o.PostLaunchEnabled),
+	}
+	if o.Licensing != nil {
+		out.BYOL = aws.ToBool(o.Licensing.OsByol)
+	}
+	return out
+}
+
+func convertRecoverySnapshot(s types.RecoverySnapshot) (ripcord.RecoverySnapshot, error) {
+	out := ripcord.RecoverySnapshot{ID: aws.ToString(s.SnapshotID), SourceServerID: aws.ToString(s.SourceServerID)}
+	var err error
+	if out.Expected, err = ParseTime(aws.ToString(s.ExpectedTimestamp)); err != nil {
+		return out, fmt.Errorf("recovery snapshot %s: expectedTimestamp: %w", out.ID, err)
+	}
+	if out.Taken, err = ParseTime(aws.ToString(s.Timestamp)); err != nil {
+		return out, fmt.Errorf("recovery snapshot %s: timestamp: %w", out.ID, err)
 	}
 	return out, nil
 }

@@ -281,6 +281,49 @@ func (c *Client) ListRecoveryInstances(ctx context.Context, ids []string, server
 	return out, nil
 }
 
+// LaunchConfiguration implements [ripcord.DRS].
+func (c *Client) LaunchConfiguration(ctx context.Context, serverID string) (ripcord.LaunchConfiguration, error) {
+	const op = "GetLaunchConfiguration"
+	res, err := c.api.GetLaunchConfiguration(ctx, &awsdrs.GetLaunchConfigurationInput{SourceServerID: aws.String(serverID)})
+	if err != nil {
+		return ripcord.LaunchConfiguration{}, c.translate(op, err, nil, []string{serverID})
+	}
+	return convertLaunchConfiguration(res), nil
+}
+
+// RecoverySnapshots implements [ripcord.DRS]: newest first, page by page
+// until limit snapshots are read.
+func (c *Client) RecoverySnapshots(ctx context.Context, serverID string, limit int) ([]ripcord.RecoverySnapshot, error) {
+	const op = "DescribeRecoverySnapshots"
+	in := &awsdrs.DescribeRecoverySnapshotsInput{SourceServerID: aws.String(serverID), Order: types.RecoverySnapshotsOrderDesc}
+	if limit > 0 && limit < 100 {
+		in.MaxResults = aws.Int32(int32(limit))
+	}
+	p := awsdrs.NewDescribeRecoverySnapshotsPaginator(c.api, in,
+		func(o *awsdrs.DescribeRecoverySnapshotsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	var out []ripcord.RecoverySnapshot
+	for page := 0; p.HasMorePages() && (limit <= 0 || len(out) < limit); page++ {
+		if page == maxPages {
+			return nil, c.endless(op)
+		}
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.translate(op, err, nil, []string{serverID})
+		}
+		for _, s := range res.Items {
+			v, err := convertRecoverySnapshot(s)
+			if err != nil {
+				return nil, c.unreadable(op, err, false)
+			}
+			out = append(out, v)
+		}
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
 // batches splits ids, without duplicates, into runs of at most n.
 func batches(ids []string, n int) [][]string {
 	seen := make(map[string]bool, len(ids))

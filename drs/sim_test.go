@@ -1014,3 +1014,47 @@ func TestCallGuardStopsRequests(t *testing.T) {
 		t.Errorf("guard ran %d times for %d requests; want once per request", calls, e.requests("DescribeJobs")-before)
 	}
 }
+
+func TestLaunchConfigurationAndSnapshots(t *testing.T) {
+	e := newEnv(t, threeTier(t))
+	e.clock.Advance(3 * time.Hour)
+	lc, err := e.client.LaunchConfiguration(ctx(t), db1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.SourceServerID != db1 || lc.LaunchDisposition == "" || lc.RightSizing == "" || lc.LaunchTemplateID == "" {
+		t.Errorf("launch configuration = %+v", lc)
+	}
+	if lc.Fingerprint() == (ripcord.LaunchConfiguration{}).Fingerprint() {
+		t.Error("fingerprint of a real configuration equals the empty one's")
+	}
+	snaps, err := e.client.RecoverySnapshots(ctx(t), db1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 3 {
+		t.Fatalf("got %d snapshots, want 3 (limit)", len(snaps))
+	}
+	for i, s := range snaps {
+		if s.SourceServerID != db1 || s.Taken.IsZero() || !strings.HasPrefix(s.ID, "pit-") {
+			t.Errorf("snapshot %d = %+v", i, s)
+		}
+		if i > 0 && s.Taken.After(snaps[i-1].Taken) {
+			t.Errorf("snapshots not newest first: %v after %v", s.Taken, snaps[i-1].Taken)
+		}
+	}
+	all, err := e.client.RecoverySnapshots(ctx(t), db1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) <= 3 {
+		t.Errorf("every snapshot: %d, want more than 3 after three hours", len(all))
+	}
+	servers, err := e.client.ListSourceServers(ctx(t), []string{db1})
+	if err != nil || len(servers) != 1 {
+		t.Fatal(servers, err)
+	}
+	if s := servers[0]; s.CPUs == 0 || s.RAMBytes != 64<<30 || s.RecommendedInstanceType == "" || len(s.IPs) == 0 {
+		t.Errorf("source properties = %+v", s)
+	}
+}

@@ -484,7 +484,16 @@ func (d *decoder) plan(n *yaml.Node, path string, index int) (ripcord.Plan, bool
 			ConflictDeadline: d.duration(m, "conflictDeadline", path, subj),
 			StepTimeout:      d.duration(m, "stepTimeout", path, subj),
 			OutageLimit:      d.duration(m, "outageLimit", path, subj),
+			DrillEvery:       d.duration(m, "drillEvery", path, subj),
+			Schedule:         scalar(m, "schedule"),
+			TimeZone:         scalar(m, "timeZone"),
+			CleanupAfter:     d.duration(m, "cleanupAfter", path, subj),
 		},
+	}
+	for i, it := range items(m, "notify") {
+		if n, ok := d.notification(it, fmt.Sprintf("%s.notify[%d]", path, len(p.Settings.Notify)), i); ok {
+			p.Settings.Notify = append(p.Settings.Notify, n)
+		}
 	}
 	if m.get("failurePolicy") == nil {
 		p.Settings.FailurePolicy = ripcord.FailureStop
@@ -510,6 +519,22 @@ func (d *decoder) plan(n *yaml.Node, path string, index int) (ripcord.Plan, bool
 		}
 	}
 	return p, true
+}
+
+// notification decodes one destination of a plan's notify: list.
+func (d *decoder) notification(n *yaml.Node, path string, index int) (ripcord.Notification, bool) {
+	subj := subject("notification", "", index)
+	m, ok := d.fields(n, notifyObject, path, subj)
+	if !ok {
+		return ripcord.Notification{}, false
+	}
+	return ripcord.Notification{
+		Webhook: scalar(m, "webhook"),
+		Format:  scalar(m, "format"),
+		SNS:     scalar(m, "sns"),
+		Target:  scalar(m, "target"),
+		Events:  d.list(m, "events", path, subj),
+	}, true
 }
 
 // step decodes a step or a wave. A wave is after the previous wave, prev.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ plans:
 	}
 	p := f.Plans[0]
 	want := ripcord.Settings{FailurePolicy: ripcord.FailureStop, ConflictDeadline: 15 * time.Minute}
-	if p.Settings != want {
+	if !reflect.DeepEqual(p.Settings, want) {
 		t.Errorf("settings = %+v, want %+v", p.Settings, want)
 	}
 	s := p.Steps[0]

@@ -50,7 +50,7 @@ func TestExampleThreeTier(t *testing.T) {
 	}
 	p := f.Plans[0]
 	want := ripcord.Settings{RTOTarget: 45 * time.Minute, RPOTarget: 5 * time.Minute, FailurePolicy: ripcord.FailureStop, ConflictDeadline: 15 * time.Minute}
-	if p.Settings != want {
+	if !reflect.DeepEqual(p.Settings, want) {
 		t.Errorf("settings = %+v, want %+v", p.Settings, want)
 	}
 	tg := f.Targets[0]

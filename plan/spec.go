@@ -148,6 +148,19 @@ var stepObject = &object{
 	},
 }
 
+var notifyObject = &object{
+	name: "notification",
+	def:  "notification",
+	doc:  "A destination of a plan's notifications: a webhook or an SNS topic.",
+	fields: []field{
+		{key: "webhook", kind: kURL, doc: "A URL that receives a POST for each notification."},
+		{key: "format", kind: kEnum, enum: []string{"json", "slack"}, def: "json", doc: "The webhook's body: json (ripcord's own) or slack (a Slack-compatible message)."},
+		{key: "sns", kind: kText, doc: "The ARN of an Amazon SNS topic to publish to."},
+		{key: "target", kind: kName, doc: "The target whose credentials (and endpoint) publish to the SNS topic; needed only when the file declares more than one target."},
+		{key: "events", kind: kNames, doc: "Only these kinds of notification: started, waiting, stepFailed, finished, cleanup, readiness; unset: every kind."},
+	},
+}
+
 var planObject = &object{
 	name: "plan",
 	def:  "plan",
@@ -161,6 +174,11 @@ var planObject = &object{
 		{key: "conflictDeadline", kind: kDuration, def: ripcord.DefaultConflictDeadline.String(), doc: "How long a launch step waits for DRS jobs that hold its servers."},
 		{key: "stepTimeout", kind: kDuration, doc: "How long a launch step may take until all its servers are final; unset: no limit."},
 		{key: "outageLimit", kind: kDuration, def: "30m", doc: "How long DRS may keep failing with transient errors (5xx, timeouts, lost connections) while ripcord keeps trying and shows the outage; then the execution pauses."},
+		{key: "drillEvery", kind: kDuration, doc: "How old the last successful drill may be before the plan is stale, such as 2160h (90 days); unset: age alone never makes it stale."},
+		{key: "schedule", kind: kText, doc: "A cron expression (minute hour day-of-month month day-of-week) at which ripcord serve runs the plan as a drill."},
+		{key: "timeZone", kind: kText, def: "UTC", doc: "The IANA time zone the schedule is read in, such as Europe/Paris."},
+		{key: "cleanupAfter", kind: kDuration, doc: "How long after a scheduled drill ends its drill instances are cleaned up; unset: at once."},
+		{key: "notify", kind: kObjects, object: notifyObject, doc: "Where the plan's executions send notifications: webhooks and SNS topics."},
 		{key: "waves", kind: kObjects, object: stepObject, doc: "Steps that run one after the other: each wave is after the previous one."},
 		{key: "steps", kind: kObjects, object: stepObject, doc: "Steps ordered only by their after: lists."},
 	},

@@ -275,6 +275,8 @@ func (v *validator) plan(n *names, p *ripcord.Plan, path string, i int) {
 		{"conflictDeadline", int64(set.ConflictDeadline), true},
 		{"stepTimeout", int64(set.StepTimeout), false},
 		{"outageLimit", int64(set.OutageLimit), false},
+		{"drillEvery", int64(set.DrillEvery), false},
+		{"cleanupAfter", int64(set.CleanupAfter), false},
 	} {
 		if d.value < 0 || (d.positive && d.value == 0) {
 			v.add(path+"."+d.key, fmt.Sprintf("%s of %s must be greater than 0", d.key, subj), "use a positive Go duration such as 15m")
