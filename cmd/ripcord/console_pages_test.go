@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
-	"github.com/ripcord-dr/ripcord/engine"
 )
 
 // TestConsolePagesInBrowser: in a real headless Chromium against a real
@@ -26,10 +22,10 @@ import (
 // After a drill, its page shows the log lines of its three DRS jobs. A
 // screenshot of the servers page is saved.
 func TestConsolePagesInBrowser(t *testing.T) {
-	chrome := chromium(t)
+	chromium(t) // before any work: skip or fail at once without a browser
 	c := newCLIEnv(t)
 	base, _ := startServe(t, c)
-	ctx := t.Context()
+	ctx := boundedContext(t)
 	vc := servedPlan(t, c, base, "viewer")
 	out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", "operator", "--name", "operator-person")
 	if code != 0 {
@@ -47,62 +43,13 @@ func TestConsolePagesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errEnd := errors.New("ended")
-	if err := oc.Follow(ctx, x.ID, 0, func(ev ripcord.Event) error {
-		if ev.Type == engine.EvExecutionFinished {
-			return errEnd
-		}
-		return nil
-	}); !errors.Is(err, errEnd) {
-		t.Fatalf("following the drill: %v", err)
-	}
+	waitFinished(t, oc, x.ID)
 	if d, err := vc.Execution(ctx, x.ID); err != nil || d.Execution.State != ripcord.ExecSucceeded {
 		t.Fatalf("the drill: %+v, %v; want succeeded", d.Execution, err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 1000))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// The first action starts the browser: no timeout on it (a timeout
-	// there would stop the browser); each later step gets its own.
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium %s: %v", chrome, err)
-	}
-	fail := func(what string, err error) {
-		t.Helper()
-		shot, _ := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		path := filepath.Join(artifacts(t), "console-pages-failure.png")
-		_ = os.WriteFile(path, shot, 0o644)
-		html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		t.Fatalf("%s: %v (screenshot %s)\n%s", what, err, path, html)
-	}
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
-	eval := func(what, js string) int {
-		t.Helper()
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](js))
-		if err != nil {
-			fail(what, err)
-		}
-		return n
-	}
-	text := func(what, js string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			fail(what, err)
-		}
-		return s
-	}
+	b := newBrowser(t, "console-pages", 1280, 1000)
+	step, eval, text := b.step, b.eval, b.text
 	// tabTo presses Tab until the element with ID id has the focus, then
 	// Enter: the way a person without a mouse follows a link.
 	tabTo := func(id string) chromedp.Action[chromedp.Void] {
@@ -148,15 +95,7 @@ func TestConsolePagesInBrowser(t *testing.T) {
 	if s := text("the count", `document.getElementById("servers-count").textContent`); !strings.Contains(s, "6 of 6 ready") {
 		t.Errorf("the servers page says %q", s)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		fail("screenshot", err)
-	}
-	path := filepath.Join(artifacts(t), "console-servers.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the servers page: %s", path)
+	b.screenshot("console-servers.png")
 
 	// On a phone: the page fits the screen's width (wide tables scroll
 	// inside their box).
@@ -164,15 +103,7 @@ func TestConsolePagesInBrowser(t *testing.T) {
 	if n := eval("overflow", `document.documentElement.scrollWidth - window.innerWidth`); n > 0 {
 		t.Errorf("on a 390px screen the servers page is %dpx wider than the screen", n)
 	}
-	shot, err = chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		fail("screenshot", err)
-	}
-	path = filepath.Join(artifacts(t), "console-servers-phone.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the servers page on a phone: %s", path)
+	b.screenshot("console-servers-phone.png")
 	step("back to a laptop's screen", chromedp.EmulateViewport(1280, 1000))
 
 	// The groups page, by keyboard.

@@ -82,7 +82,7 @@ func newCLIEnvAt(t *testing.T, scale float64) *cliEnv {
 // operator sees no controls, and a forged POST of one is refused and
 // changes nothing. A screenshot of the drill's page is saved.
 func TestConsoleInBrowser(t *testing.T) {
-	chrome := chromium(t)
+	chromium(t) // before any work: skip or fail at once without a browser
 	c := newCLIEnvAt(t, 300)
 	mint := func(role string) string {
 		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
@@ -93,7 +93,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	admin, operator, recovery := mint("admin"), mint("operator"), mint("recovery")
 	base, _ := startServe(t, c)
-	ctx := t.Context()
+	ctx := boundedContext(t)
 	ac, _ := client.New(base, admin)
 	oc, _ := client.New(base, operator)
 	rc, _ := client.New(base, recovery)
@@ -105,50 +105,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 1400))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// The first action starts the browser: no timeout on it (a timeout
-	// there would stop the browser); each later step gets its own.
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium %s: %v", chrome, err)
-	}
-	fail := func(what string, err error) {
+	b := newBrowser(t, "console", 1280, 1400)
+	step, eval, text := b.step, b.eval, func(what, id string) string {
 		t.Helper()
-		shot, _ := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		path := filepath.Join(artifacts(t), "console-failure.png")
-		_ = os.WriteFile(path, shot, 0o644)
-		html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		t.Fatalf("%s: %v (screenshot %s)\n%s", what, err, path, html)
-	}
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
-	eval := func(what, js string) int {
-		t.Helper()
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](js))
-		if err != nil {
-			fail(what, err)
-		}
-		return n
-	}
-	text := func(what, id string) string {
-		t.Helper()
-		// In one evaluation: the page's script may swap the node out
-		// between a query and a read.
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById(`+strconv.Quote(id)+`).textContent`))
-		if err != nil {
-			fail(what, err)
-		}
-		return s
+		return b.text(what, `document.getElementById(`+strconv.Quote(id)+`).textContent`)
 	}
 	// press clicks a button in one evaluation (a query then a mouse click
 	// could meet a node the live update just replaced).
@@ -195,13 +155,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	// there when the six servers show as launched.
 	eval("mark the page", `window.ripcordMark = 1; 1`)
 	before := eval("count launched servers", launchedJS)
-	wctx, cancelWatch := context.WithTimeout(bctx, 2*time.Minute)
-	_, err = chromedp.Run(wctx, chromedp.Poll[bool](launchedJS+` === 6`, chromedp.WithPollingInterval(100*time.Millisecond),
-		chromedp.WithPollingTimeout(2*time.Minute)))
-	cancelWatch()
-	if err != nil {
-		fail("watch the six servers launch", err)
-	}
+	step("watch the six servers launch", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](launchedJS+` === 6`, chromedp.WithPollingInterval(100*time.Millisecond))(ctx, tg)
+		return err
+	}))
 	if eval("check the mark", `window.ripcordMark || 0`) != 1 {
 		t.Fatal("the page was reloaded while watching the drill")
 	}
@@ -218,27 +175,11 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("who did what lacks the operator's %s:\n%s", want, actions)
 		}
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		fail("screenshot", err)
-	}
-	path := filepath.Join(artifacts(t), "console-execution.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the execution page: %s", path)
+	b.screenshot("console-execution.png")
 
 	// Wait for the drill to end, so that the recovery does not wait for
 	// its jobs.
-	errEnd := errors.New("ended")
-	if err := oc.Follow(ctx, x.ID, 0, func(ev ripcord.Event) error {
-		if ev.Type == engine.EvExecutionFinished {
-			return errEnd
-		}
-		return nil
-	}); !errors.Is(err, errEnd) {
-		t.Fatalf("following the drill: %v", err)
-	}
+	waitFinished(t, oc, x.ID)
 
 	// A recovery: the operator watches it, without controls.
 	rx, err := rc.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeRecovery, Confirm: "orders"})
@@ -260,10 +201,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		return [await post('cancel', 'csrf=' + encodeURIComponent(csrf)), await post('pause', 'csrf=' + encodeURIComponent(csrf)),
 			await post('cancel', '')];
 	})()`
-	statuses, err := chromedp.Run(bctx, chromedp.Evaluate[[]int](forge, chromedp.EvalAwaitPromise))
-	if err != nil {
-		fail("forge controls of the recovery", err)
-	}
+	statuses := browserRun(b, "forge controls of the recovery", chromedp.Evaluate[[]int](forge, chromedp.EvalAwaitPromise))
 	if len(statuses) != 3 || statuses[0] != 403 || statuses[1] != 403 || statuses[2] != 403 {
 		t.Errorf("forged POSTs answered %v; want 403 each", statuses)
 	}

@@ -105,7 +105,7 @@ func TestDemo(t *testing.T) {
 // viewer token; the token reads the drill through the API; after the drill
 // the demo keeps serving until its context ends, then returns cleanly.
 func TestDemoServesTheConsole(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), testLimit)
 	defer cancel()
 	cfg := defaultDemoConfig()
 	cfg.virtual = true

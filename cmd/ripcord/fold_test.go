@@ -120,7 +120,7 @@ func TestResumeFoldsOnce(t *testing.T) {
 // the events appended since it last looked, and sees what a fold of the
 // whole log would.
 func TestWatchFollowsTheLog(t *testing.T) {
-	ctx := t.Context()
+	ctx := boundedContext(t)
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
 		t.Fatal(err)

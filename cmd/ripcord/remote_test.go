@@ -165,7 +165,7 @@ func TestRemoteControl(t *testing.T) {
 	c := newCLIEnv(t)
 	admin, operator := c.mintToken("admin"), c.mintToken("operator")
 	base, _ := startServe(t, c)
-	ctx := t.Context()
+	ctx := boundedContext(t)
 	ac, _ := client.New(base, admin)
 	oc, _ := client.New(base, operator)
 	src, err := os.ReadFile("../../examples/three-tier.yaml")
@@ -176,10 +176,8 @@ func TestRemoteControl(t *testing.T) {
 	if _, err := ac.SavePlans(ctx, "held.yaml", []byte(held)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.sim.AddFault(drssim.Fault{Kind: drssim.FaultHoldServers, Servers: []string{"s-3578f52ef3bdd58b4", "s-3b9401c1cd270a7a8"},
-		For: drssim.Duration(50000 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	c.holdServers(drssim.Fault{Kind: drssim.FaultHoldServers, Servers: []string{"s-3578f52ef3bdd58b4", "s-3b9401c1cd270a7a8"},
+		For: drssim.Duration(50000 * time.Hour)})
 	t.Setenv(envToken, operator)
 	srv := func(args ...string) []string { return append(args, "--server", base) }
 

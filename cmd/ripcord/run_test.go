@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ripcord-dr/ripcord/drssim"
 )
@@ -144,4 +145,36 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// holdServers adds a hold-servers fault once the scenario's own jobs have
+// let go of the servers: the example scenario starts with a TERMINATE job
+// on every server that ends a few simulated minutes in, which at the
+// simulator's time scale is some milliseconds of real time, so a fast
+// test can reach here first. It waits for the simulator's next transition,
+// in real time at the simulator's scale, and tries again.
+func (c *cliEnv) holdServers(f drssim.Fault) {
+	c.t.Helper()
+	for range 20 {
+		_, err := c.sim.AddFault(f)
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "already held by job") {
+			c.t.Fatal(err)
+		}
+		next, ok := c.sim.NextEventAt()
+		if scale := c.sim.Clock().Scale; !ok || scale <= 0 {
+			c.t.Fatalf("%v, and nothing is due to release it", err)
+		}
+		wait := time.Duration(float64(next.Sub(c.sim.Now()))/c.sim.Clock().Scale) + time.Millisecond
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-c.t.Context().Done():
+			timer.Stop()
+			c.t.Fatal(c.t.Context().Err())
+		}
+	}
+	c.t.Fatalf("the servers of %+v stayed held by the scenario's jobs", f)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -77,19 +76,8 @@ func TestServeTakesOverAndAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Follow the orphan until it ends: the takeover drives it.
-	errEnd := errors.New("ended")
-	var finished engine.ExecutionFinished
-	err = cl.Follow(ctx, "orphan", 0, func(ev ripcord.Event) error {
-		if ev.Type == engine.EvExecutionFinished {
-			if err := json.Unmarshal(ev.Data, &finished); err != nil {
-				return err
-			}
-			return errEnd
-		}
-		return nil
-	})
-	if !errors.Is(err, errEnd) || finished.State != ripcord.ExecSucceeded {
-		t.Fatalf("following the orphan: %v, %+v; want it finished, succeeded", err, finished)
+	if finished := waitFinished(t, cl, "orphan"); finished.State != ripcord.ExecSucceeded {
+		t.Fatalf("the orphan finished %+v; want succeeded", finished)
 	}
 	x, err := cl.Execution(ctx, "orphan")
 	if err != nil || x.Execution.State != ripcord.ExecSucceeded {
@@ -140,7 +128,7 @@ func startServe(t *testing.T, c *cliEnv) (base string, stop func() error) {
 func TestServeStartsAndControls(t *testing.T) {
 	c := newCLIEnv(t)
 	base, stop := startServe(t, c)
-	ctx := t.Context()
+	ctx := boundedContext(t)
 	oc := servedPlan(t, c, base, "operator")
 	x, err := oc.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
 	if err != nil {
@@ -195,7 +183,7 @@ func TestServeStartsAndControls(t *testing.T) {
 func TestServeInventory(t *testing.T) {
 	c := newCLIEnv(t)
 	base, _ := startServe(t, c)
-	ctx := t.Context()
+	ctx := boundedContext(t)
 	vc := servedPlan(t, c, base, "viewer")
 	targets, err := vc.Targets(ctx)
 	if err != nil || len(targets) != 1 || targets[0].Name != "dr" || targets[0].Account != "111122223333" {
