@@ -59,6 +59,9 @@ type PlanSummary struct {
 	Hash     string    `json:"hash"`     // the latest version
 	Created  time.Time `json:"created"`  // when the latest version was saved
 	Versions int       `json:"versions"` // how many versions are saved
+	// Staleness compares the plan with its last good drill (ripcord serve
+	// with readiness checks; absent otherwise).
+	Staleness *ripcord.Staleness `json:"staleness,omitempty"`
 }
 
 // PlanList is the answer of GET /api/v1/plans.

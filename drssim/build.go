@@ -215,6 +215,9 @@ func newServer(ss ServerSpec, now time.Time) *server {
 	h.Write([]byte(ss.ID))
 	v := h.Sum64()
 	srv.ips = []string{fmt.Sprintf("10.%d.%d.%d", 10+v%40, (v>>8)%250, 4+(v>>16)%250)}
+	if len(ss.IPs) > 0 {
+		srv.ips = append([]string(nil), ss.IPs...)
+	}
 	srv.mac = fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", byte(v>>24), byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
 	disp := ss.Disposition
 	if disp == "" {
@@ -225,7 +228,11 @@ func newServer(ss ServerSpec, now time.Time) *server {
 		templateID:        fmt.Sprintf("lt-%017x", v)[:20],
 		disposition:       disp,
 		rightSizing:       "BASIC",
+		copyPrivateIP:     ss.CopyPrivateIP,
 		postLaunchEnabled: false,
+	}
+	if ss.RightSizing != "" {
+		srv.launchCfg.rightSizing = ss.RightSizing
 	}
 	return srv
 }

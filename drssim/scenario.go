@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"sort"
@@ -213,6 +214,15 @@ type ServerSpec struct {
 	Tags         map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	Disposition  string            `yaml:"launchDisposition,omitempty" json:"launchDisposition,omitempty"`
 	InstanceType string            `yaml:"instanceType,omitempty" json:"instanceType,omitempty"`
+	// IPs are the source machine's private IP addresses (its primary
+	// network interface's); default: one derived from the ID.
+	IPs []string `yaml:"ips,omitempty" json:"ips,omitempty"`
+	// CopyPrivateIP and RightSizing start the server's launch
+	// configuration with copyPrivateIp and
+	// targetInstanceTypeRightSizingMethod (NONE, BASIC or IN_AWS; default
+	// BASIC, as DRS's own default, docs/drs.md §16).
+	CopyPrivateIP bool   `yaml:"copyPrivateIp,omitempty" json:"copyPrivateIp,omitempty"`
+	RightSizing   string `yaml:"rightSizing,omitempty" json:"rightSizing,omitempty"`
 	// RecoveryInstances already launched for this server.
 	RecoveryInstances []InstanceSpec `yaml:"recoveryInstances,omitempty" json:"recoveryInstances,omitempty"`
 }
@@ -356,6 +366,16 @@ func (sc *Scenario) Validate() error {
 			}
 			if s.Disposition != "" && !launchDispositions[s.Disposition] {
 				add("%s: launchDisposition %q must be STARTED or STOPPED", w, s.Disposition)
+			}
+			switch s.RightSizing {
+			case "", "NONE", "BASIC", "IN_AWS":
+			default:
+				add("%s: rightSizing %q must be NONE, BASIC or IN_AWS", w, s.RightSizing)
+			}
+			for _, ip := range s.IPs {
+				if net.ParseIP(ip) == nil {
+					add("%s: ips: %q is not an IP address", w, ip)
+				}
 			}
 			for _, in := range s.RecoveryInstances {
 				if !validRecoveryInstanceID(in.ID) {

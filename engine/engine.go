@@ -640,6 +640,9 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 // flight.
 func (r *run) settled() bool {
 	s := r.s
+	if s.needsLaunchConfigs() {
+		return false
+	}
 	if s.Final() {
 		if s.Spec.Mode != ripcord.ModeDrill || s.Cleanup.Done {
 			return true
@@ -708,6 +711,11 @@ func (r *run) pass() error {
 	}
 	if err := r.poll(); err != nil {
 		return err
+	}
+	if s.needsLaunchConfigs() {
+		if err := r.recordLaunchConfigs(); err != nil {
+			return err
+		}
 	}
 	if s.Final() {
 		if c := s.Cleanup; !c.Requested && !c.Due.IsZero() && !r.now().Before(c.Due) && s.Spec.Mode == ripcord.ModeDrill {

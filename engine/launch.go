@@ -62,14 +62,7 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 		return r.drsFailed(target, "DescribeJobs (active jobs)", err)
 	}
 	active := r.e.activeJobs(target)
-	holder := map[string]ripcord.Job{}
-	activeServers := 0
-	for _, j := range active {
-		activeServers += len(j.Servers)
-		for _, ps := range j.Servers {
-			holder[ps.SourceServerID] = j
-		}
-	}
+	holder, _ := Holders(active)
 	deadline := st.clockStart().Add(r.s.Spec.Settings.ConflictDeadline)
 	var free []string
 	blocked := map[string][]string{} // job -> servers newly blocked by it
@@ -109,7 +102,8 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 		expected[sv.ID] = sv.Expected
 	}
 	slowestFirst(free, func(id string) time.Duration { return expected[id] })
-	for _, n := range batchSizes(len(free), q.ActiveJobs-q.Headroom-len(active), q.ServersInActiveJobs-10*q.Headroom-activeServers, q) {
+	jobsLeft, serversLeft := q.Free(active)
+	for _, n := range batchSizes(len(free), jobsLeft, serversLeft, q) {
 		batch := free[:n]
 		free = free[n:]
 		launched = true

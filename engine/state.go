@@ -60,6 +60,12 @@ type State struct {
 	Drivers   int
 	DRSCalls  int64
 	nextBatch int
+	// LaunchConfigs are the fingerprints of the servers' launch
+	// configurations a succeeded drill recorded after it ended, by
+	// ServerKey (nil: not recorded); LaunchConfigsError names the reads
+	// that failed.
+	LaunchConfigs      map[string]string
+	LaunchConfigsError string
 }
 
 // StepState is one step of an execution.
@@ -564,6 +570,14 @@ func (s *State) apply(ev ripcord.Event) error {
 			return err
 		}
 		delete(s.Outages, d.Target)
+	case EvLaunchConfigsRecorded:
+		var d LaunchConfigsRecorded
+		if err := dec(&d); err != nil {
+			return err
+		}
+		if why := s.applyLaunchConfigs(d); why != "" {
+			return invalid("%s", why)
+		}
 	case EvDriverStarted:
 		var d DriverStarted
 		if err := dec(&d); err != nil {

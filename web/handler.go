@@ -75,6 +75,10 @@ type Config struct {
 	// an execution's DRS jobs (ripcord serve's supervisor); without it the
 	// servers and job log endpoints answer 503.
 	Inventory Inventory
+	// Readiness gives plans' readiness checks and staleness (ripcord
+	// serve); without it the readiness endpoint answers 503 and plans
+	// list no staleness.
+	Readiness Readiness
 }
 
 // Handler serves the API. Create it with New.
@@ -164,6 +168,7 @@ func routes() []Route {
 		{Method: "GET", Path: "/api/v1/plans/{name}/versions", Role: ripcord.RoleViewer, serve: (*Handler).planVersions},
 		{Method: "GET", Path: "/api/v1/plans/{name}/diff", Role: ripcord.RoleViewer, Query: []string{"from", "to"}, serve: (*Handler).planDiff},
 		{Method: "GET", Path: "/api/v1/plans/{name}/servers", Role: ripcord.RoleViewer, serve: (*Handler).planServers},
+		{Method: "GET", Path: "/api/v1/plans/{name}/readiness", Role: ripcord.RoleViewer, serve: (*Handler).planReadiness},
 		{Method: "GET", Path: "/api/v1/targets", Role: ripcord.RoleViewer, serve: (*Handler).listTargets},
 		{Method: "GET", Path: "/api/v1/protection-groups", Role: ripcord.RoleViewer, serve: (*Handler).listGroups},
 

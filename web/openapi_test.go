@@ -145,6 +145,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"TargetInfo": client.TargetInfo{}, "TargetList": client.TargetList{}, "GroupInfo": client.GroupInfo{}, "GroupList": client.GroupList{},
 		"ServerInfo": client.ServerInfo{}, "ServerList": client.ServerList{},
 		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{},
+		"Readiness": client.Readiness{}, "Finding": ripcord.Finding{}, "Resource": ripcord.Resource{}, "Staleness": ripcord.Staleness{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {

@@ -38,6 +38,9 @@ func (h *Handler) listPlans(w http.ResponseWriter, r *http.Request, _ *identity)
 		out.Plans = append(out.Plans, *p)
 	}
 	sort.Slice(out.Plans, func(i, j int) bool { return out.Plans[i].Name < out.Plans[j].Name })
+	if err := h.staleness(r.Context(), out.Plans); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -56,6 +56,10 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 			_, err := c.PlanServers(ctx, "orders")
 			return err
 		}},
+		{"GET", "/api/v1/plans/{name}/readiness", ripcord.RoleViewer, func(c *client.Client) error {
+			_, err := c.PlanReadiness(ctx, "orders")
+			return err
+		}},
 		{"GET", "/api/v1/targets", ripcord.RoleViewer, func(c *client.Client) error { _, err := c.Targets(ctx); return err }},
 		{"GET", "/api/v1/protection-groups", ripcord.RoleViewer, func(c *client.Client) error { _, err := c.ProtectionGroups(ctx); return err }},
 		{"GET", "/api/v1/executions", ripcord.RoleViewer, func(c *client.Client) error {
@@ -98,7 +102,7 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 // token) and change nothing in the store.
 func TestRoles(t *testing.T) {
 	rec := &recordingExecutions{}
-	e := newEnv(t, withExecutions(rec), func(c *web.Config) { c.Inventory = fixedInventory{} })
+	e := newEnv(t, withExecutions(rec), func(c *web.Config) { c.Inventory = fixedInventory{}; c.Readiness = fixedReadiness{} })
 	rec.e = e
 	v1 := e.savePlans(orders).Versions[0].Hash
 	e.clock.Advance(time.Minute)

@@ -26,6 +26,7 @@ func TestExitCodeTable(t *testing.T) {
 		{"failed", &exitError{code: exitFailed, msg: "failed"}, 3},
 		{"cancelled", &exitError{code: exitCancelled, msg: "cancelled"}, 4},
 		{"paused", &exitError{code: exitPaused, msg: "paused", hint: "resume it"}, 5},
+		{"not ready", &exitError{code: exitNotReady, msg: "plan x is not ready"}, 6},
 		{"stopped by a signal", &exitError{code: exitInterrupted, msg: "stopped"}, 130},
 		{"a command's context ended by a signal", fmt.Errorf("watch: %w", context.Canceled), 130},
 		{"conflict", ripcord.Errorf(ripcord.ECONFLICT, "conflict"), 1},

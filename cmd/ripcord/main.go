@@ -18,6 +18,7 @@
 //	3    the execution failed
 //	4    the execution was cancelled
 //	5    the execution is paused (its reason and remedy are printed)
+//	6    not ready: ripcord check found a blocking finding
 //	130  stopped by a signal (Ctrl-C, SIGTERM); an execution is left resumable
 package main
 
@@ -81,10 +82,12 @@ talk to, so everything can be tried without an AWS account.`,
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newBenchCmd(),
+		newCheckCmd(),
 		newCleanupCmd(),
 		newDemoCmd(),
 		newExecCmd(),
 		newMigrateCmd(),
+		newPlanCmd(),
 		newRunCmd(),
 		newServersCmd(),
 		newSchemaCmd(),

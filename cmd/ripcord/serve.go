@@ -36,6 +36,10 @@ type serveConfig struct {
 	// ShutdownGrace bounds the soft stop: requests and DRS calls in
 	// flight finish within it.
 	ShutdownGrace time.Duration
+	// CheckInterval is how often every plan's readiness is checked (0:
+	// never); OnReadiness, when set, gets each check's findings.
+	CheckInterval time.Duration
+	OnReadiness   func(plan string, findings []ripcord.Finding)
 }
 
 func (c serveConfig) Validate() error {
@@ -53,6 +57,9 @@ func (c serveConfig) Validate() error {
 		return &ripcord.Error{Code: ripcord.EINVALID,
 			Message: fmt.Sprintf("refusing to serve on %s without TLS: tokens and session cookies would cross the network in clear", c.Addr),
 			Hint:    "give --tls-cert and --tls-key, listen on 127.0.0.1, or say --insecure if a TLS proxy in front of ripcord handles it"}
+	}
+	if c.CheckInterval < 0 {
+		return errInvalid("invalid --check-interval %s: must not be negative (0 turns readiness checks off)", c.CheckInterval)
 	}
 	if c.Scan <= 0 || c.ShutdownGrace <= 0 || c.LeaseTTL <= 0 || c.Heartbeat <= 0 {
 		return errInvalid("--scan, --lease-ttl, --heartbeat and --shutdown-grace must be greater than 0")
@@ -111,6 +118,7 @@ finish and are recorded, and every execution stays resumable.`,
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an execution's lease (and a replica's heartbeat) lasts without renewal")
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 2*time.Second, "how often this replica records that it is live")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", time.Minute, "how long a soft stop may take")
+	f.DurationVar(&cfg.CheckInterval, "check-interval", 5*time.Minute, "how often to check every plan's readiness and staleness (0: never)")
 	return cmd
 }
 
@@ -148,7 +156,9 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		ReplicaTTL: cfg.LeaseTTL,
 		OwnerGone:  processGone,
 	})
-	h, err := web.New(web.Config{Store: store, Logger: logger, Executions: sup, Inventory: sup})
+	rk := &readinessKeeper{store: store, connect: cfg.clients, now: cfg.clock(ctx).Now, interval: cfg.CheckInterval,
+		log: logger, OnReadiness: cfg.OnReadiness}
+	h, err := web.New(web.Config{Store: store, Logger: logger, Executions: sup, Inventory: sup, Readiness: rk})
 	if err != nil {
 		return err
 	}
@@ -167,6 +177,9 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
 	supDone := make(chan error, 1)
 	go func() { supDone <- sup.Run(supCtx) }()
+	rkDone := make(chan struct{})
+	go func() { defer close(rkDone); rk.Run(supCtx) }()
+	defer func() { stopSup(); <-rkDone }()
 	srvDone := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
