@@ -60,6 +60,9 @@ type State struct {
 	Drivers   int
 	DRSCalls  int64
 	nextBatch int
+	// cleanupRefusal is DRS's last refusal of a cleanup's terminate
+	// batch, for a notice that the cleanup failed (notices.go).
+	cleanupRefusal string
 }
 
 // StepState is one step of an execution.
