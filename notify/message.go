@@ -46,7 +46,7 @@ type Message struct {
 	URL       string    `json:"url,omitempty"`
 	ReportURL string    `json:"reportUrl,omitempty"`
 	Findings  []Finding `json:"findings,omitempty"` // readiness
-	Time      time.Time `json:"time"`                // when the event happened
+	Time      time.Time `json:"time"`               // when the event happened
 }
 
 // Finding is one readiness problem, in a readiness notification.
