@@ -48,6 +48,19 @@ type env struct {
 
 func newEnv(t *testing.T, faults ...drssim.Fault) *env {
 	t.Helper()
+	return newEnvOn(t, func(now func() time.Time) ripcord.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ripcord.db"), sqlite.WithClock(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}, faults...)
+}
+
+// newEnvOn is newEnv with the store open returns (on the simulator's clock).
+func newEnvOn(t *testing.T, open func(now func() time.Time) ripcord.Store, faults ...drssim.Fault) *env {
+	t.Helper()
 	sc, err := drssim.LoadScenario("three-tier")
 	if err != nil {
 		t.Fatal(err)
@@ -62,11 +75,7 @@ func newEnv(t *testing.T, faults ...drssim.Fault) *env {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ripcord.db"), sqlite.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := open(clock.Now)
 	c, err := drs.New(context.Background(), drs.Config{Region: "us-east-1", Endpoint: srv.URL, STSEndpoint: srv.URL,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""), RateLimit: 10000, RetryBackoff: noWait{}})
 	if err != nil {
