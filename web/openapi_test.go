@@ -145,6 +145,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"TargetInfo": client.TargetInfo{}, "TargetList": client.TargetList{}, "GroupInfo": client.GroupInfo{}, "GroupList": client.GroupList{},
 		"ServerInfo": client.ServerInfo{}, "ServerList": client.ServerList{},
 		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{},
+		"Delivery": ripcord.Delivery{}, "DeliveryList": client.DeliveryList{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {

@@ -36,6 +36,9 @@ type serveConfig struct {
 	// ShutdownGrace bounds the soft stop: requests and DRS calls in
 	// flight finish within it.
 	ShutdownGrace time.Duration
+	// PublicURL is where people reach the server, for links in
+	// notifications (serve_notify.go).
+	PublicURL string
 }
 
 func (c serveConfig) Validate() error {
@@ -56,6 +59,9 @@ func (c serveConfig) Validate() error {
 	}
 	if c.Scan <= 0 || c.ShutdownGrace <= 0 || c.LeaseTTL <= 0 || c.Heartbeat <= 0 {
 		return errInvalid("--scan, --lease-ttl, --heartbeat and --shutdown-grace must be greater than 0")
+	}
+	if err := validPublicURL(c.PublicURL); err != nil {
+		return err
 	}
 	if c.Heartbeat*2 > c.LeaseTTL {
 		return errInvalid("--heartbeat %s is more than half of --lease-ttl %s: a live replica would look dead between two heartbeats; e.g. --heartbeat 2s --lease-ttl 10s", c.Heartbeat, c.LeaseTTL)
@@ -111,6 +117,7 @@ finish and are recorded, and every execution stays resumable.`,
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an execution's lease (and a replica's heartbeat) lasts without renewal")
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 2*time.Second, "how often this replica records that it is live")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", time.Minute, "how long a soft stop may take")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "the URL people reach this server at, for links in notifications (e.g. https://dr.example.com)")
 	return cmd
 }
 
@@ -167,6 +174,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
 	supDone := make(chan error, 1)
 	go func() { supDone <- sup.Run(supCtx) }()
+	notified := startNotifications(supCtx, cfg, store, ripcord.NewReplicaID(owner), logger)
 	srvDone := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
@@ -194,6 +202,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	if err := <-supDone; err != nil {
 		logger.Warn("the supervisor stopped with an error", "err", err)
 	}
+	notified()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)
 	}
