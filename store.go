@@ -292,6 +292,9 @@ type Store interface {
 
 	// ClusterStore lets several ripcord serve replicas share the store.
 	ClusterStore
+
+	// DeliveryStore records the notifications sent (notify_store.go).
+	DeliveryStore
 }
 
 // The functions below are for Store implementations, so that every store

@@ -168,53 +168,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	// The loader gets the SDK's own client, to which it can apply
-	// AWS_CA_BUNDLE; a client given in cfg replaces it afterwards, as is.
-	var opts []func(*config.LoadOptions) error
-	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.Timeout)))
-	if cfg.Region != "" {
-		opts = append(opts, config.WithRegion(cfg.Region))
-	}
-	if cfg.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
-	}
-	if cfg.Credentials != nil {
-		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
-	}
-	if cfg.AppID != "" {
-		opts = append(opts, config.WithAppID(cfg.AppID))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := LoadAWSConfig(ctx, cfg)
 	if err != nil {
-		e := ripcord.Errorf(ripcord.EINVALID, "drs: loading the AWS configuration: %v", err)
-		e.Hint = "check the profile name and the files under ~/.aws (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)"
-		return nil, e
+		return nil, err
 	}
-	if awsCfg.Region == "" {
-		e := ripcord.Errorf(ripcord.EINVALID, "drs: no region")
-		e.Hint = "set the target's region (or --region, AWS_REGION, or region in the profile)"
-		return nil, e
-	}
-	if cfg.HTTPClient != nil {
-		awsCfg.HTTPClient = cfg.HTTPClient
-	}
-	httpClient := bodyGuard{awsCfg.HTTPClient}
-	awsCfg.HTTPClient = httpClient
+	httpClient := awsCfg.HTTPClient // a bodyGuard
 	stsEndpoint := func(o *sts.Options) {
 		if cfg.STSEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
 		}
-	}
-	if cfg.RoleARN != "" {
-		// STS gets the base credentials and the SDK's own retries:
-		// AssumeRole changes nothing, so repeating it is safe.
-		assume := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg, stsEndpoint), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = "ripcord"
-			if cfg.ExternalID != "" {
-				o.ExternalID = aws.String(cfg.ExternalID)
-			}
-		})
-		awsCfg.Credentials = aws.NewCredentialsCache(assume)
 	}
 	if awsCfg.Credentials != nil {
 		awsCfg.Credentials = credentialGuard{awsCfg.Credentials}
@@ -454,4 +416,65 @@ func isThrottle(err error) bool {
 		code = ae.ErrorCode()
 	}
 	return ripcord.IsThrottleType(code, status)
+}
+
+// LoadAWSConfig loads the AWS configuration a target's clients use: the
+// SDK's defaults (environment, shared files, cfg.Profile), cfg's region,
+// HTTP client, timeout and app ID, and cfg.RoleARN assumed (with
+// cfg.ExternalID, through STS at cfg.STSEndpoint) when set. New builds
+// DRS's client on it; other AWS clients of a target (SNS for its
+// notifications) are built on it too, so that they act with the same
+// identity.
+func LoadAWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	// The loader gets the SDK's own client, to which it can apply
+	// AWS_CA_BUNDLE; a client given in cfg replaces it afterwards, as is.
+	var opts []func(*config.LoadOptions) error
+	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.Timeout)))
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	if cfg.AppID != "" {
+		opts = append(opts, config.WithAppID(cfg.AppID))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		e := ripcord.Errorf(ripcord.EINVALID, "drs: loading the AWS configuration: %v", err)
+		e.Hint = "check the profile name and the files under ~/.aws (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)"
+		return aws.Config{}, e
+	}
+	if awsCfg.Region == "" {
+		e := ripcord.Errorf(ripcord.EINVALID, "drs: no region")
+		e.Hint = "set the target's region (or --region, AWS_REGION, or region in the profile)"
+		return aws.Config{}, e
+	}
+	if cfg.HTTPClient != nil {
+		awsCfg.HTTPClient = cfg.HTTPClient
+	}
+	awsCfg.HTTPClient = bodyGuard{awsCfg.HTTPClient}
+	stsEndpoint := func(o *sts.Options) {
+		if cfg.STSEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
+		}
+	}
+	if cfg.RoleARN != "" {
+		// STS gets the base credentials and the SDK's own retries:
+		// AssumeRole changes nothing, so repeating it is safe.
+		assume := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg, stsEndpoint), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "ripcord"
+			if cfg.ExternalID != "" {
+				o.ExternalID = aws.String(cfg.ExternalID)
+			}
+		})
+		awsCfg.Credentials = aws.NewCredentialsCache(assume)
+	}
+	return awsCfg, nil
 }

@@ -48,6 +48,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
+	if scopedService(r) == "sns" {
+		s.serveSNS(w, r)
+		return
+	}
 	if isSTSRequest(r) {
 		s.serveSTS(w, r)
 		return

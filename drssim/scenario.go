@@ -40,6 +40,9 @@ type Scenario struct {
 	// Roles are the IAM roles the simulator's STS lets callers assume,
 	// each with its trust (see RoleSpec).
 	Roles []RoleSpec `yaml:"roles,omitempty" json:"roles,omitempty"`
+	// SNSTopics are the ARNs of the SNS topics the simulator's SNS
+	// accepts Publish for (sns.go), arn:aws:sns:REGION:ACCOUNT:NAME.
+	SNSTopics []string `yaml:"snsTopics,omitempty" json:"snsTopics,omitempty"`
 }
 
 // Quotas are DRS's job limits, per account and region.

@@ -110,6 +110,7 @@ type Sim struct {
 
 	faults *faultSet
 	ids    *identities // STS: roles and the sessions AssumeRole issued
+	sns    snsTopics   // SNS: the scenario's topics and what was published (sns.go)
 
 	requests atomic.Int64
 	// uncachedLists makes DescribeSourceServers and DescribeJobs encode
@@ -167,6 +168,9 @@ func New(opts Options) (*Sim, error) {
 	s.startedAt = s.clock.Now()
 	s.faults = newFaultSet(opts.Seed)
 	s.ids = newIdentities(opts.Seed)
+	if err := s.sns.addTopics(sc.SNSTopics); err != nil {
+		return nil, err
+	}
 	if err := s.build(sc); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ type StateView struct {
 	// RequestsByApp is how many DRS requests each client application
 	// sent, by the app ID in its SDK's User-Agent.
 	RequestsByApp map[string]int64 `json:"requestsByApp,omitempty"`
+	// SNS is what was published to the scenario's SNS topics, oldest first.
+	SNS []SNSMessage `json:"sns,omitempty"`
 }
 
 // RegionView is one account and region.
@@ -113,7 +115,7 @@ func (s *Sim) State(f StateFilter) StateView {
 		}
 		return regs[i].name < regs[j].name
 	})
-	view := StateView{Now: s.clock.Now(), Faults: s.Faults(), Requests: s.OperationCounts(), RequestsByApp: s.AppCounts()}
+	view := StateView{Now: s.clock.Now(), Faults: s.Faults(), Requests: s.OperationCounts(), RequestsByApp: s.AppCounts(), SNS: s.SNSMessages()}
 	for _, r := range regs {
 		s.withRegion(r.account, r.name, func(r *region, now time.Time) {
 			view.Regions = append(view.Regions, r.view(now))

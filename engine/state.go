@@ -66,6 +66,9 @@ type State struct {
 	// that failed.
 	LaunchConfigs      map[string]string
 	LaunchConfigsError string
+	// cleanupRefusal is DRS's last refusal of a cleanup's terminate
+	// batch, for a notice that the cleanup failed (notices.go).
+	cleanupRefusal string
 }
 
 // StepState is one step of an execution.

@@ -98,7 +98,13 @@ func fieldSchema(f *field) jsonObject {
 	case kBool:
 		s = jsonObject{{"type", "boolean"}}
 	case kNames:
-		s = jsonObject{{"type", "array"}, {"items", ref("name")}, {"uniqueItems", true}}
+		items := ref("name")
+		if len(f.enum) > 0 {
+			items = jsonObject{{"enum", f.enum}}
+		}
+		s = jsonObject{{"type", "array"}, {"items", items}, {"uniqueItems", true}}
+	case kSNSTopic:
+		s = str(snsTopicPattern)
 	case kServerIDs:
 		s = jsonObject{{"type", "array"}, {"items", ref("serverId")}, {"uniqueItems", true}}
 	case kTags:

@@ -20,6 +20,8 @@ const (
 	serverIDPattern   = `^s-[0-9a-zA-Z]{17}$`
 	roleARNPattern    = `^arn:aws[a-z-]*:iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`
 	externalIDPattern = `^[A-Za-z0-9+=,.@:/_-]{2,}$` // and at most maxExternalID
+	// snsTopicPattern is an SNS topic ARN: arn:aws:sns:REGION:ACCOUNT:NAME.
+	snsTopicPattern = `^arn:aws[a-z-]*:sns:([a-z]{2}(-[a-z]+)+-[0-9]+):([0-9]{12}):[A-Za-z0-9_-]{1,256}(\.fifo)?$`
 	// durationPattern is a positive Go duration, for the schema only: the
 	// decoder uses time.ParseDuration and the validator checks the sign.
 	durationPattern = `^([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))*$`
@@ -63,6 +65,7 @@ const (
 	kTags                        // a mapping of tag keys to values
 	kServerRefs                  // a list of server IDs or serverRef objects
 	kObjects                     // a list of field.object
+	kSNSTopic                    // an SNS topic ARN (snsTopicPattern)
 )
 
 // isList reports whether values of kind k are YAML sequences.
@@ -155,9 +158,9 @@ var notifyObject = &object{
 	fields: []field{
 		{key: "webhook", kind: kURL, doc: "A URL that receives a POST for each notification."},
 		{key: "format", kind: kEnum, enum: []string{"json", "slack"}, def: "json", doc: "The webhook's body: json (ripcord's own) or slack (a Slack-compatible message)."},
-		{key: "sns", kind: kText, doc: "The ARN of an Amazon SNS topic to publish to."},
+		{key: "sns", kind: kSNSTopic, doc: "The ARN of an Amazon SNS topic to publish to (arn:aws:sns:REGION:ACCOUNT:NAME)."},
 		{key: "target", kind: kName, doc: "The target whose credentials (and endpoint) publish to the SNS topic; needed only when the file declares more than one target."},
-		{key: "events", kind: kNames, doc: "Only these kinds of notification: started, waiting, stepFailed, finished, cleanup, readiness; unset: every kind."},
+		{key: "events", kind: kNames, enum: ripcord.NotifyKinds, doc: "Only these kinds of notification: started, waiting, stepFailed, finished, cleanup, readiness; unset: every kind."},
 	},
 }
 
@@ -223,7 +226,7 @@ var fileObject = &object{
 }
 
 // objects lists every object of the format, the file first.
-var objects = []*object{fileObject, targetObject, groupObject, planObject, stepObject, serverRefObject}
+var objects = []*object{fileObject, targetObject, groupObject, planObject, stepObject, serverRefObject, notifyObject}
 
 // describeKind says, for messages, what a value of kind k must be.
 func (f *field) describeKind() string {
@@ -252,6 +255,8 @@ func (f *field) describeKind() string {
 		return "true or false"
 	case kNames:
 		return "a list of names"
+	case kSNSTopic:
+		return "an SNS topic ARN, such as arn:aws:sns:us-east-1:111122223333:dr-alerts"
 	case kServerIDs:
 		return "a list of source server IDs"
 	case kTags:

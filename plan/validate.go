@@ -282,6 +282,7 @@ func (v *validator) plan(n *names, p *ripcord.Plan, path string, i int) {
 			v.add(path+"."+d.key, fmt.Sprintf("%s of %s must be greater than 0", d.key, subj), "use a positive Go duration such as 15m")
 		}
 	}
+	v.notifications(p, path, subj)
 	if len(p.Steps) == 0 {
 		if !v.src.isTainted(path) {
 			v.add(path, subj+" has no steps", "add waves: (one after the other) or steps: (with after:)")

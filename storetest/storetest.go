@@ -80,6 +80,11 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord
 		{"NotesFallBehind", testNotesFallBehind},
 		{"ClusterClosed", testClusterClosed},
 		{"ClusterCancelledContext", testClusterCancelledContext},
+		{"Deliveries", testDeliveries},
+		{"DeliveryTakeover", testDeliveryTakeover},
+		{"DeliveryList", testDeliveryList},
+		{"DeliveryInvalid", testDeliveryInvalid},
+		{"DeliveryRace", testDeliveryRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

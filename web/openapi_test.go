@@ -146,6 +146,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"ServerInfo": client.ServerInfo{}, "ServerList": client.ServerList{},
 		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{},
 		"Readiness": client.Readiness{}, "Finding": ripcord.Finding{}, "Resource": ripcord.Resource{}, "Staleness": ripcord.Staleness{},
+		"Delivery": ripcord.Delivery{}, "DeliveryList": client.DeliveryList{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {

@@ -40,6 +40,9 @@ type serveConfig struct {
 	// never); OnReadiness, when set, gets each check's findings.
 	CheckInterval time.Duration
 	OnReadiness   func(plan string, findings []ripcord.Finding)
+	// PublicURL is where people reach the server, for links in
+	// notifications (serve_notify.go).
+	PublicURL string
 }
 
 func (c serveConfig) Validate() error {
@@ -63,6 +66,9 @@ func (c serveConfig) Validate() error {
 	}
 	if c.Scan <= 0 || c.ShutdownGrace <= 0 || c.LeaseTTL <= 0 || c.Heartbeat <= 0 {
 		return errInvalid("--scan, --lease-ttl, --heartbeat and --shutdown-grace must be greater than 0")
+	}
+	if err := validPublicURL(c.PublicURL); err != nil {
+		return err
 	}
 	if c.Heartbeat*2 > c.LeaseTTL {
 		return errInvalid("--heartbeat %s is more than half of --lease-ttl %s: a live replica would look dead between two heartbeats; e.g. --heartbeat 2s --lease-ttl 10s", c.Heartbeat, c.LeaseTTL)
@@ -119,6 +125,7 @@ finish and are recorded, and every execution stays resumable.`,
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 2*time.Second, "how often this replica records that it is live")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", time.Minute, "how long a soft stop may take")
 	f.DurationVar(&cfg.CheckInterval, "check-interval", 5*time.Minute, "how often to check every plan's readiness and staleness (0: never)")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "the URL people reach this server at, for links in notifications (e.g. https://dr.example.com)")
 	return cmd
 }
 
@@ -180,6 +187,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	rkDone := make(chan struct{})
 	go func() { defer close(rkDone); rk.Run(supCtx) }()
 	defer func() { stopSup(); <-rkDone }()
+	notified := startNotifications(supCtx, cfg, store, ripcord.NewReplicaID(owner), logger)
 	srvDone := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
@@ -207,6 +215,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	if err := <-supDone; err != nil {
 		logger.Warn("the supervisor stopped with an error", "err", err)
 	}
+	notified()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)
 	}
