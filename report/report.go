@@ -222,8 +222,12 @@ func FromEvents(id string, events []ripcord.Event, now time.Time) (Report, error
 	return Build(s, events, now), nil
 }
 
-// Build makes the report of execution s, folded from events, at now.
+// Build makes the report of execution s, folded from events, at now (never
+// before its last event: a simulator's clock may run ahead of the caller's).
 func Build(s *engine.State, events []ripcord.Event, now time.Time) Report {
+	if n := len(events); n > 0 && events[n-1].At.After(now) {
+		now = events[n-1].At
+	}
 	sum := s.Summarize(0)
 	r := Report{
 		Execution: s.ID, Plan: s.Spec.Plan, PlanHash: s.Spec.PlanHash, Mode: s.Spec.Mode, State: s.State,

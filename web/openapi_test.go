@@ -13,6 +13,7 @@ import (
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
 	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/report"
 	"github.com/ripcord-dr/ripcord/web"
 )
 
@@ -144,7 +145,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"StartRequest": client.StartRequest{}, "ControlRequest": client.ControlRequest{},
 		"TargetInfo": client.TargetInfo{}, "TargetList": client.TargetList{}, "GroupInfo": client.GroupInfo{}, "GroupList": client.GroupList{},
 		"ServerInfo": client.ServerInfo{}, "ServerList": client.ServerList{},
-		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{},
+		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{}, "Report": report.Report{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {
