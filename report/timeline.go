@@ -47,8 +47,9 @@ type tlTick struct {
 }
 
 type tlLine struct {
-	X     float64
-	TextY int
+	X      float64
+	TextY  int
+	Anchor string // the label's text-anchor: middle, or end near the right edge
 	Class string // rto, target, cleanup
 	Label string
 }
@@ -143,6 +144,10 @@ func buildTimeline(r Report) timeline {
 	}
 	for i := range g.Lines { // labels on two levels, so that close lines stay legible
 		g.Lines[i].TextY = 12 + 11*(i%2)
+		g.Lines[i].Anchor = "middle"
+		if g.Lines[i].X > float64(tlWidth-70) {
+			g.Lines[i].Anchor = "end"
+		}
 	}
 	return g
 }
