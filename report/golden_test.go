@@ -82,3 +82,49 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestReportEscapes: names and messages from plans and DRS are escaped in
+// the HTML (html/template) and in the Markdown tables.
+func TestReportEscapes(t *testing.T) {
+	evs := readEvents(t)
+	const evil = `<script>alert(1)</script>|x`
+	for i, ev := range evs {
+		var m map[string]any
+		if err := json.Unmarshal(ev.Data, &m); err != nil {
+			continue
+		}
+		switch ev.Type {
+		case "ExecutionStarted":
+			m["plan"] = evil
+		case "ServerStatus":
+			if m["reason"] != nil {
+				m["reason"] = evil
+			}
+		default:
+			continue
+		}
+		evs[i].Data, _ = json.Marshal(m)
+	}
+	r, err := report.FromEvents("report-1", evs, goldenNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Plan != evil || len(r.Failures) != 1 || r.Failures[0].Cause != evil {
+		t.Fatalf("the hostile names did not reach the report: plan %q, failures %+v", r.Plan, r.Failures)
+	}
+	for _, format := range []string{report.FormatHTML, report.FormatMarkdown} {
+		var b bytes.Buffer
+		if err := r.Render(&b, format); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(b.String(), "<script>") {
+			t.Errorf("the %s report holds a raw <script> from the plan or DRS", format)
+		}
+		if !strings.Contains(b.String(), "&lt;script&gt;") && !strings.Contains(b.String(), `\u003cscript`) {
+			t.Errorf("the %s report does not show the escaped name", format)
+		}
+	}
+	if err := r.Render(&bytes.Buffer{}, "pdf"); err == nil || !strings.Contains(ripcord.ErrorHint(err), "html, md, json") {
+		t.Errorf("render as pdf: %v", err)
+	}
+}
