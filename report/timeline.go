@@ -50,8 +50,8 @@ type tlLine struct {
 	X      float64
 	TextY  int
 	Anchor string // the label's text-anchor: middle, or end near the right edge
-	Class string // rto, target, cleanup
-	Label string
+	Class  string // rto, target, cleanup
+	Label  string
 }
 
 const (
