@@ -67,8 +67,9 @@ var FailurePolicies = []FailurePolicy{FailureStop, FailurePause, FailureContinue
 // DefaultConflictDeadline).
 type Settings struct {
 	// RTOTarget is the recovery time the plan should meet, measured from
-	// the start of an execution until its last step is done. Reports
-	// compare the measured time with it; it does not stop anything.
+	// the start of an execution until its last critical (not optional)
+	// server is launched. Reports compare the measured time with it; it
+	// does not stop anything.
 	RTOTarget time.Duration `json:"rtoTarget,omitempty"`
 	// RPOTarget is the largest replication lag a server may have and
 	// still be launched. Zero: lag is not checked (replication must still

@@ -190,17 +190,12 @@ func (r *run) driveCleanup() error {
 // readings of the same clock, so the figure never mixes DRS's clock with
 // ours; it overstates by at most one poll interval at each end).
 func (r *run) instanceMinutes(id string) float64 {
-	var launched time.Time
-	for _, st := range r.s.Steps {
-		for _, sv := range st.Servers {
-			for _, a := range sv.History {
-				if a.InstanceID == id && !a.Launched.IsZero() {
-					launched = a.Launched
-				}
-			}
-		}
-	}
-	end := r.now()
+	return InstanceMinutes(r.s.InstanceLaunched(id), r.now())
+}
+
+// InstanceMinutes is how long an instance ran from launched to end, in
+// minutes: zero when it never launched or end is not after launched.
+func InstanceMinutes(launched, end time.Time) float64 {
 	if launched.IsZero() || end.Before(launched) {
 		return 0
 	}
@@ -224,7 +219,7 @@ func (r *run) terminateBatch(target string, ids []string) error {
 		r.heard(target, err)
 		if err == nil {
 			r.jobs[job.ID] = job
-			return r.record(r.ev(EvTerminateJob, JobCreated{Batch: id, JobID: job.ID}))
+			return r.record(r.ev(EvTerminateJob, JobCreated{Batch: id, JobID: job.ID, Created: job.Created}))
 		}
 		switch ripcord.Classify(err) {
 		case ripcord.ClassPermanent:
@@ -266,7 +261,7 @@ func (r *run) reconcileTerminate(b *Batch) error {
 	}
 	if j, ok := ownJob(jobs, r.s.ID, b); ok {
 		r.jobs[j.ID] = j
-		return r.record(r.ev(EvTerminateJob, JobCreated{Batch: b.ID, JobID: j.ID}))
+		return r.record(r.ev(EvTerminateJob, JobCreated{Batch: b.ID, JobID: j.ID, Created: j.Created}))
 	}
 	return r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: b.ID, Code: "UNCLEAR", Error: "no TERMINATE job found for an unclear TerminateRecoveryInstances"}))
 }

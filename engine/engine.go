@@ -468,7 +468,7 @@ func allResults(evs []ripcord.Event) bool {
 	for _, ev := range evs {
 		switch ev.Type {
 		case EvJobCreated, EvJobAdopted, EvLaunchUnclear, EvLaunchRefused, EvTerminateJob, EvTerminateUnclear,
-			EvServerStatus, EvDRSUnavailable, EvDRSRecovered, EvDriverStopped:
+			EvServerStatus, EvDRSUnavailable, EvDRSRecovered, EvDriverStopped, EvRecoveryPoints:
 		default:
 			return false
 		}
@@ -718,6 +718,11 @@ func (r *run) pass() error {
 		}
 	}
 	if s.Final() {
+		// An execution that ended before its points were read (an
+		// older ripcord) has them read before its cleanup.
+		if err := r.recordPoints(); err != nil {
+			return err
+		}
 		if c := s.Cleanup; !c.Requested && !c.Due.IsZero() && !r.now().Before(c.Due) && s.Spec.Mode == ripcord.ModeDrill {
 			if err := r.record(r.ev(EvCleanupRequested, struct{}{})); err != nil {
 				return err
@@ -856,6 +861,11 @@ func (r *run) maybeFinish() error {
 	if running {
 		return nil
 	}
+	// Nothing is launching: what the launched instances were launched
+	// from is read now, when no launch waits for it.
+	if err := r.recordPoints(); err != nil {
+		return err
+	}
 	if failed != "" && s.Spec.Settings.FailurePolicy == ripcord.FailurePause && !s.Paused && s.PausedFor != failed {
 		return r.record(r.ev(EvExecutionPaused, StepRef{Step: failed, Reason: "step " + failed + " failed; retry it, skip it, resume or cancel"}))
 	}
@@ -928,6 +938,9 @@ func (r *run) finishCancel() error {
 		if r.s.Steps[name].Status == stepRunning {
 			return nil
 		}
+	}
+	if err := r.recordPoints(); err != nil {
+		return err
 	}
 	if r.s.Spec.Mode == ripcord.ModeDrill && !r.s.Cleanup.Requested {
 		if err := r.record(r.ev(EvCleanupRequested, struct{}{})); err != nil {

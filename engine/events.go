@@ -47,6 +47,11 @@ const (
 	// EvDRSRecovered that they work again.
 	EvDRSUnavailable = "DRSUnavailable"
 	EvDRSRecovered   = "DRSRecovered"
+	// EvRecoveryPoints records the point in time of the data that
+	// launched recovery instances were launched from, as DRS describes
+	// the instances; read once no launch of the execution is running,
+	// so that no launch waits for it (points.go).
+	EvRecoveryPoints = "RecoveryPoints"
 )
 
 // Spec is what an execution runs, frozen when it starts: the plan version
@@ -120,6 +125,10 @@ type (
 	JobCreated struct {
 		Batch string `json:"batch"`
 		JobID string `json:"jobID"`
+		// Created is when DRS says it created the job (its
+		// creationDateTime, on DRS's clock); zero in logs written
+		// before it was recorded.
+		Created time.Time `json:"created,omitzero"`
 	}
 	// LaunchUnclear is the data of EvLaunchUnclear and EvTerminateUnclear.
 	LaunchUnclear struct {
@@ -204,6 +213,23 @@ type (
 	DRSRecovered struct {
 		Target   string `json:"target"`
 		Attempts int    `json:"attempts"`
+	}
+	// RecoveryPoints is the data of EvRecoveryPoints: for launched
+	// recovery instances of one target, the point in time of their data.
+	RecoveryPoints struct {
+		Target string          `json:"target"`
+		Points []RecoveryPoint `json:"points"`
+		// Error is why DRS could not be asked (the points stay unknown,
+		// and are not asked for again).
+		Error string `json:"error,omitempty"`
+	}
+	// RecoveryPoint is one instance's point in time.
+	RecoveryPoint struct {
+		Server   string `json:"server"`
+		Instance string `json:"instance"`
+		// PointInTime is DRS's pointInTimeSnapshotDateTime; zero when
+		// DRS no longer knows the instance or could not be asked.
+		PointInTime time.Time `json:"pointInTime,omitzero"`
 	}
 	// ExecutionFinished is the data of EvExecutionFinished.
 	ExecutionFinished struct {

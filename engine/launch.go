@@ -192,7 +192,7 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		delete(r.notBefore, st.Spec.Name)
 		r.jobs[job.ID] = job
 		r.e.noteJob(target, job)
-		return r.record(r.ev(EvJobCreated, JobCreated{Batch: id, JobID: job.ID}))
+		return r.record(r.ev(EvJobCreated, JobCreated{Batch: id, JobID: job.ID, Created: job.Created}))
 	}
 	class := ripcord.Classify(err)
 	if class == ripcord.ClassConflict || class == ripcord.ClassQuota {
@@ -286,7 +286,7 @@ func (r *run) reconcileUnclear() error {
 		if j, ok := ownJob(jobs, r.s.ID, b); ok {
 			r.jobs[j.ID] = j
 			r.e.noteJob(b.Target, j)
-			if err := r.record(r.ev(EvJobAdopted, JobCreated{Batch: id, JobID: j.ID})); err != nil {
+			if err := r.record(r.ev(EvJobAdopted, JobCreated{Batch: id, JobID: j.ID, Created: j.Created})); err != nil {
 				return err
 			}
 			continue

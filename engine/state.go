@@ -115,6 +115,17 @@ type Attempt struct {
 	Status     string    `json:"status"` // REQUESTED, IN_PROGRESS, LAUNCHED, FAILED, REFUSED
 	Reason     string    `json:"reason,omitempty"`
 	Launched   time.Time `json:"launched,omitzero"`
+	// Failed is when the attempt was recorded FAILED or REFUSED.
+	Failed time.Time `json:"failed,omitzero"`
+	// JobCreated is when DRS created the attempt's job (DRS's clock), or
+	// when the job was recorded if DRS's time is not in the log.
+	JobCreated time.Time `json:"jobCreated,omitzero"`
+	// PointInTime is the time of the data the attempt's recovery
+	// instance was launched from (EvRecoveryPoints). PointChecked says
+	// that it was looked for; PointError why it is unknown, if it is.
+	PointInTime  time.Time `json:"pointInTime,omitzero"`
+	PointChecked bool      `json:"pointChecked,omitempty"`
+	PointError   string    `json:"pointError,omitempty"`
 }
 
 // since is where reconciliation looks for the batch's job from: on DRS's
@@ -354,7 +365,12 @@ func (s *State) apply(ev ripcord.Event) error {
 			for _, id := range b.Servers {
 				if sv := st.Servers[id]; sv != nil && sv.Batch == b.ID {
 					sv.Status, sv.JobID = srvLaunching, d.JobID
-					sv.attempt(b.ID, func(a *Attempt) { a.JobID, a.Status = d.JobID, srvLaunching })
+					sv.attempt(b.ID, func(a *Attempt) {
+						a.JobID, a.Status, a.JobCreated = d.JobID, srvLaunching, d.Created
+						if a.JobCreated.IsZero() {
+							a.JobCreated = ev.At
+						}
+					})
 				}
 			}
 		}
@@ -385,7 +401,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			for _, id := range b.Servers {
 				if sv := st.Servers[id]; sv != nil && sv.Batch == b.ID {
 					sv.Status, sv.Batch = srvPending, ""
-					sv.attempt(b.ID, func(a *Attempt) { a.Status, a.Reason = "REFUSED", d.Code+": "+d.Error })
+					sv.attempt(b.ID, func(a *Attempt) { a.Status, a.Reason, a.Failed = "REFUSED", d.Code+": "+d.Error, ev.At })
 				}
 			}
 		}
@@ -421,6 +437,9 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		sv.attempt(sv.Batch, func(a *Attempt) {
 			a.Status, a.Reason = d.Status, d.Reason
+			if d.Status == srvFailed {
+				a.Failed = ev.At
+			}
 			if d.InstanceID != "" {
 				a.InstanceID = d.InstanceID
 			}
@@ -431,7 +450,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		if d.Status == srvFailed && sv.Batch == "" {
 			// Failed without a launch (held past the deadline): an
 			// attempt of its own, so the history shows it.
-			sv.History = append(sv.History, Attempt{Requested: ev.At, Status: srvFailed, Reason: d.Reason})
+			sv.History = append(sv.History, Attempt{Requested: ev.At, Status: srvFailed, Reason: d.Reason, Failed: ev.At})
 		}
 	case EvStepFinished, EvStepSkipped:
 		var d StepFinished
@@ -581,6 +600,31 @@ func (s *State) apply(ev ripcord.Event) error {
 		if why := s.applyLaunchConfigs(d); why != "" {
 			return invalid("%s", why)
 		}
+	case EvRecoveryPoints:
+		var d RecoveryPoints
+		if err := dec(&d); err != nil {
+			return err
+		}
+		var found []*Attempt
+		for _, p := range d.Points {
+			a := s.launchedAttempt(p.Server, p.Instance)
+			switch {
+			case a != nil && slices.Contains(found, a):
+				return invalid("instance %s is named twice", p.Instance)
+			case a == nil:
+				return invalid("server %s has no launched attempt with instance %s", p.Server, p.Instance)
+			case a.PointChecked:
+				return invalid("the point in time of instance %s is recorded already", p.Instance)
+			}
+			found = append(found, a)
+		}
+		for i, a := range found {
+			a.PointInTime, a.PointChecked = d.Points[i].PointInTime, true
+			a.PointError = d.Error
+			if a.PointInTime.IsZero() && a.PointError == "" {
+				a.PointError = "DRS no longer knows the instance"
+			}
+		}
 	case EvDriverStarted:
 		var d DriverStarted
 		if err := dec(&d); err != nil {
@@ -598,6 +642,39 @@ func (s *State) apply(ev ripcord.Event) error {
 		return invalid("unknown event type")
 	}
 	return nil
+}
+
+// launchedAttempt is server's LAUNCHED attempt whose recovery instance is
+// instance, or nil.
+func (s *State) launchedAttempt(server, instance string) *Attempt {
+	for _, st := range s.Steps {
+		sv := st.Servers[server]
+		if sv == nil {
+			continue
+		}
+		for i := range sv.History {
+			if a := &sv.History[i]; a.InstanceID == instance && a.Status == srvLaunched {
+				return a
+			}
+		}
+	}
+	return nil
+}
+
+// InstanceLaunched is when the engine saw instance LAUNCHED, or zero: where
+// its instance-minutes count from.
+func (s *State) InstanceLaunched(instance string) time.Time {
+	var launched time.Time
+	for _, st := range s.Steps {
+		for _, sv := range st.Servers {
+			for _, a := range sv.History {
+				if a.InstanceID == instance && !a.Launched.IsZero() {
+					launched = a.Launched
+				}
+			}
+		}
+	}
+	return launched
 }
 
 // serverTransition says why a ServerStatus event cannot apply to sv, or ""

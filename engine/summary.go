@@ -102,6 +102,47 @@ func (s *State) Summarize(calls int64) Summary {
 	return sum
 }
 
+// RTO is the recovery time an execution achieved: from its start until the
+// last of its critical (not optional) servers launched. Optional servers do
+// not count; a wait step after the last launch does not either. While a
+// critical server has not launched, the recovery time is not achieved and
+// NotLaunched names those servers. This is the one measurement the
+// summaries and the reports give.
+type RTO struct {
+	Measured time.Duration
+	// Last is the last critical server to launch, in step Step, at At.
+	Last, Step string
+	At         time.Time
+	// NotLaunched lists the critical servers not launched ("ID (step S)").
+	NotLaunched []string
+}
+
+// Complete reports whether every critical server launched: whether Measured
+// means anything.
+func (r RTO) Complete() bool { return len(r.NotLaunched) == 0 && !r.At.IsZero() }
+
+// RecoveryTime measures the execution's RTO (see RTO).
+func (s *State) RecoveryTime() RTO {
+	var r RTO
+	for _, name := range s.Order {
+		st := s.Steps[name]
+		for _, id := range sortedKeys(st.Servers) {
+			sv := st.Servers[id]
+			switch {
+			case sv.Optional:
+			case sv.Status != srvLaunched:
+				r.NotLaunched = append(r.NotLaunched, fmt.Sprintf("%s (step %s)", id, name))
+			case sv.LaunchedAt.After(r.At):
+				r.Last, r.Step, r.At = id, name, sv.LaunchedAt
+			}
+		}
+	}
+	if !r.At.IsZero() {
+		r.Measured = r.At.Sub(s.Started)
+	}
+	return r
+}
+
 // String says what fails, since when, and how often it was tried.
 func (o *Outage) String() string {
 	return fmt.Sprintf("DRS in target %s failing since %s (%s, %d attempts): %s",

@@ -133,6 +133,7 @@ func (h *Handler) mountConsole() error {
 	get("/console/executions", ripcord.RoleViewer, h.executionsPage)
 	get("/console/executions/{id}", ripcord.RoleViewer, h.executionPage)
 	get("/console/executions/{id}/fragment", ripcord.RoleViewer, h.executionFragment)
+	get("/console/executions/{id}/report", ripcord.RoleViewer, h.consoleReport)
 	h.mux.Handle("GET /console/executions/{id}/events", h.consoleAPI(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := executionID(r)
 		if err != nil {

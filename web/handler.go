@@ -178,6 +178,7 @@ func routes() []Route {
 		{Method: "GET", Path: "/api/v1/executions/{id}/events", Role: ripcord.RoleViewer, Query: page, serve: (*Handler).events},
 		{Method: "GET", Path: "/api/v1/executions/{id}/jobs/{job}/log", Role: ripcord.RoleViewer, serve: (*Handler).executionJobLog},
 		{Method: "GET", Path: "/api/v1/executions/{id}/deliveries", Role: ripcord.RoleViewer, serve: (*Handler).deliveries},
+		{Method: "GET", Path: "/api/v1/executions/{id}/report", Role: ripcord.RoleViewer, Query: []string{"format"}, serve: (*Handler).executionReport},
 		// Starting and controlling need role operator, and recovery for a
 		// recovery (checked in the handlers, which know the mode).
 		{Method: "POST", Path: "/api/v1/executions", Role: ripcord.RoleOperator, serve: (*Handler).startExecution},

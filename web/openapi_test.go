@@ -13,6 +13,7 @@ import (
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
 	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/report"
 	"github.com/ripcord-dr/ripcord/web"
 )
 
@@ -147,6 +148,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{},
 		"Readiness": client.Readiness{}, "Finding": ripcord.Finding{}, "Resource": ripcord.Resource{}, "Staleness": ripcord.Staleness{},
 		"Delivery": ripcord.Delivery{}, "DeliveryList": client.DeliveryList{},
+		"Report": report.Report{},
 		"Error": client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {

@@ -289,7 +289,6 @@ func summarizeEvents(s *engine.State, evs []ripcord.Event) execSummary {
 	if t := s.Spec.Settings.RTOTarget; t > 0 {
 		sum.RTOTargetS = t.Seconds()
 	}
-	var last time.Time
 	for _, name := range s.Order {
 		st := s.Steps[name]
 		ss := stepSummary{Name: name, Kind: string(st.Spec.Kind), Status: st.Status, Started: st.Started, Ended: st.Ended,
@@ -299,14 +298,11 @@ func summarizeEvents(s *engine.State, evs []ripcord.Event) execSummary {
 		}
 		if !st.Ended.IsZero() && !st.Started.IsZero() {
 			ss.Duration = st.Ended.Sub(st.Started).Seconds()
-			if st.Ended.After(last) {
-				last = st.Ended
-			}
 		}
 		sum.Steps = append(sum.Steps, ss)
 	}
-	if s.State == ripcord.ExecSucceeded && !last.IsZero() {
-		sum.RTOMeasuredS = last.Sub(s.Started).Seconds()
+	if rto := s.RecoveryTime(); rto.Complete() {
+		sum.RTOMeasuredS = rto.Measured.Seconds()
 	}
 	countWaits(&sum, evs)
 	return sum

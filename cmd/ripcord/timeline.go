@@ -291,6 +291,10 @@ func eventText(ev ripcord.Event) (string, error) {
 		var d engine.DRSRecovered
 		dec(&d)
 		text = fmt.Sprintf("DRS in target %s answers again (after %s)", d.Target, count(d.Attempts, "failed attempt"))
+	case engine.EvRecoveryPoints:
+		var d engine.RecoveryPoints
+		dec(&d)
+		text = recoveryPointsText(d)
 	default:
 		text = fmt.Sprintf("%s (an event type this ripcord does not describe): %s", ev.Type, string(ev.Data))
 	}
@@ -319,6 +323,19 @@ func startedText(spec engine.Spec) string {
 	}
 	if len(targets) > 0 {
 		text += "; targets " + strings.Join(targets, ", ")
+	}
+	return text
+}
+
+// recoveryPointsText describes a RecoveryPoints event.
+func recoveryPointsText(d engine.RecoveryPoints) string {
+	var each []string
+	for _, p := range d.Points {
+		each = append(each, fmt.Sprintf("%s (server %s) from data of %s", p.Instance, p.Server, utc(p.PointInTime)))
+	}
+	text := fmt.Sprintf("target %s: recovery points of %s: %s", d.Target, count(len(d.Points), "instance"), strings.Join(each, ", "))
+	if d.Error != "" {
+		text += "; unknown: " + d.Error
 	}
 	return text
 }
