@@ -22,7 +22,7 @@ func parseISODuration(s string) (time.Duration, error) {
 	inTime := false
 	for rest != "" {
 		if rest[0] == 'T' {
-			if inTime {
+			if inTime || len(rest) == 1 {
 				return bad()
 			}
 			inTime, rest = true, rest[1:]

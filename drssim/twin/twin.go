@@ -49,7 +49,9 @@ func New(cfg aws.Config, optFns ...func(*awsdrs.Options)) *Reader {
 // *MutationRefusedError.
 func ReadOnly(o *awsdrs.Options) {
 	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-		return s.Initialize.Add(readOnlyGuard{}, middleware.Before)
+		// After the SDK's own initialize steps, one of which names the
+		// operation (an unnamed one is refused too).
+		return s.Initialize.Add(readOnlyGuard{}, middleware.After)
 	})
 }
 
