@@ -172,15 +172,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpClient := awsCfg.HTTPClient // a bodyGuard
-	stsEndpoint := func(o *sts.Options) {
-		if cfg.STSEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
-		}
-	}
-	if awsCfg.Credentials != nil {
-		awsCfg.Credentials = credentialGuard{awsCfg.Credentials}
-	}
+	httpClient := awsCfg.HTTPClient
+	stsEndpoint := stsEndpointOption(cfg)
 
 	c := &Client{cfg: cfg, region: awsCfg.Region, limiter: newLimiter(cfg.RateLimit, cfg.Burst), calls: map[string]int64{}}
 	c.limiter.clock = cfg.Clock
@@ -219,6 +212,80 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		})
 	})
 	return c, nil
+}
+
+// LoadAWSConfig loads the standard AWS configuration (environment, shared
+// files, cfg.Profile, cfg.Region) the way New does: with cfg's timeout,
+// HTTP client, credentials and AppID, and cfg.RoleARN assumed on top when
+// set. It is the one place ripcord builds an AWS configuration; a reader of
+// DRS other than Client (the rehearsal twin, drssim/twin) and a target's
+// other AWS clients (SNS for its notifications, so that they act with the
+// same identity) start from it.
+// It contacts nothing: credentials are fetched on the first call.
+func LoadAWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
+	if err := cfg.Validate(); err != nil {
+		return aws.Config{}, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	// The loader gets the SDK's own client, to which it can apply
+	// AWS_CA_BUNDLE; a client given in cfg replaces it afterwards, as is.
+	var opts []func(*config.LoadOptions) error
+	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.Timeout)))
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	if cfg.AppID != "" {
+		opts = append(opts, config.WithAppID(cfg.AppID))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		e := ripcord.Errorf(ripcord.EINVALID, "drs: loading the AWS configuration: %v", err)
+		e.Hint = "check the profile name and the files under ~/.aws (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)"
+		return aws.Config{}, e
+	}
+	if awsCfg.Region == "" {
+		e := ripcord.Errorf(ripcord.EINVALID, "drs: no region")
+		e.Hint = "set the target's region (or --region, AWS_REGION, or region in the profile)"
+		return aws.Config{}, e
+	}
+	if cfg.HTTPClient != nil {
+		awsCfg.HTTPClient = cfg.HTTPClient
+	}
+	httpClient := bodyGuard{awsCfg.HTTPClient}
+	awsCfg.HTTPClient = httpClient
+	stsEndpoint := stsEndpointOption(cfg)
+	if cfg.RoleARN != "" {
+		// STS gets the base credentials and the SDK's own retries:
+		// AssumeRole changes nothing, so repeating it is safe.
+		assume := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg, stsEndpoint), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "ripcord"
+			if cfg.ExternalID != "" {
+				o.ExternalID = aws.String(cfg.ExternalID)
+			}
+		})
+		awsCfg.Credentials = aws.NewCredentialsCache(assume)
+	}
+	if awsCfg.Credentials != nil {
+		awsCfg.Credentials = credentialGuard{awsCfg.Credentials}
+	}
+	return awsCfg, nil
+}
+
+// stsEndpointOption points an STS client at cfg.STSEndpoint, when set.
+func stsEndpointOption(cfg Config) func(*sts.Options) {
+	return func(o *sts.Options) {
+		if cfg.STSEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
+		}
+	}
 }
 
 // noRetries is the per-operation option for StartRecovery and
@@ -416,65 +483,4 @@ func isThrottle(err error) bool {
 		code = ae.ErrorCode()
 	}
 	return ripcord.IsThrottleType(code, status)
-}
-
-// LoadAWSConfig loads the AWS configuration a target's clients use: the
-// SDK's defaults (environment, shared files, cfg.Profile), cfg's region,
-// HTTP client, timeout and app ID, and cfg.RoleARN assumed (with
-// cfg.ExternalID, through STS at cfg.STSEndpoint) when set. New builds
-// DRS's client on it; other AWS clients of a target (SNS for its
-// notifications) are built on it too, so that they act with the same
-// identity.
-func LoadAWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	// The loader gets the SDK's own client, to which it can apply
-	// AWS_CA_BUNDLE; a client given in cfg replaces it afterwards, as is.
-	var opts []func(*config.LoadOptions) error
-	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(cfg.Timeout)))
-	if cfg.Region != "" {
-		opts = append(opts, config.WithRegion(cfg.Region))
-	}
-	if cfg.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
-	}
-	if cfg.Credentials != nil {
-		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
-	}
-	if cfg.AppID != "" {
-		opts = append(opts, config.WithAppID(cfg.AppID))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		e := ripcord.Errorf(ripcord.EINVALID, "drs: loading the AWS configuration: %v", err)
-		e.Hint = "check the profile name and the files under ~/.aws (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)"
-		return aws.Config{}, e
-	}
-	if awsCfg.Region == "" {
-		e := ripcord.Errorf(ripcord.EINVALID, "drs: no region")
-		e.Hint = "set the target's region (or --region, AWS_REGION, or region in the profile)"
-		return aws.Config{}, e
-	}
-	if cfg.HTTPClient != nil {
-		awsCfg.HTTPClient = cfg.HTTPClient
-	}
-	awsCfg.HTTPClient = bodyGuard{awsCfg.HTTPClient}
-	stsEndpoint := func(o *sts.Options) {
-		if cfg.STSEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
-		}
-	}
-	if cfg.RoleARN != "" {
-		// STS gets the base credentials and the SDK's own retries:
-		// AssumeRole changes nothing, so repeating it is safe.
-		assume := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg, stsEndpoint), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = "ripcord"
-			if cfg.ExternalID != "" {
-				o.ExternalID = aws.String(cfg.ExternalID)
-			}
-		})
-		awsCfg.Credentials = aws.NewCredentialsCache(assume)
-	}
-	return awsCfg, nil
 }

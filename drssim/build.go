@@ -32,7 +32,13 @@ func (s *Sim) build(sc *Scenario) error {
 				in := &instance{
 					id: is.ID, sourceServer: srv.id, jobID: jobID, isDrill: is.Drill,
 					ec2State: ec2Running, pitTime: launched.Add(-2 * time.Minute), launchedAt: launched,
-					originEnv: "ON_PREMISES", failbackState: failbackNotStarted,
+					originEnv: "ON_PREMISES", failbackState: failbackNotStarted, tags: copyTags(is.Tags),
+				}
+				if is.PointInTimeAgo > 0 {
+					in.pitTime = start.Add(-is.PointInTimeAgo.D())
+				}
+				if is.State != "" {
+					in.ec2State = is.State
 				}
 				r.addInstance(in)
 				srv.recoveryInstanceID = in.id
@@ -43,11 +49,15 @@ func (s *Sim) build(sc *Scenario) error {
 				srv.lastLaunchResult = lastLaunchSucceeded
 				srv.lastLaunch = &lastLaunch{apiCall: launched.Add(-10 * time.Minute), jobID: jobID, typ: typ, status: launchStatusLaunched}
 			}
+			applyServerDetail(srv, ss.ServerDetail, start)
 		}
 		for _, js := range rs.Jobs {
 			if err := r.seedJob(js, start); err != nil {
 				return err
 			}
+		}
+		for _, cj := range rs.CompletedJobs {
+			r.seedCompletedJob(cj, start)
 		}
 	}
 	if g := sc.Generate; g != nil && g.Servers > 0 {
@@ -180,7 +190,11 @@ func newServer(ss ServerSpec, now time.Time) *server {
 		srv.ramBytes = 8 << 30
 	}
 	for _, d := range ss.Disks {
-		srv.disks = append(srv.disks, diskSpec{device: d.Device, bytes: d.SizeGiB << 30})
+		b := d.SizeGiB << 30
+		if d.Bytes > 0 {
+			b = d.Bytes
+		}
+		srv.disks = append(srv.disks, diskSpec{device: d.Device, bytes: b})
 	}
 	if len(srv.disks) == 0 {
 		dev := "/dev/sda"
@@ -206,7 +220,9 @@ func newServer(ss ServerSpec, now time.Time) *server {
 		srv.firstByteAt = srv.addedAt.Add(3 * time.Minute)
 	}
 	if srv.state == replStalled {
+		// Stalled for lag: the lag is the time since, and grows.
 		srv.stalledSince = now.Add(-srv.lag)
+		srv.lag = 0
 		if srv.replError == "" {
 			srv.replError = "UNSTABLE_NETWORK"
 		}
@@ -215,9 +231,6 @@ func newServer(ss ServerSpec, now time.Time) *server {
 	h.Write([]byte(ss.ID))
 	v := h.Sum64()
 	srv.ips = []string{fmt.Sprintf("10.%d.%d.%d", 10+v%40, (v>>8)%250, 4+(v>>16)%250)}
-	if len(ss.IPs) > 0 {
-		srv.ips = append([]string(nil), ss.IPs...)
-	}
 	srv.mac = fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", byte(v>>24), byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
 	disp := ss.Disposition
 	if disp == "" {
@@ -248,7 +261,7 @@ func copyTags(m map[string]string) map[string]string {
 // seedJob creates a job that is already running when the scenario starts.
 func (r *region) seedJob(js JobSpec, start time.Time) error {
 	created := start.Add(-js.CreatedAgo.D())
-	j := &job{id: js.ID, typ: js.Type, initiatedBy: js.InitiatedBy, created: created, tags: map[string]string{}, foreign: "scenario"}
+	j := &job{id: js.ID, typ: js.Type, initiatedBy: js.InitiatedBy, created: created, tags: copyTags(js.Tags), foreign: "scenario"}
 	status := js.Status
 	if status == "" {
 		status = jobStatusStarted

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path"
 	"sort"
@@ -111,6 +110,14 @@ func (d *DurRange) UnmarshalYAML(n *yaml.Node) error {
 	return fmt.Errorf("line %d: a duration range is [min, max], e.g. [30s, 2m]", n.Line)
 }
 
+// MarshalYAML writes [min, max], or one duration when they are equal.
+func (d DurRange) MarshalYAML() (any, error) {
+	if d.Min == d.Max {
+		return d.Min, nil
+	}
+	return []Duration{d.Min, d.Max}, nil
+}
+
 // IsZero reports whether the range was left out.
 func (d DurRange) IsZero() bool { return d.Min == 0 && d.Max == 0 }
 
@@ -150,6 +157,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes the duration as UnmarshalYAML reads it ("1h30m0s").
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
 // UnmarshalJSON reads a duration string ("90s") or a number of seconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
@@ -183,6 +193,9 @@ type RegionSpec struct {
 	Jobs          []JobSpec    `yaml:"jobs,omitempty" json:"jobs,omitempty"`
 	// History seeds the region with completed jobs from before the start.
 	History *HistorySpec `yaml:"history,omitempty" json:"history,omitempty"`
+	// CompletedJobs are completed jobs from before the start, each as it
+	// was (a rehearsal twin copies an account's; scenario_twin.go).
+	CompletedJobs []CompletedJobSpec `yaml:"completedJobs,omitempty" json:"completedJobs,omitempty"`
 }
 
 // HistorySpec seeds a region with COMPLETED jobs from before the scenario starts.
@@ -217,9 +230,6 @@ type ServerSpec struct {
 	Tags         map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	Disposition  string            `yaml:"launchDisposition,omitempty" json:"launchDisposition,omitempty"`
 	InstanceType string            `yaml:"instanceType,omitempty" json:"instanceType,omitempty"`
-	// IPs are the source machine's private IP addresses (its primary
-	// network interface's); default: one derived from the ID.
-	IPs []string `yaml:"ips,omitempty" json:"ips,omitempty"`
 	// CopyPrivateIP and RightSizing start the server's launch
 	// configuration with copyPrivateIp and
 	// targetInstanceTypeRightSizingMethod (NONE, BASIC or IN_AWS; default
@@ -228,12 +238,18 @@ type ServerSpec struct {
 	RightSizing   string `yaml:"rightSizing,omitempty" json:"rightSizing,omitempty"`
 	// RecoveryInstances already launched for this server.
 	RecoveryInstances []InstanceSpec `yaml:"recoveryInstances,omitempty" json:"recoveryInstances,omitempty"`
+	// ServerDetail: what a rehearsal twin copies from a real server
+	// beyond the above (scenario_twin.go); each left out takes the
+	// simulator's default.
+	ServerDetail `yaml:",inline"`
 }
 
 // DiskSpec is one disk of a source server.
 type DiskSpec struct {
 	Device  string `yaml:"device" json:"device"`
-	SizeGiB int64  `yaml:"sizeGiB" json:"sizeGiB"`
+	SizeGiB int64  `yaml:"sizeGiB,omitempty" json:"sizeGiB,omitempty"`
+	// Bytes is the exact size, in place of SizeGiB.
+	Bytes int64 `yaml:"bytes,omitempty" json:"bytes,omitempty"`
 }
 
 // InstanceSpec is a recovery instance that exists when the scenario starts.
@@ -242,6 +258,12 @@ type InstanceSpec struct {
 	Drill       bool     `yaml:"drill" json:"drill"`
 	LaunchedAgo Duration `yaml:"launchedAgo,omitempty" json:"launchedAgo,omitempty"`
 	JobID       string   `yaml:"jobID,omitempty" json:"jobID,omitempty"`
+	// PointInTimeAgo is how old the data it was launched from is (default:
+	// two minutes before its launch).
+	PointInTimeAgo Duration `yaml:"pointInTimeAgo,omitempty" json:"pointInTimeAgo,omitempty"`
+	// State is its EC2 state (default RUNNING).
+	State string            `yaml:"state,omitempty" json:"state,omitempty"`
+	Tags  map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // JobSpec is a job that is already active when the scenario starts. A
@@ -256,6 +278,8 @@ type JobSpec struct {
 	EndsAfter         Duration `yaml:"endsAfter" json:"endsAfter"`
 	RecoveryInstances []string `yaml:"recoveryInstances,omitempty" json:"recoveryInstances,omitempty"`
 	Servers           []string `yaml:"servers,omitempty" json:"servers,omitempty"`
+	// Tags are the job's tags (DescribeJobs shows them).
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // GenerateSpec creates many servers spread over accounts, regions and tiers
@@ -375,11 +399,7 @@ func (sc *Scenario) Validate() error {
 			default:
 				add("%s: rightSizing %q must be NONE, BASIC or IN_AWS", w, s.RightSizing)
 			}
-			for _, ip := range s.IPs {
-				if net.ParseIP(ip) == nil {
-					add("%s: ips: %q is not an IP address", w, ip)
-				}
-			}
+			validateServerDetail(w, s, add)
 			for _, in := range s.RecoveryInstances {
 				if !validRecoveryInstanceID(in.ID) {
 					add("%s: recovery instance id %q must look like i-0123456789abcdef0", w, in.ID)
@@ -407,6 +427,7 @@ func (sc *Scenario) Validate() error {
 				add("%s: serversPerJob %d must be between 1 and %d (the quota of servers per job); leave it out for %d", w, h.ServersPerJob, perJob, defaultHistoryServers)
 			}
 		}
+		validateCompletedJobs(where, rs, add)
 		held := map[string]string{}
 		for j, js := range rs.Jobs {
 			w := fmt.Sprintf("%s.jobs[%d]", where, j)

@@ -72,22 +72,7 @@ func defaultConfig(sc *Scenario) *config {
 			c.throttle.Burst = 1
 		}
 	}
-	d := &c.durations
-	def := func(r *DurRange, min, max time.Duration) {
-		if r.IsZero() {
-			*r = DurRange{Duration(min), Duration(max)}
-		}
-	}
-	def(&d.Pending, 2*time.Second, 20*time.Second)
-	def(&d.Cleanup, 30*time.Second, 90*time.Second)
-	def(&d.Snapshot, 30*time.Second, 120*time.Second)
-	def(&d.PreviousSnapshot, 3*time.Second, 8*time.Second)
-	def(&d.Conversion, 2*time.Minute, 6*time.Minute)
-	def(&d.Launch, 30*time.Second, 90*time.Second)
-	def(&d.Terminate, 1*time.Minute, 5*time.Minute)
-	if d.WindowsFactor == 0 {
-		d.WindowsFactor = 2
-	}
+	c.durations = sc.Durations.WithDefaults()
 	return c
 }
 

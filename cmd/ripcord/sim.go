@@ -113,6 +113,7 @@ exits with status 0.`,
 		},
 	}
 
+	cmd.AddCommand(newSimSnapshotCmd())
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (host:port; port 0 picks a free port)")
 	f.StringVar(&cfg.Scenario, "scenario", cfg.Scenario, fmt.Sprintf("built-in scenario (%s) or path of a YAML scenario file", strings.Join(drssim.ScenarioNames(), ", ")))
