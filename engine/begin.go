@@ -29,6 +29,9 @@ type BeginRequest struct {
 	// CleanupAfter, for a drill, schedules its cleanup this long after
 	// it ends (0: none).
 	CleanupAfter time.Duration
+	// CleanupAtEnd, for a drill, asks for its cleanup as soon as it ends
+	// (a scheduled drill without cleanupAfter).
+	CleanupAtEnd bool
 	// Actor is who asks: recorded as who started the execution and
 	// scheduled its cleanup (default: the engine's actor).
 	Actor string
@@ -143,8 +146,13 @@ func (e *Engine) Begin(ctx context.Context, req BeginRequest) (Begun, error) {
 	if err := e.StartAs(ctx, b.ID, spec, actor); err != nil {
 		return Begun{}, err
 	}
-	if req.CleanupAfter > 0 {
+	switch {
+	case req.CleanupAfter > 0:
 		if err := e.ScheduleCleanup(ctx, b.ID, req.Actor, req.CleanupAfter); err != nil {
+			return Begun{}, err
+		}
+	case req.CleanupAtEnd:
+		if err := e.Cleanup(ctx, b.ID, actor); err != nil {
 			return Begun{}, err
 		}
 	}

@@ -2,10 +2,13 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -189,16 +192,34 @@ func (d *Dispatcher) follow(ctx context.Context, id string) {
 }
 
 // NotifyReadiness tells plan's destinations that want readiness that its
-// readiness turned bad, with the findings: one notification per plan and
-// check (at), once across replicas. The caller (the readiness checker)
-// decides when readiness turned bad; targets are the plan file's, for SNS
-// credentials.
-func (d *Dispatcher) NotifyReadiness(ctx context.Context, plan ripcord.Plan, targets []ripcord.Target, findings []Finding, at time.Time) {
-	m := Message{Version: Version, ID: fmt.Sprintf("readiness:%s/%d", plan.Name, at.UnixMilli()), Kind: ripcord.NotifyReadiness,
-		Plan: plan.Name, Verdict: "bad", Findings: findings, Time: at.UTC()}
+// readiness is bad: findings holds at least one blocking finding (the
+// caller, the readiness checker, passes every finding; only the blocking
+// ones are sent). A bad state is the set of blocking findings (check and
+// resource) on a UTC day: each replica that checks the plan finds the same
+// state and the store lets one of them deliver it, so a state is notified
+// once, and a state that lasts is notified again each day. Nothing is sent
+// without a blocking finding.
+func (d *Dispatcher) NotifyReadiness(ctx context.Context, plan ripcord.Plan, targets []ripcord.Target, findings []ripcord.Finding, at time.Time) {
+	var keys []string
+	var bad []Finding
+	for _, f := range findings {
+		if f.Severity != ripcord.SeverityBlocking {
+			continue
+		}
+		keys = append(keys, f.Check+"|"+f.Resource.String())
+		bad = append(bad, Finding{Severity: string(f.Severity), Resource: f.Resource.String(), Message: f.Message, Remedy: f.Remedy})
+	}
+	if len(bad) == 0 {
+		return
+	}
+	sort.Strings(keys)
+	sum := sha256.Sum256([]byte(plan.Name + "\n" + at.UTC().Format("2006-01-02") + "\n" + strings.Join(keys, "\n")))
+	state := int64(binary.BigEndian.Uint64(sum[:8]) >> 1) // a positive seq
+	m := Message{Version: Version, ID: fmt.Sprintf("readiness:%s/%x", plan.Name, sum[:8]), Kind: ripcord.NotifyReadiness,
+		Plan: plan.Name, Verdict: "bad", Findings: bad, Time: at.UTC()}
 	for _, dest := range plan.Settings.Notify {
 		if dest.Wants(ripcord.NotifyReadiness) {
-			d.start(ctx, ripcord.Delivery{ExecutionID: "readiness:" + plan.Name, Seq: at.UnixMilli(), Destination: DestinationKey(dest),
+			d.start(ctx, ripcord.Delivery{ExecutionID: "readiness:" + plan.Name, Seq: state, Destination: DestinationKey(dest),
 				Kind: ripcord.NotifyReadiness}, dest, targets, m)
 		}
 	}

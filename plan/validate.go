@@ -283,6 +283,7 @@ func (v *validator) plan(n *names, p *ripcord.Plan, path string, i int) {
 		}
 	}
 	v.notifications(p, path, subj)
+	v.schedule(set, path, subj)
 	if len(p.Steps) == 0 {
 		if !v.src.isTainted(path) {
 			v.add(path, subj+" has no steps", "add waves: (one after the other) or steps: (with after:)")

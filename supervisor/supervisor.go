@@ -87,6 +87,13 @@ type Config struct {
 	// known to be gone (a process of this host that ended): its leases
 	// and heartbeat then count as expired at once.
 	OwnerGone func(ripcord.LeaseOwner) bool
+
+	// Schedules is how often the saved plans' schedules are looked at
+	// (schedule.go; 0: never). The first look is at start-up.
+	Schedules time.Duration
+	// OnSchedule, when set, hears of every scheduled drill started, and of
+	// every one that could not start (once per slot and error).
+	OnSchedule func(ScheduledRun)
 }
 
 // Supervisor drives executions; see the package documentation.
@@ -111,6 +118,7 @@ type Supervisor struct {
 	// and notes do not drive them before, so that a failure repeats at a
 	// growing interval instead of as fast as notes come.
 	failed map[string]backoff
+	sched  scheduleState // guarded by mu
 }
 
 // backoff is how often a driver failed in a row, and when to try again.
@@ -189,6 +197,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		bg.Add(2)
 		go func() { defer bg.Done(); s.heartbeats(bgCtx) }()
 		go func() { defer bg.Done(); s.listen(bgCtx) }()
+	}
+	if s.cfg.Schedules > 0 {
+		bg.Add(1)
+		go func() { defer bg.Done(); s.schedules(bgCtx) }()
 	}
 	for {
 		if err := s.TakeOver(ctx); err != nil && ctx.Err() == nil {

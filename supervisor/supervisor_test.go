@@ -106,9 +106,16 @@ func newWorld(t *testing.T, hooks engine.Hooks) *world {
 
 // newSupervisor is a supervisor of the world's store, as a new process
 // would start one.
-func (w *world) newSupervisor() *supervisor.Supervisor {
-	return supervisor.New(supervisor.Config{Store: w.store, Connect: w.connect, NewEngine: w.newEng, Clock: scanClock{w.clock},
-		OnStop: func(id string, s *engine.State, err error) { w.stopped <- stop{id, s, err} }})
+func (w *world) newSupervisor() *supervisor.Supervisor { return w.newSupervisorWith(nil) }
+
+// newSupervisorWith is newSupervisor with its configuration changed by mod.
+func (w *world) newSupervisorWith(mod func(*supervisor.Config)) *supervisor.Supervisor {
+	cfg := supervisor.Config{Store: w.store, Connect: w.connect, NewEngine: w.newEng, Clock: scanClock{w.clock},
+		OnStop: func(id string, s *engine.State, err error) { w.stopped <- stop{id, s, err} }}
+	if mod != nil {
+		mod(&cfg)
+	}
+	return supervisor.New(cfg)
 }
 
 // run starts the supervisor's Run; the test's end stops it.

@@ -39,7 +39,10 @@ type serveConfig struct {
 	// CheckInterval is how often every plan's readiness is checked (0:
 	// never); OnReadiness, when set, gets each check's findings.
 	CheckInterval time.Duration
-	OnReadiness   func(plan string, findings []ripcord.Finding)
+	// ScheduleInterval is how often the plans' schedules are looked at
+	// (0: scheduled drills are off on this replica).
+	ScheduleInterval time.Duration
+	OnReadiness      func(plan string, findings []ripcord.Finding)
 	// PublicURL is where people reach the server, for links in
 	// notifications (serve_notify.go).
 	PublicURL string
@@ -60,6 +63,9 @@ func (c serveConfig) Validate() error {
 		return &ripcord.Error{Code: ripcord.EINVALID,
 			Message: fmt.Sprintf("refusing to serve on %s without TLS: tokens and session cookies would cross the network in clear", c.Addr),
 			Hint:    "give --tls-cert and --tls-key, listen on 127.0.0.1, or say --insecure if a TLS proxy in front of ripcord handles it"}
+	}
+	if c.ScheduleInterval < 0 {
+		return errInvalid("invalid --schedule-interval %s: must not be negative (0 turns scheduled drills off on this replica)", c.ScheduleInterval)
 	}
 	if c.CheckInterval < 0 {
 		return errInvalid("invalid --check-interval %s: must not be negative (0 turns readiness checks off)", c.CheckInterval)
@@ -124,6 +130,7 @@ finish and are recorded, and every execution stays resumable.`,
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an execution's lease (and a replica's heartbeat) lasts without renewal")
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 2*time.Second, "how often this replica records that it is live")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", time.Minute, "how long a soft stop may take")
+	f.DurationVar(&cfg.ScheduleInterval, "schedule-interval", 30*time.Second, "how often to look for scheduled drills that are due (0: never, on this replica)")
 	f.DurationVar(&cfg.CheckInterval, "check-interval", 5*time.Minute, "how often to check every plan's readiness and staleness (0: never)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "the URL people reach this server at, for links in notifications (e.g. https://dr.example.com)")
 	return cmd
@@ -161,6 +168,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		Replica:    ripcord.Replica{ID: ripcord.NewReplicaID(owner), Owner: owner, Addr: ln.Addr().String()},
 		Heartbeat:  cfg.Heartbeat,
 		ReplicaTTL: cfg.LeaseTTL,
+		Schedules:  cfg.ScheduleInterval,
 		OwnerGone:  processGone,
 	})
 	rk := &readinessKeeper{store: store, connect: cfg.clients, now: cfg.clock(ctx).Now, interval: cfg.CheckInterval,
@@ -184,10 +192,11 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
 	supDone := make(chan error, 1)
 	go func() { supDone <- sup.Run(supCtx) }()
+	dispatcher, notified := startNotifications(supCtx, cfg, store, ripcord.NewReplicaID(owner), logger)
+	rk.OnReadiness = readinessHooks(store, dispatcher, cfg.OnReadiness)
 	rkDone := make(chan struct{})
 	go func() { defer close(rkDone); rk.Run(supCtx) }()
 	defer func() { stopSup(); <-rkDone }()
-	notified := startNotifications(supCtx, cfg, store, ripcord.NewReplicaID(owner), logger)
 	srvDone := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {

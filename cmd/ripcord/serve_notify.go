@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/notify"
+	"github.com/ripcord-dr/ripcord/plan"
 )
 
 // validPublicURL checks --public-url: empty, or an http(s) URL without a
@@ -24,10 +26,11 @@ func validPublicURL(s string) error {
 }
 
 // startNotifications runs the notification dispatcher of this replica
-// (package notify) until ctx ends; the returned function waits for it.
+// (package notify) until ctx ends, and returns it (nil when notifications
+// are off) and a function that waits for it.
 // SNS topics are published with the credentials and endpoint of the
 // target a plan's notify: entry names, as DRS is reached for it.
-func startNotifications(ctx context.Context, cfg serveConfig, store ripcord.Store, replicaID string, logger *slog.Logger) (wait func()) {
+func startNotifications(ctx context.Context, cfg serveConfig, store ripcord.Store, replicaID string, logger *slog.Logger) (*notify.Dispatcher, func()) {
 	d, err := notify.New(notify.Config{
 		Store: store, Holder: replicaID, PublicURL: cfg.PublicURL, Logger: logger, Clock: cfg.clock(ctx),
 		SNS: func(ctx context.Context, t ripcord.Target, topic string) (notify.Sender, error) {
@@ -48,12 +51,34 @@ func startNotifications(ctx context.Context, cfg serveConfig, store ripcord.Stor
 	})
 	if err != nil {
 		logger.Error("notifications are off", "error", err)
-		return func() {}
+		return nil, func() {}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = d.Run(ctx)
 	}()
-	return func() { <-done }
+	return d, func() { <-done }
+}
+
+// readinessHooks is what serve does with each readiness check of a plan:
+// a plan with a blocking finding notifies its destinations that want
+// readiness (the dispatcher keeps a bad state to one notification a day
+// across replicas), and then the extra hook, if any, hears of it.
+func readinessHooks(store ripcord.Store, d *notify.Dispatcher, extra func(string, []ripcord.Finding)) func(string, []ripcord.Finding) {
+	return func(name string, findings []ripcord.Finding) {
+		if d != nil && ripcord.Blocking(findings) {
+			ctx := context.Background()
+			if versions, err := store.ListPlanVersions(ctx, name); err == nil && len(versions) > 0 {
+				if f, err := plan.Decode(name+".yaml", versions[0].Source); err == nil {
+					if p, err := f.Extract(name); err == nil && len(p.Plans) == 1 {
+						d.NotifyReadiness(ctx, p.Plans[0], p.Targets, findings, time.Now())
+					}
+				}
+			}
+		}
+		if extra != nil {
+			extra(name, findings)
+		}
+	}
 }
