@@ -53,7 +53,8 @@ type Delivery struct {
 	// readiness notification, "readiness:" and the plan's name.
 	ExecutionID string `json:"executionId"`
 	// Seq is the seq of the event the notification tells of (for a
-	// readiness notification: when the check ran, in Unix milliseconds).
+	// readiness notification: a digest of the bad state, see
+	// notify.Dispatcher.NotifyReadiness).
 	Seq int64 `json:"seq"`
 	// Destination names where it goes without its secrets (a webhook's
 	// URL path often is one): "sns:" and the topic ARN, or "webhook:",

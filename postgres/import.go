@@ -134,3 +134,30 @@ func withHint(err error, hint string) error {
 	}
 	return err
 }
+
+// ImportDelivery stores a notification delivery as given (status,
+// attempts, claim and times), so that a copied store does not send again
+// what the source store sent. A delivery with its key that is stored
+// already is ECONFLICT.
+func (s *Store) ImportDelivery(ctx context.Context, d ripcord.Delivery) error {
+	const hint = "import a delivery as the source store lists it"
+	if err := ripcord.ValidateDelivery(d, d.Holder); err != nil {
+		return withHint(err, hint)
+	}
+	if err := ripcord.ValidateDeliveryRecord(d); err != nil {
+		return withHint(err, hint)
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (execution_id, seq, destination) DO NOTHING`,
+		d.ExecutionID, d.Seq, d.Destination, d.Kind, string(d.Status), d.Attempts, d.LastError, d.Holder,
+		ripcord.StoreTime(d.ClaimExpires), ripcord.StoreTime(d.Created), ripcord.StoreTime(d.Updated))
+	if err != nil {
+		return wrap(fmt.Sprintf("import delivery %s/%d", d.ExecutionID, d.Seq), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return &ripcord.Error{Code: ripcord.ECONFLICT, Hint: "import into an empty database",
+			Message: fmt.Sprintf("delivery %s/%d to %s: %s has it already", d.ExecutionID, d.Seq, d.Destination, s.where)}
+	}
+	return nil
+}

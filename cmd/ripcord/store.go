@@ -165,8 +165,8 @@ sessions are not copied either: people sign in again.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "copied %d plan versions, %d executions (%d events), %d tokens and %d audit entries from %s to %s; read back and compared: equal\n",
-				n.plans, n.execs, n.events, n.tokens, n.audit, storeName(from), redactDSN(to))
+			fmt.Fprintf(cmd.OutOrStdout(), "copied %d plan versions, %d executions (%d events), %d notification deliveries, %d tokens and %d audit entries from %s to %s; read back and compared: equal\n",
+				n.plans, n.execs, n.events, n.deliveries, n.tokens, n.audit, storeName(from), redactDSN(to))
 			return nil
 		},
 	}
@@ -176,7 +176,7 @@ sessions are not copied either: people sign in again.`,
 	return cmd
 }
 
-type copied struct{ plans, execs, events, tokens, audit int }
+type copied struct{ plans, execs, events, tokens, audit, deliveries int }
 
 // copyStore copies src into dst (empty), then reads both back and compares
 // them. now judges whether an execution's lease is live.
@@ -219,6 +219,20 @@ func copyStore(ctx context.Context, src ripcord.Store, dst *postgres.Store, now 
 		}
 		n.execs++
 		n.events += len(evs)
+	}
+	// Notification deliveries: of each execution, and of each plan's
+	// readiness; so that the copy does not send again what was sent.
+	for _, id := range deliveryKeys(execs, plans) {
+		dels, err := src.ListDeliveries(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		for _, d := range dels {
+			if err := dst.ImportDelivery(ctx, d); err != nil {
+				return n, fmt.Errorf("delivery %s/%d: %w", d.ExecutionID, d.Seq, err)
+			}
+			n.deliveries++
+		}
 	}
 	tokens, err := src.ListTokens(ctx)
 	if err != nil {
@@ -292,6 +306,27 @@ func compareStores(ctx context.Context, a, b ripcord.Store) error {
 			return differ("the events of execution "+x.ID, len(ea), len(eb))
 		}
 	}
+	plans, err := a.ListPlanVersions(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, id := range deliveryKeys(xa, plans) {
+		da, err := a.ListDeliveries(ctx, id)
+		if err != nil {
+			return err
+		}
+		db, err := b.ListDeliveries(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.EqualFunc(da, db, func(x, y ripcord.Delivery) bool {
+			return x.ExecutionID == y.ExecutionID && x.Seq == y.Seq && x.Destination == y.Destination && x.Kind == y.Kind &&
+				x.Status == y.Status && x.Attempts == y.Attempts && x.LastError == y.LastError && x.Holder == y.Holder &&
+				x.ClaimExpires.Equal(y.ClaimExpires) && x.Created.Equal(y.Created) && x.Updated.Equal(y.Updated)
+		}) {
+			return differ("the notification deliveries of "+id, len(da), len(db))
+		}
+	}
 	ta, err := a.ListTokens(ctx)
 	if err != nil {
 		return err
@@ -320,4 +355,21 @@ func compareStores(ctx context.Context, a, b ripcord.Store) error {
 		return differ("the audit log", len(aa), len(ab))
 	}
 	return nil
+}
+
+// deliveryKeys lists what notification deliveries are kept under: each
+// execution's ID, and "readiness:" and each plan's name.
+func deliveryKeys(execs []ripcord.Execution, plans []ripcord.PlanVersion) []string {
+	var out []string
+	for _, x := range execs {
+		out = append(out, x.ID)
+	}
+	seen := map[string]bool{}
+	for _, v := range plans {
+		if !seen[v.Name] {
+			seen[v.Name] = true
+			out = append(out, "readiness:"+v.Name)
+		}
+	}
+	return out
 }

@@ -72,11 +72,28 @@ func TestStoreCopy(t *testing.T) {
 	if _, err := src.AppendAudit(ctx, ripcord.AuditEntry{Actor: "test", Action: "token.revoke", Object: "viewer", Remote: "cli"}); err != nil {
 		t.Fatal(err)
 	}
+	// A sent notification of the drill, and one of the plan's readiness
+	// still being sent: the copy keeps both as they are.
+	for _, d := range []ripcord.Delivery{
+		{ExecutionID: "d1", Seq: 1, Destination: "webhook:https://hooks.example.com#0123abcd", Kind: ripcord.NotifyStarted},
+		{ExecutionID: "readiness:orders", Seq: 42, Destination: "sns:arn:aws:sns:us-east-1:111122223333:dr", Kind: ripcord.NotifyReadiness},
+	} {
+		got, ok, err := src.ClaimDelivery(ctx, d, "replica-1", time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("claim %+v: %v, %v", d, ok, err)
+		}
+		if d.Kind == ripcord.NotifyStarted {
+			got.Status, got.Attempts = ripcord.DeliverySent, 1
+			if _, err := src.RecordDelivery(ctx, got, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	src.Close()
 
 	dsn := pgtest.Database(t)
 	out, errOut, code = c.ripcord("store", "copy", "--from", c.db, "--to", dsn)
-	if code != 0 || !strings.Contains(out, "1 executions") || !strings.Contains(out, "2 tokens") || !strings.Contains(out, "equal") {
+	if code != 0 || !strings.Contains(out, "1 executions") || !strings.Contains(out, "2 notification deliveries") || !strings.Contains(out, "2 tokens") || !strings.Contains(out, "equal") {
 		t.Fatalf("store copy: exit %d\n%s%s", code, out, errOut)
 	}
 	dst, err := postgres.Open(ctx, dsn)
