@@ -28,7 +28,9 @@ type givenReadiness struct {
 	interval time.Duration
 }
 
-func (g givenReadiness) Readiness(context.Context, string) (client.Readiness, error) { return g.rd, g.err }
+func (g givenReadiness) Readiness(context.Context, string) (client.Readiness, error) {
+	return g.rd, g.err
+}
 func (g givenReadiness) Staleness(context.Context, string) (ripcord.Staleness, error) {
 	return g.st, g.stErr
 }
