@@ -100,7 +100,7 @@ func newConsole() (*console, error) {
 		return nil, err
 	}
 	c.static = static
-	shared := []string{"console/templates/layout.html", "console/templates/parts.html"}
+	shared := []string{"console/templates/layout.html", "console/templates/parts.html", "console/templates/readiness.html"}
 	for _, page := range []string{"signin", "overview", "executions", "execution", "plans", "plan", "diff", "servers", "groups", "audit", "error"} {
 		t, err := template.New(page).Funcs(consoleFuncs).ParseFS(consoleFS, append(shared, "console/templates/"+page+".html")...)
 		if err != nil {

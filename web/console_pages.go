@@ -61,7 +61,7 @@ func (h *Handler) planRows(r *http.Request) ([]client.PlanSummary, error) {
 type overviewView struct {
 	Live   []execRow
 	Recent []execRow
-	Plans  []client.PlanSummary
+	Plans  []planRow // with their readiness (console_readiness.go)
 	// Targets are each plan's targets with their servers' readiness now;
 	// TargetsNote says why DRS shows nothing.
 	Targets     []targetRow
@@ -83,7 +83,7 @@ func (h *Handler) overviewPage(w http.ResponseWriter, r *http.Request, id *ident
 		return err
 	}
 	v.Recent = execRows(recent)
-	if v.Plans, err = h.planRows(r); err != nil {
+	if v.Plans, err = h.planRowsWithReadiness(r); err != nil {
 		return err
 	}
 	inv, note, err := h.inventoryOf(ctx, "")
@@ -136,6 +136,10 @@ type execView struct {
 	// none is shown.
 	Jobs     []jobLogView
 	JobsNote string
+	// Deliveries are the notifications about the execution
+	// (console_readiness.go); DeliveriesNote says why none is shown.
+	Deliveries     []deliveryView
+	DeliveriesNote string
 }
 
 type stepView struct {
@@ -250,6 +254,7 @@ func (h *Handler) executionView(r *http.Request, idn *identity, s *session) (*ex
 	v.Controls = c
 	v.Gantt = buildGantt(st, now, all[len(all)-1].At)
 	v.Jobs, v.JobsNote = h.jobLogViews(ctx, st)
+	v.Deliveries, v.DeliveriesNote = h.deliveryViews(ctx, id)
 	for i, ev := range all {
 		ev := eventView{Seq: ev.Seq, At: ev.At, Offset: offset(ev.At.Sub(st.Started)), Actor: ev.Actor, Type: ev.Type, Text: consoleEventText(all[i])}
 		if slices.Contains(controlEvents, ev.Type) {
@@ -349,10 +354,10 @@ func (h *Handler) consoleStart(w http.ResponseWriter, r *http.Request, id *ident
 	return nil
 }
 
-type plansView struct{ Plans []client.PlanSummary }
+type plansView struct{ Plans []planRow }
 
 func (h *Handler) plansPage(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {
-	plans, err := h.planRows(r)
+	plans, err := h.planRowsWithReadiness(r)
 	if err != nil {
 		return err
 	}
@@ -370,6 +375,8 @@ type planView struct {
 	// ServersError says why they could not be read.
 	Servers      []client.ServerInfo
 	ServersError string
+	// Readiness is the latest version's readiness check and staleness.
+	Readiness *readinessView
 }
 
 func (h *Handler) planPage(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {
@@ -400,6 +407,10 @@ func (h *Handler) planPage(w http.ResponseWriter, r *http.Request, id *identity,
 		return err
 	}
 	pv.Runs = execRows(runs)
+	if pv.Latest {
+		rd := h.readinessOf(r.Context(), name, v.Hash)
+		pv.Readiness = &rd
+	}
 	if pv.Latest && h.cfg.Inventory != nil {
 		if pv.Servers, err = h.serversOf(r.Context(), name); err != nil {
 			pv.ServersError = errMessage(err)

@@ -149,7 +149,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Readiness": client.Readiness{}, "Finding": ripcord.Finding{}, "Resource": ripcord.Resource{}, "Staleness": ripcord.Staleness{},
 		"Delivery": ripcord.Delivery{}, "DeliveryList": client.DeliveryList{},
 		"Report": report.Report{},
-		"Error": client.ErrorBody{},
+		"Error":  client.ErrorBody{},
 	}
 	for name := range doc.Comps.Schemas {
 		if types[name] == nil {

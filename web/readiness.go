@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
@@ -18,6 +19,9 @@ type Readiness interface {
 	// Staleness returns the plan's staleness: from its latest check when
 	// there is one, else from the store alone.
 	Staleness(ctx context.Context, plan string) (ripcord.Staleness, error)
+	// Interval is how often the checks run; 0 when they are off (then
+	// Readiness never finds a check, and Staleness judges from the store).
+	Interval() time.Duration
 }
 
 // planReadiness answers a plan's latest readiness check.

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/client"
@@ -41,5 +42,7 @@ func TestReadinessWithoutChecks(t *testing.T) {
 		t.Fatalf("plans: %+v, %v", plans, err)
 	}
 }
+
+func (fixedReadiness) Interval() time.Duration { return 5 * time.Minute }
 
 var _ web.Readiness = fixedReadiness{}

@@ -155,6 +155,10 @@ func (k *readinessKeeper) Readiness(_ context.Context, name string) (client.Read
 	return rd, nil
 }
 
+// Interval is how often the keeper checks every plan; 0: never
+// (web.Readiness).
+func (k *readinessKeeper) Interval() time.Duration { return max(k.interval, 0) }
+
 // Staleness returns the plan's staleness: its latest check's when that is
 // of the latest version, else judged from the store alone.
 func (k *readinessKeeper) Staleness(ctx context.Context, name string) (ripcord.Staleness, error) {

@@ -94,11 +94,14 @@ func TestServeTakesOverAndAnswers(t *testing.T) {
 
 // startServe runs serve on a loopback port for the test and returns its
 // address and how to stop it (and wait for it).
-func startServe(t *testing.T, c *cliEnv) (base string, stop func() error) {
+func startServe(t *testing.T, c *cliEnv, configure ...func(*serveConfig)) (base string, stop func() error) {
 	t.Helper()
 	var cfg serveConfig
 	cfg.connFlags = connFlags{DB: c.db, Endpoint: c.url, Output: "text", Poll: 20 * time.Millisecond, RateLimit: 500, LogLevel: "warn", LogFormat: "text"}
 	cfg.Addr, cfg.Scan, cfg.ShutdownGrace = "127.0.0.1:0", time.Hour, time.Minute
+	for _, f := range configure {
+		f(&cfg)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
