@@ -84,6 +84,14 @@ func endpoints(e *env, v1, v2, x string) []endpoint {
 			_, err := c.JobLog(ctx, x, "drsjob-1")
 			return err
 		}},
+		{"GET", "/api/v1/executions/{id}/report", ripcord.RoleViewer, func(c *client.Client) error {
+			_, err := c.Report(ctx, x, "json")
+			return err
+		}},
+		{"GET", "/api/v1/executions/{id}/deliveries", ripcord.RoleViewer, func(c *client.Client) error {
+			_, err := c.Deliveries(ctx, x)
+			return err
+		}},
 		{"POST", "/api/v1/executions", ripcord.RoleOperator, func(c *client.Client) error {
 			_, err := c.Start(ctx, client.StartRequest{Plan: "orders", Mode: ripcord.ModeDrill})
 			return err
