@@ -213,11 +213,11 @@ func (r *run) release(reason string) {
 	r.ctx = ctx
 	defer func() { r.ctx = saved }()
 	if err := r.record(r.ev(EvDriverStopped, DriverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()})); err != nil {
-		r.e.cfg.Logger.Warn("recording the driver's stop failed", "execution", r.s.ID, "err", err)
+		r.logger().Warn("recording the driver's stop failed", "err", err)
 	}
 	l := r.currentLease()
 	if err := r.e.cfg.Store.ReleaseLease(ctx, l); err != nil && !errors.Is(err, ripcord.ErrLeaseLost) {
-		r.e.cfg.Logger.Warn("releasing the lease failed; it expires on its own", "execution", r.s.ID, "expires", l.Expires, "err", err)
+		r.logger().Warn("releasing the lease failed; it expires on its own", "expires", l.Expires, "err", err)
 	}
 }
 
@@ -291,7 +291,7 @@ func remedyOf(err error) string {
 
 // pauseFor pauses the execution for an error a person must fix.
 func (r *run) pauseFor(reason, remedy string) error {
-	r.e.cfg.Logger.Error("execution paused", "execution", r.s.ID, "reason", reason, "remedy", remedy)
+	r.logger().Error("execution paused", "reason", reason, "remedy", remedy)
 	if !r.s.Final() {
 		if err := r.record(r.ev(EvExecutionPaused, StepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, "{execution}", r.s.ID)})); err != nil {
 			return err
@@ -312,7 +312,7 @@ func (r *run) outageSeen(target, op string, err error) error {
 	}
 	o.Op, o.Error = op, err.Error()
 	o.Attempts++
-	r.e.cfg.Logger.Warn("DRS call failed; will try again", "target", target, "op", op, "since", o.Since, "attempts", o.Attempts, "err", err)
+	r.logger().Warn("DRS call failed; will try again", "target", target, "op", op, "since", o.Since, "attempts", o.Attempts, "err", err)
 	r.failedNow[target] = true
 	limit := r.s.Spec.Settings.OutageLimit
 	if limit <= 0 {

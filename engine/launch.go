@@ -104,6 +104,8 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 		}
 	}
 	q := r.e.cfg.Quotas
+	r.e.quotaSeen(QuotaHeadroom{Target: target, Jobs: q.ActiveJobs - q.Headroom - len(active),
+		Servers: q.ServersInActiveJobs - 10*q.Headroom - activeServers})
 	expected := make(map[string]time.Duration, len(st.Spec.Servers))
 	for _, sv := range st.Spec.Servers {
 		expected[sv.ID] = sv.Expected
@@ -287,6 +289,7 @@ func (r *run) reconcileUnclear() error {
 		jobs, err := api.JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
 		r.heard(b.Target, err)
 		if err != nil {
+			defer r.onStep(b.Step)()
 			return r.drsFailed(b.Target, "DescribeJobs (reconcile)", err)
 		}
 		if j, ok := ownJob(jobs, r.s.ID, b); ok {
@@ -442,7 +445,7 @@ func (r *run) applyJob(j ripcord.Job) error {
 				if log, err = api.JobLog(r.ctx, j.ID); err != nil {
 					// The reason is a nicety: without the log the
 					// server still fails, with a plainer reason.
-					r.e.cfg.Logger.Warn("reading a job log failed", "job", j.ID, "err", err)
+					r.logger().Warn("reading a job log failed", "job", j.ID, "err", err)
 				}
 			}
 			reason = failureReason(log, ps.SourceServerID, j.ID)
