@@ -102,7 +102,15 @@ func (r *run) acquire() error {
 	if err := r.catchUp(); err != nil {
 		return err
 	}
-	return r.record(r.ev(EvDriverStarted, DriverStarted{Owner: e.cfg.Owner, Epoch: l.Epoch, TookOver: tookOver}))
+	// A command recorded meanwhile (a cleanup scheduled right after the
+	// execution was created, a pause) makes record catch up and refuse
+	// to decide on the old state: the driver's start is recorded after it.
+	for attempt := 1; ; attempt++ {
+		err := r.record(r.ev(EvDriverStarted, DriverStarted{Owner: e.cfg.Owner, Epoch: l.Epoch, TookOver: tookOver}))
+		if !errors.Is(err, errReplan) || attempt == 10 {
+			return err
+		}
+	}
 }
 
 // renew extends the lease; a lost lease stops the driver. It is called

@@ -166,3 +166,44 @@ func TestDriverLogsAndHooks(t *testing.T) {
 		t.Errorf("quota headroom seen %v; want the first launch decision to see all of the default quotas free", quotas)
 	}
 }
+
+// raceStore lets a command in just before a driver's first append, as
+// when `ripcord serve` starts driving an execution between its creation
+// and the cleanup schedule its start request asked for.
+type raceStore struct {
+	ripcord.Store
+	once   sync.Once
+	before func()
+}
+
+func (s *raceStore) Append(ctx context.Context, id string, after, epoch int64, evs []ripcord.Event, upd *ripcord.ExecutionUpdate) (int64, error) {
+	if len(evs) > 0 && evs[0].Type == engine.EvDriverStarted {
+		s.once.Do(s.before)
+	}
+	return s.Store.Append(ctx, id, after, epoch, evs, upd)
+}
+
+// TestDriverStartsAfterARacingCommand: a cleanup scheduled between the
+// driver taking the lease and recording its start does not make Run fail:
+// the start is recorded after it, and the drill runs and is cleaned up.
+func TestDriverStartsAfterARacingCommand(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	other := e.engine(engine.Hooks{})
+	rs := &raceStore{Store: e.store}
+	rs.before = func() {
+		if err := other.ScheduleCleanup(context.Background(), "exec-race", "alice", time.Minute); err != nil {
+			t.Errorf("scheduling the cleanup: %v", err)
+		}
+	}
+	eng := e.engineWith(func(c *engine.Config) { c.Store = rs })
+	e.start(eng, "exec-race", threeTierSpec(ripcord.ModeDrill))
+	s, err := eng.Run(context.Background(), "exec-race")
+	if err != nil {
+		t.Fatalf("Run after a racing command: %v", err)
+	}
+	wantState(t, s, ripcord.ExecSucceeded)
+	if !s.Cleanup.Done {
+		t.Errorf("cleanup %+v; want the scheduled cleanup done", s.Cleanup)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/metrics"
 	"github.com/ripcord-dr/ripcord/supervisor"
 	"github.com/ripcord-dr/ripcord/web"
 )
@@ -36,6 +37,8 @@ type serveConfig struct {
 	// ShutdownGrace bounds the soft stop: requests and DRS calls in
 	// flight finish within it.
 	ShutdownGrace time.Duration
+	// Metrics serves Prometheus metrics at /metrics (docs/metrics.md).
+	Metrics bool
 }
 
 func (c serveConfig) Validate() error {
@@ -78,7 +81,8 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve [--addr 127.0.0.1:8080]",
 		Short: "Serve the API and drive executions until stopped",
 		Long: `serve runs the engine and an HTTP server: the REST API under /api/v1 (see
-docs/api.md; tokens come from ripcord token create), /healthz and /readyz. It
+docs/api.md; tokens come from ripcord token create), /healthz, /readyz and
+Prometheus metrics at /metrics (docs/metrics.md; --metrics=false: none). It
 drives the executions started through it, and every --scan takes over the
 executions nobody drives (a run that was killed, a server that stopped) and
 carries out drill cleanups that fell due.
@@ -111,6 +115,7 @@ finish and are recorded, and every execution stays resumable.`,
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an execution's lease (and a replica's heartbeat) lasts without renewal")
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 2*time.Second, "how often this replica records that it is live")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", time.Minute, "how long a soft stop may take")
+	f.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics, without authentication (docs/metrics.md)")
 	return cmd
 }
 
@@ -132,6 +137,9 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 			Hint: "choose another --addr, or stop what listens there"}
 	}
 	defer ln.Close()
+	if cfg.Metrics {
+		cfg.metrics = metrics.New(metrics.Config{Store: store, Logger: logger})
+	}
 	owner := replicaOwner()
 	sup := supervisor.New(supervisor.Config{
 		Store:   store,
@@ -152,7 +160,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
+	srv := &http.Server{Handler: withMetrics(cfg.metrics, h), ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
 		WriteTimeout: web.WriteTimeout, IdleTimeout: web.IdleTimeout, MaxHeaderBytes: web.MaxHeaderBytes,
 	}
 	scheme := "http"
