@@ -101,6 +101,11 @@ type Config struct {
 	// (app/AppID; at most 50 characters), so that DRS's side (CloudTrail,
 	// the simulator's counts) can tell replicas apart.
 	AppID string
+	// Observe, when set, is called once per DRS request attempt that
+	// reached the HTTP client (SDK retries included) with its operation,
+	// outcome and latency: metrics. It runs on the caller's goroutine
+	// and must return quickly.
+	Observe func(Attempt)
 }
 
 // Validate checks the fields that can be checked without AWS. New calls
@@ -208,7 +213,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			if err := s.Finalize.Insert(attemptGate{c}, "Retry", middleware.After); err != nil {
 				return err
 			}
-			return s.Finalize.Add(callGuard{}, middleware.After)
+			if err := s.Finalize.Add(callGuard{}, middleware.After); err != nil {
+				return err
+			}
+			if cfg.Observe != nil {
+				return s.Deserialize.Add(observer{c}, middleware.Before)
+			}
+			return nil
 		})
 	})
 	return c, nil
@@ -406,6 +417,7 @@ func (m sendMarker) Do(r *http.Request) (*http.Response, error) {
 	if st, ok := r.Context().Value(callStateKey{}).(*callState); ok {
 		st.sent.Store(true)
 	}
+	markAttemptSent(r.Context())
 	resp, err := m.next.Do(r)
 	if err == nil && resp != nil {
 		if t, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {

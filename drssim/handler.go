@@ -69,6 +69,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	apiErr := s.serveDRSSafely(rw, r, rq)
 	if apiErr != nil {
+		if rq.op != nil {
+			s.countOutcome(rq.op.name, apiErr.Type)
+		}
 		writeError(rw, apiErr)
 	}
 	opName := "-"
@@ -247,27 +250,31 @@ func (s *Sim) serveDRS(w *statusWriter, r *http.Request, rq *request) *apiError 
 		return apiErr
 	}
 	if s.faults.dropResponse(rq.account, rq.region, op.name, s.clock.Now()) {
-		dropConnection(w)
+		s.dropConnection(w, op.name)
 		return nil
 	}
+	s.countOutcome(op.name, OutcomeOK)
 	writeJSON(w, status, out)
 	return nil
 }
 
 // dropConnection closes the client's connection without a response: the
 // operation took effect, the client never learns it (the lost-202 case).
-func dropConnection(w *statusWriter) {
+func (s *Sim) dropConnection(w *statusWriter, op string) {
 	w.dropped = true
 	if hj, ok := w.ResponseWriter.(http.Hijacker); ok {
 		if conn, _, err := hj.Hijack(); err == nil {
+			s.countOutcome(op, OutcomeNoResponse)
 			_ = conn.Close()
 			return
 		}
 	}
 	// Without a hijackable connection (HTTP/2, recorders) the closest
 	// thing is a gateway timeout that says nothing of the outcome.
-	writeError(w, &apiError{Type: "GatewayTimeoutException", Status: http.StatusGatewayTimeout,
-		Body: errorBody{Message: "Endpoint request timed out"}})
+	e := &apiError{Type: "GatewayTimeoutException", Status: http.StatusGatewayTimeout,
+		Body: errorBody{Message: "Endpoint request timed out"}}
+	s.countOutcome(op, e.Type)
+	writeError(w, e)
 }
 
 func writeJSON(w http.ResponseWriter, status int, out any) {

@@ -104,6 +104,7 @@ type Sim struct {
 	uncachedLists atomic.Bool
 	opStats       sync.Map // op name -> *atomic.Int64
 	appStats      sync.Map // client app ID -> *atomic.Int64
+	outcomeStats  sync.Map // outcomeKey -> *atomic.Int64
 }
 
 // New builds a simulator from opts.

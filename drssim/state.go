@@ -17,6 +17,10 @@ type StateView struct {
 	Faults  []Fault      `json:"faults"`
 	// Requests is how many DRS requests each operation received.
 	Requests map[string]int64 `json:"requests"`
+	// RequestsByOutcome is how many DRS requests each operation received,
+	// by how each was answered: "ok", the error type (ConflictException,
+	// ThrottlingException, ...), or "no_response" (a dropped connection).
+	RequestsByOutcome map[string]map[string]int64 `json:"requestsByOutcome"`
 	// RequestsByApp is how many DRS requests each client application
 	// sent, by the app ID in its SDK's User-Agent.
 	RequestsByApp map[string]int64 `json:"requestsByApp,omitempty"`
@@ -115,7 +119,8 @@ func (s *Sim) State(f StateFilter) StateView {
 		}
 		return regs[i].name < regs[j].name
 	})
-	view := StateView{Now: s.clock.Now(), Faults: s.Faults(), Requests: s.OperationCounts(), RequestsByApp: s.AppCounts(), SNS: s.SNSMessages()}
+	view := StateView{Now: s.clock.Now(), Faults: s.Faults(), Requests: s.OperationCounts(),
+		RequestsByOutcome: s.OutcomeCounts(), RequestsByApp: s.AppCounts(), SNS: s.SNSMessages()}
 	for _, r := range regs {
 		s.withRegion(r.account, r.name, func(r *region, now time.Time) {
 			view.Regions = append(view.Regions, r.view(now))

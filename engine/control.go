@@ -159,6 +159,8 @@ func (e *Engine) controlOnce(ctx context.Context, id, actor, typ string, data an
 		// What was folded here serves the Run that usually follows
 		// (exec resume, cleanup), which then folds nothing again.
 		after.LastSeq = last
+		ev.Seq = last
+		e.emit(after, []ripcord.Event{ev})
 		e.folded.Store(id, after)
 	}
 	return ripcord.ErrorCode(err) == ripcord.ECONFLICT && !errors.Is(err, ripcord.ErrLeaseLost), err

@@ -102,7 +102,15 @@ func (r *run) acquire() error {
 	if err := r.catchUp(); err != nil {
 		return err
 	}
-	return r.record(r.ev(EvDriverStarted, DriverStarted{Owner: e.cfg.Owner, Epoch: l.Epoch, TookOver: tookOver}))
+	// A command recorded meanwhile (a cleanup scheduled right after the
+	// execution was created, a pause) makes record catch up and refuse
+	// to decide on the old state: the driver's start is recorded after it.
+	for attempt := 1; ; attempt++ {
+		err := r.record(r.ev(EvDriverStarted, DriverStarted{Owner: e.cfg.Owner, Epoch: l.Epoch, TookOver: tookOver}))
+		if !errors.Is(err, errReplan) || attempt == 10 {
+			return err
+		}
+	}
 }
 
 // renew extends the lease; a lost lease stops the driver. It is called
@@ -213,11 +221,11 @@ func (r *run) release(reason string) {
 	r.ctx = ctx
 	defer func() { r.ctx = saved }()
 	if err := r.record(r.ev(EvDriverStopped, DriverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()})); err != nil {
-		r.e.cfg.Logger.Warn("recording the driver's stop failed", "execution", r.s.ID, "err", err)
+		r.logger().Warn("recording the driver's stop failed", "err", err)
 	}
 	l := r.currentLease()
 	if err := r.e.cfg.Store.ReleaseLease(ctx, l); err != nil && !errors.Is(err, ripcord.ErrLeaseLost) {
-		r.e.cfg.Logger.Warn("releasing the lease failed; it expires on its own", "execution", r.s.ID, "expires", l.Expires, "err", err)
+		r.logger().Warn("releasing the lease failed; it expires on its own", "expires", l.Expires, "err", err)
 	}
 }
 
@@ -291,7 +299,7 @@ func remedyOf(err error) string {
 
 // pauseFor pauses the execution for an error a person must fix.
 func (r *run) pauseFor(reason, remedy string) error {
-	r.e.cfg.Logger.Error("execution paused", "execution", r.s.ID, "reason", reason, "remedy", remedy)
+	r.logger().Error("execution paused", "reason", reason, "remedy", remedy)
 	if !r.s.Final() {
 		if err := r.record(r.ev(EvExecutionPaused, StepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, "{execution}", r.s.ID)})); err != nil {
 			return err
@@ -312,7 +320,7 @@ func (r *run) outageSeen(target, op string, err error) error {
 	}
 	o.Op, o.Error = op, err.Error()
 	o.Attempts++
-	r.e.cfg.Logger.Warn("DRS call failed; will try again", "target", target, "op", op, "since", o.Since, "attempts", o.Attempts, "err", err)
+	r.logger().Warn("DRS call failed; will try again", "target", target, "op", op, "since", o.Since, "attempts", o.Attempts, "err", err)
 	r.failedNow[target] = true
 	limit := r.s.Spec.Settings.OutageLimit
 	if limit <= 0 {

@@ -120,6 +120,16 @@ type Config struct {
 	// failing with transient errors before the execution pauses
 	// (default 30m).
 	OutageLimit time.Duration
+	// OnEvent, when set, is called after each event this engine appends
+	// (a driver's, a control command's, an execution's start) with the
+	// execution's state after it (read it, do not keep it): metrics. It
+	// runs on the driver's goroutine and must not block; a panic in it
+	// is logged and ignored.
+	OnEvent func(*State, ripcord.Event)
+	// OnQuota, when set, is called at each launch decision in a target
+	// with the quota headroom the decision saw; like OnEvent it must not
+	// block.
+	OnQuota func(QuotaHeadroom)
 }
 
 // DefaultOutageLimit is how long a transient DRS outage lasts before the
@@ -233,7 +243,17 @@ func (e *Engine) StartAs(ctx context.Context, id string, spec Spec, actor string
 	now := e.cfg.Clock.Now()
 	exec := ripcord.Execution{ID: id, PlanName: spec.Plan, PlanHash: spec.PlanHash, Mode: spec.Mode,
 		State: ripcord.ExecRunning, Started: now, Actor: actor, Exclusive: spec.Exclusive}
-	return e.cfg.Store.CreateExecution(ctx, exec, []ripcord.Event{newEvent(EvExecutionStarted, actor, now, spec)})
+	ev := newEvent(EvExecutionStarted, actor, now, spec)
+	if err := e.cfg.Store.CreateExecution(ctx, exec, []ripcord.Event{ev}); err != nil {
+		return err
+	}
+	if e.cfg.OnEvent != nil {
+		ev.ExecutionID, ev.Seq = id, 1
+		if s, err := Fold(id, []ripcord.Event{ev}); err == nil {
+			e.emit(s, []ripcord.Event{ev})
+		}
+	}
+	return nil
 }
 
 // Load folds an execution's events from the store.
@@ -272,9 +292,13 @@ func (e *Engine) loadForRun(ctx context.Context, id string) (*State, error) {
 
 // run is one execution being driven: its state and how to record events.
 type run struct {
-	e     *Engine
-	s     *State
-	ctx   context.Context
+	e   *Engine
+	s   *State
+	ctx context.Context
+	// log is the engine's logger with the execution's ID; step is the
+	// step the driver works on now, if any (logger, onStep).
+	log   *slog.Logger
+	step  string
 	dirty bool // something changed in this pass: poll again soon
 	// lease is this driver's lease (under leaseMu: keepAlive renews it
 	// too); epoch fences its appends.
@@ -381,6 +405,7 @@ func (r *run) record(evs ...ripcord.Event) error {
 		}
 		r.s.LastSeq = last
 		r.dirty = true
+		r.recorded(evs)
 		return nil
 	}
 	for i := range evs {
@@ -390,7 +415,14 @@ func (r *run) record(evs ...ripcord.Event) error {
 		}
 	}
 	r.dirty = true
+	r.recorded(evs)
 	return nil
+}
+
+// recorded logs and reports events just appended and applied.
+func (r *run) recorded(evs []ripcord.Event) {
+	r.logEvents(evs)
+	r.e.emit(r.s, evs)
 }
 
 // statusesOnly reports whether evs are all ServerStatus events.
@@ -523,7 +555,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{e: e, s: s, ctx: ctx, notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
+	r := &run{e: e, s: s, ctx: ctx, log: e.cfg.Logger.With("execution", id), notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
 		outage: map[string]*Outage{}, failedNow: map[string]bool{}, answeredNow: map[string]bool{}, calls0: e.totalCalls(),
 		lastLook: map[string]time.Time{}, due: map[string]time.Time{}, ival: map[string]time.Duration{}}
 	// Every DRS request this driver sends checks, right before it leaves,
@@ -736,6 +768,7 @@ func (r *run) pass() error {
 			continue
 		}
 		var err error
+		done := r.onStep(name)
 		switch st.Spec.Kind {
 		case ripcord.StepWait:
 			if !r.now().Before(st.Started.Add(st.Spec.Duration)) {
@@ -744,6 +777,7 @@ func (r *run) pass() error {
 		case ripcord.StepLaunch:
 			err = r.driveLaunch(st)
 		}
+		done()
 		if err != nil {
 			return err
 		}
@@ -786,7 +820,10 @@ func (r *run) startReadySteps() error {
 			}
 			r.dueNow(st)
 			if st.Spec.Kind == ripcord.StepLaunch {
-				if err := r.driveLaunch(st); err != nil {
+				done := r.onStep(name)
+				err := r.driveLaunch(st)
+				done()
+				if err != nil {
 					return err
 				}
 			}

@@ -97,12 +97,13 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 		}
 	}
 	q := r.e.cfg.Quotas
+	jobsLeft, serversLeft := q.Free(active)
+	r.e.quotaSeen(QuotaHeadroom{Target: target, Jobs: jobsLeft, Servers: serversLeft})
 	expected := make(map[string]time.Duration, len(st.Spec.Servers))
 	for _, sv := range st.Spec.Servers {
 		expected[sv.ID] = sv.Expected
 	}
 	slowestFirst(free, func(id string) time.Duration { return expected[id] })
-	jobsLeft, serversLeft := q.Free(active)
 	for _, n := range batchSizes(len(free), jobsLeft, serversLeft, q) {
 		batch := free[:n]
 		free = free[n:]
@@ -281,6 +282,7 @@ func (r *run) reconcileUnclear() error {
 		jobs, err := api.JobsCreatedSince(r.ctx, b.since().Add(-reconcileWindow))
 		r.heard(b.Target, err)
 		if err != nil {
+			defer r.onStep(b.Step)()
 			return r.drsFailed(b.Target, "DescribeJobs (reconcile)", err)
 		}
 		if j, ok := ownJob(jobs, r.s.ID, b); ok {
@@ -436,7 +438,7 @@ func (r *run) applyJob(j ripcord.Job) error {
 				if log, err = api.JobLog(r.ctx, j.ID); err != nil {
 					// The reason is a nicety: without the log the
 					// server still fails, with a plainer reason.
-					r.e.cfg.Logger.Warn("reading a job log failed", "job", j.ID, "err", err)
+					r.logger().Warn("reading a job log failed", "job", j.ID, "err", err)
 				}
 			}
 			reason = failureReason(log, ps.SourceServerID, j.ID)

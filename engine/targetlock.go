@@ -82,7 +82,7 @@ func (r *run) lockTarget(target string, k *quotaKeeper) (release func(launched b
 		out, err := cs.ReleaseMutex(ctx, m, launched)
 		if err != nil {
 			// It expires on its own; the next decision here lists again.
-			r.e.cfg.Logger.Warn("releasing a target's launch mutex failed", "target", target, "err", err)
+			r.logger().Warn("releasing a target's launch mutex failed", "target", target, "err", err)
 			k.gen = -1
 			return
 		}

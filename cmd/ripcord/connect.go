@@ -16,6 +16,7 @@ import (
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/metrics"
 )
 
 // connFlags are the flags every command that talks to DRS or the store
@@ -38,6 +39,10 @@ type connFlags struct {
 	// Remote is the ripcord server the command goes through instead
 	// (registerRemote, server).
 	Remote remoteFlags
+
+	// metrics, when set (ripcord serve), is fed by every DRS client and
+	// engine made from these flags (metrics.go).
+	metrics *metrics.Metrics
 }
 
 func (c *connFlags) register(cmd *cobra.Command) {
@@ -130,7 +135,8 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 		cl, err := drs.New(ctx, drs.Config{Region: region, Endpoint: endpoint, RoleARN: t.RoleARN, ExternalID: t.ExternalID,
 			Profile: c.Profile, RateLimit: c.RateLimit, STSEndpoint: c.stsEndpoint(ctx, endpoint),
 			// Which process sent a request, for DRS's side (CloudTrail).
-			AppID: fmt.Sprintf("ripcord-%d", os.Getpid())})
+			AppID:   fmt.Sprintf("ripcord-%d", os.Getpid()),
+			Observe: c.observeDRS(t.Name)})
 		if err != nil {
 			return nil, fmt.Errorf("connect to DRS for target %s: %w", t.Name, err)
 		}
@@ -150,9 +156,11 @@ func (c *connFlags) newEngine(ctx context.Context, errOut io.Writer, store ripco
 // newEngineAs is newEngine recording the engine's own events as by who,
 // with leases of leaseTTL (0: the engine's default).
 func (c *connFlags) newEngineAs(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State), who string, leaseTTL time.Duration) *engine.Engine {
-	return engine.New(engine.Config{Store: store, Targets: targets, Actor: who, OnChange: onChange, LeaseTTL: leaseTTL,
+	cfg := engine.Config{Store: store, Targets: targets, Actor: who, OnChange: onChange, LeaseTTL: leaseTTL,
 		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second), Logger: c.logger(errOut), OwnerGone: processGone,
-		Clock: c.clock(ctx)})
+		Clock: c.clock(ctx)}
+	c.observeEngine(&cfg)
+	return engine.New(cfg)
 }
 
 // clock is the simulator's clock when --endpoint-url is a ripcord

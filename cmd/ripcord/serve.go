@@ -14,6 +14,7 @@ import (
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/engine"
+	"github.com/ripcord-dr/ripcord/metrics"
 	"github.com/ripcord-dr/ripcord/supervisor"
 	"github.com/ripcord-dr/ripcord/web"
 )
@@ -46,6 +47,8 @@ type serveConfig struct {
 	// PublicURL is where people reach the server, for links in
 	// notifications (serve_notify.go).
 	PublicURL string
+	// Metrics serves Prometheus metrics at /metrics (docs/metrics.md).
+	Metrics bool
 }
 
 func (c serveConfig) Validate() error {
@@ -97,7 +100,8 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve [--addr 127.0.0.1:8080]",
 		Short: "Serve the API and drive executions until stopped",
 		Long: `serve runs the engine and an HTTP server: the REST API under /api/v1 (see
-docs/api.md; tokens come from ripcord token create), /healthz and /readyz. It
+docs/api.md; tokens come from ripcord token create), /healthz, /readyz and
+Prometheus metrics at /metrics (docs/metrics.md; --metrics=false: none). It
 drives the executions started through it, and every --scan takes over the
 executions nobody drives (a run that was killed, a server that stopped) and
 carries out drill cleanups that fell due.
@@ -133,6 +137,7 @@ finish and are recorded, and every execution stays resumable.`,
 	f.DurationVar(&cfg.ScheduleInterval, "schedule-interval", 30*time.Second, "how often to look for scheduled drills that are due (0: never, on this replica)")
 	f.DurationVar(&cfg.CheckInterval, "check-interval", 5*time.Minute, "how often to check every plan's readiness and staleness (0: never)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "the URL people reach this server at, for links in notifications (e.g. https://dr.example.com)")
+	f.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics, without authentication (docs/metrics.md)")
 	return cmd
 }
 
@@ -154,6 +159,9 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 			Hint: "choose another --addr, or stop what listens there"}
 	}
 	defer ln.Close()
+	if cfg.Metrics {
+		cfg.metrics = metrics.New(metrics.Config{Store: store, Logger: logger})
+	}
 	owner := replicaOwner()
 	sup := supervisor.New(supervisor.Config{
 		Store:   store,
@@ -177,7 +185,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
+	srv := &http.Server{Handler: withMetrics(cfg.metrics, h), ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout,
 		WriteTimeout: web.WriteTimeout, IdleTimeout: web.IdleTimeout, MaxHeaderBytes: web.MaxHeaderBytes,
 	}
 	scheme := "http"
