@@ -201,7 +201,18 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	supDone := make(chan error, 1)
 	go func() { supDone <- sup.Run(supCtx) }()
 	dispatcher, notified := startNotifications(supCtx, cfg, store, ripcord.NewReplicaID(owner), logger)
-	rk.OnReadiness = readinessHooks(store, dispatcher, cfg.OnReadiness)
+	rk.OnReadiness = readinessHooks(store, dispatcher, func(name string, findings []ripcord.Finding) {
+		if cfg.metrics != nil {
+			bySeverity := map[string]int{}
+			for _, f := range findings {
+				bySeverity[string(f.Severity)]++
+			}
+			cfg.metrics.SetReadinessFindings(name, bySeverity)
+		}
+		if cfg.OnReadiness != nil {
+			cfg.OnReadiness(name, findings)
+		}
+	})
 	rkDone := make(chan struct{})
 	go func() { defer close(rkDone); rk.Run(supCtx) }()
 	defer func() { stopSup(); <-rkDone }()
