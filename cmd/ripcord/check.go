@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
-	"github.com/ripcord-dr/ripcord/engine"
 	"github.com/ripcord-dr/ripcord/readiness"
 )
 
@@ -70,22 +69,7 @@ Exit status: 0 ready (warnings and infos allowed), 6 a finding is blocking,
 }
 
 func checkPlan(ctx context.Context, stdin io.Reader, out io.Writer, cfg checkConfig) error {
-	file, name, err := loadPlanFile(stdin, cfg.File)
-	if err != nil {
-		return engine.PlanError(err)
-	}
-	planName := cfg.Plan
-	if planName == "" {
-		if len(file.Plans) != 1 {
-			var names []string
-			for _, p := range file.Plans {
-				names = append(names, p.Name)
-			}
-			return errInvalid("%s holds %d plans (%s): name the one to check", name, len(file.Plans), strings.Join(names, ", "))
-		}
-		planName = file.Plans[0].Name
-	}
-	one, err := file.Extract(planName)
+	file, one, planName, err := loadOnePlan(stdin, cfg.File, cfg.Plan, "check")
 	if err != nil {
 		return err
 	}

@@ -238,18 +238,11 @@ func TestServeMetrics(t *testing.T) {
 // file given).
 func servedPlanYAML(t *testing.T, c *cliEnv, base, role string, yaml []byte) *client.Client {
 	t.Helper()
-	mint := func(role string) string {
-		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
-		if code != 0 {
-			t.Fatalf("token create: %s", errOut)
-		}
-		return strings.TrimSpace(out)
-	}
-	ac, _ := client.New(base, mint("admin"))
+	ac, _ := client.New(base, c.mintToken("admin"))
 	if _, err := ac.SavePlans(t.Context(), "three-tier.yaml", yaml); err != nil {
 		t.Fatal(err)
 	}
-	cl, _ := client.New(base, mint(role))
+	cl, _ := client.New(base, c.mintToken(role))
 	return cl
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,22 +102,7 @@ drives the execution: Ctrl-C stops following, not the execution.`,
 }
 
 func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg runConfig) error {
-	file, name, err := loadPlanFile(stdin, cfg.File)
-	if err != nil {
-		return engine.PlanError(err)
-	}
-	planName := cfg.Plan
-	if planName == "" {
-		if len(file.Plans) != 1 {
-			var names []string
-			for _, p := range file.Plans {
-				names = append(names, p.Name)
-			}
-			return errInvalid("%s holds %d plans (%s): name the one to run", name, len(file.Plans), strings.Join(names, ", "))
-		}
-		planName = file.Plans[0].Name
-	}
-	one, err := file.Extract(planName)
+	file, one, planName, err := loadOnePlan(stdin, cfg.File, cfg.Plan, "run")
 	if err != nil {
 		return err
 	}

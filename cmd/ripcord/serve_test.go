@@ -213,21 +213,9 @@ func TestServeInventory(t *testing.T) {
 // token (ripcord token create) and returns a client with a token of role.
 func servedPlan(t *testing.T, c *cliEnv, base, role string) *client.Client {
 	t.Helper()
-	mint := func(role string) string {
-		out, errOut, code := c.ripcord("token", "create", "--db", c.db, "--role", role, "--name", role+"-person")
-		if code != 0 {
-			t.Fatalf("token create: %s", errOut)
-		}
-		return strings.TrimSpace(out)
-	}
-	ac, _ := client.New(base, mint("admin"))
 	yaml, err := os.ReadFile("../../examples/three-tier.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ac.SavePlans(t.Context(), "three-tier.yaml", yaml); err != nil {
-		t.Fatal(err)
-	}
-	cl, _ := client.New(base, mint(role))
-	return cl
+	return servedPlanYAML(t, c, base, role, yaml)
 }

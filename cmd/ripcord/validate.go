@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/engine"
 	"github.com/ripcord-dr/ripcord/plan"
 )
 
@@ -133,4 +134,30 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// loadOnePlan reads the plan file at path (- : stdin) and picks the plan
+// named planName, or its only plan when planName is empty; verb says what
+// the command does with it, for the error when the file holds several. It
+// returns the file, the plan's extract and the plan's name.
+func loadOnePlan(stdin io.Reader, path, planName, verb string) (*ripcord.PlanFile, *ripcord.PlanFile, string, error) {
+	file, name, err := loadPlanFile(stdin, path)
+	if err != nil {
+		return nil, nil, "", engine.PlanError(err)
+	}
+	if planName == "" {
+		if len(file.Plans) != 1 {
+			var names []string
+			for _, p := range file.Plans {
+				names = append(names, p.Name)
+			}
+			return nil, nil, "", errInvalid("%s holds %d plans (%s): name the one to %s", name, len(file.Plans), strings.Join(names, ", "), verb)
+		}
+		planName = file.Plans[0].Name
+	}
+	one, err := file.Extract(planName)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return file, one, planName, nil
 }
