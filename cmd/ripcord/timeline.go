@@ -295,6 +295,13 @@ func eventText(ev ripcord.Event) (string, error) {
 		var d engine.RecoveryPoints
 		dec(&d)
 		text = recoveryPointsText(d)
+	case engine.EvLaunchConfigsRecorded:
+		var d engine.LaunchConfigsRecorded
+		dec(&d)
+		text = fmt.Sprintf("launch configurations of %d servers recorded (fingerprints, to tell later whether the plan is stale)", len(d.Fingerprints))
+		if d.Error != "" {
+			text += "; not read: " + d.Error
+		}
 	default:
 		text = fmt.Sprintf("%s (an event type this ripcord does not describe): %s", ev.Type, string(ev.Data))
 	}
