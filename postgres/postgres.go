@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -138,8 +139,22 @@ func parseConfig(dsn string) (*pgxpool.Config, error) {
 		return nil, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("postgres: bad connection string: %v", err),
 			Hint: "pass a PostgreSQL URL, e.g. postgres://ripcord@db.example.com:5432/ripcord?sslmode=verify-full"}
 	}
+	// A replica frozen in the middle of a transaction (a stopped process,
+	// a VM paused, a network cut) must not hold its row locks until it
+	// wakes: the other replicas could not take its executions over. The
+	// server ends such a transaction after IdleInTransactionTimeout (a
+	// connection string's own setting wins).
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(IdleInTransactionTimeout / time.Millisecond))
+	}
 	return cfg, nil
 }
+
+// IdleInTransactionTimeout is how long PostgreSQL lets a session of the
+// store sit in an open transaction without a statement before it ends the
+// session: every transaction of the store runs its statements back to back,
+// so only a frozen or cut-off process reaches it.
+const IdleInTransactionTimeout = 5 * time.Second
 
 // describe names the database a connection config reaches, for messages.
 func describe(c *pgx.ConnConfig) string {
