@@ -58,7 +58,7 @@ func TestServeReadinessMetrics(t *testing.T) {
 		want[string(f.Severity)]++
 	}
 	if len(findings) == 0 {
-		t.Fatal("the check found nothing; the three-tier scenario starts with a TERMINATE job holding every server")
+		t.Fatal("the check found nothing; a plan never drilled is stale at least")
 	}
 	got := map[string]float64{}
 	for _, m := range scrape(t, base+"/metrics")["ripcord_readiness_findings"].GetMetric() {
