@@ -48,8 +48,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
-	if scopedService(r) == "sns" {
+	switch scopedService(r) {
+	case "sns":
 		s.serveSNS(w, r)
+		return
+	case "ec2":
+		s.serveEC2(w, r)
+		return
+	case "ssm":
+		s.serveSSM(w, r)
 		return
 	}
 	if isSTSRequest(r) {
