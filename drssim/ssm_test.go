@@ -369,7 +369,25 @@ func TestSSMErrors(t *testing.T) {
 // TestSSMScenarioAndFaultValidation: mistakes in the ssm: section and in
 // the new faults are named.
 func TestSSMScenarioAndFaultValidation(t *testing.T) {
-	_, err := ParseScenario([]byte(`
+	// The example of docs/drssim.md parses.
+	sc, err := ParseScenario([]byte(`
+name: x
+defaultAccount: "111122223333"
+ssm:
+  commands:
+    health-check: {output: "healthy\n", duration: 10s}
+    promote-db: {status: Failed, exitCode: 3, error: "replica lag too high\n", duration: [5s, 20s]}
+  automations:
+    switch-dns: {outputs: {record: [orders.example.com]}, duration: 1m}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := sc.SSM.Commands["promote-db"]; c.Status != ssmFailed || c.ExitCode == nil || *c.ExitCode != 3 || c.Duration.Max.D() != 20*time.Second ||
+		sc.SSM.Commands["health-check"].Duration.Min.D() != 10*time.Second || sc.SSM.Automations["switch-dns"].Outputs["record"][0] != "orders.example.com" {
+		t.Fatalf("parsed ssm: %+v", sc.SSM)
+	}
+	_, err = ParseScenario([]byte(`
 name: x
 defaultAccount: "111122223333"
 ssm:
