@@ -40,6 +40,10 @@ func (s *Sim) build(sc *Scenario) error {
 				if is.State != "" {
 					in.ec2State = is.State
 				}
+				if in.ec2State == ec2Running {
+					// Booted when launched: checks passed, agent registered.
+					in.runningAt, in.checksAt, in.agentAt = launched, launched, launched
+				}
 				r.addInstance(in)
 				srv.recoveryInstanceID = in.id
 				typ := "RECOVERY"

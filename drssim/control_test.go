@@ -73,7 +73,7 @@ func TestControlHealth(t *testing.T) {
 		FaultKinds         []string `json:"faultKinds"`
 		ModelledOperations []string `json:"modelledOperations"`
 	}
-	if st, _ := behControl(t, e.srv.URL, http.MethodGet, "/_sim/", "", &idx); st != http.StatusOK || len(idx.FaultKinds) != 7 || len(idx.Endpoints) == 0 {
+	if st, _ := behControl(t, e.srv.URL, http.MethodGet, "/_sim/", "", &idx); st != http.StatusOK || len(idx.FaultKinds) != 9 || len(idx.Endpoints) == 0 {
 		t.Errorf("index: %d %+v", st, idx)
 	}
 	var m behMessage

@@ -22,6 +22,8 @@ func (d Durations) WithDefaults() Durations {
 	def(&d.Conversion, 2*time.Minute, 6*time.Minute)
 	def(&d.Launch, 30*time.Second, 90*time.Second)
 	def(&d.Terminate, 1*time.Minute, 5*time.Minute)
+	def(&d.StatusChecks, 1*time.Minute, 3*time.Minute)
+	def(&d.SSMAgent, 20*time.Second, 90*time.Second)
 	if d.WindowsFactor == 0 {
 		d.WindowsFactor = 2
 	}

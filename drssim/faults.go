@@ -19,6 +19,8 @@ const (
 	FaultDropResponse     = "drop-response"     // the operation takes effect, the response is lost
 	FaultThrottleStorm    = "throttle-storm"    // every request is throttled for a while
 	FaultStallReplication = "stall-replication" // a server's replication stalls
+	FaultImpairInstance   = "impair-instance"   // EC2 status checks of recovery instances fail (ec2.go)
+	FaultFailSSM          = "fail-ssm"          // SSM commands or automations of a document fail (ssm.go)
 )
 
 // Fault is one fault rule. Which fields matter depends on Kind; see
@@ -59,6 +61,18 @@ type Fault struct {
 	// UNSTABLE_NETWORK).
 	State string `yaml:"state,omitempty" json:"state,omitempty"`
 	Error string `yaml:"error,omitempty" json:"error,omitempty"`
+	// Instances are recovery instance IDs (impair-instance, fail-ssm),
+	// beside or in place of Servers, whose instances they mean.
+	Instances []string `yaml:"instances,omitempty" json:"instances,omitempty"`
+	// Check is the EC2 status check an impair-instance fails: instance
+	// (default) or system.
+	Check string `yaml:"check,omitempty" json:"check,omitempty"`
+	// Document is the SSM document whose commands or automations fail
+	// (fail-ssm); Outcome is Failed (default) or TimedOut, ExitCode the
+	// failed command's response code (default 1).
+	Document string `yaml:"document,omitempty" json:"document,omitempty"`
+	Outcome  string `yaml:"outcome,omitempty" json:"outcome,omitempty"`
+	ExitCode int    `yaml:"exitCode,omitempty" json:"exitCode,omitempty"`
 
 	// Read-only, filled in by the simulator.
 	Hits   int    `yaml:"-" json:"hits"`
@@ -81,6 +95,25 @@ func (f *Fault) validate() error {
 	case FaultErrorRate, FaultLatency, FaultDropResponse, FaultThrottleStorm:
 		if f.Operation != "" && f.Operation != "*" && operationsByName[f.Operation] == nil {
 			return fmt.Errorf("operation %q is not a DRS operation the simulator models", f.Operation)
+		}
+	case FaultImpairInstance:
+		if err := validateInstanceScope(f); err != nil {
+			return err
+		}
+		if f.Check != "" && f.Check != checkInstance && f.Check != checkSystem {
+			return fmt.Errorf("check %q must be instance or system", f.Check)
+		}
+	case FaultFailSSM:
+		if f.Document == "" {
+			return fmt.Errorf("fail-ssm needs document: the SSM document whose commands or automations fail (e.g. AWS-RunShellScript)")
+		}
+		if len(f.Servers) > 0 || len(f.Instances) > 0 {
+			if err := validateInstanceScope(f); err != nil {
+				return err
+			}
+		}
+		if f.Outcome != "" && f.Outcome != ssmFailed && f.Outcome != ssmTimedOut {
+			return fmt.Errorf("outcome %q must be Failed or TimedOut", f.Outcome)
 		}
 	case "":
 		return fmt.Errorf("kind is required: one of %s", strings.Join(faultKinds, ", "))
@@ -132,11 +165,47 @@ func (f *Fault) validate() error {
 }
 
 var faultKinds = []string{FaultHoldServers, FaultFailServer, FaultErrorRate, FaultLatency,
-	FaultDropResponse, FaultThrottleStorm, FaultStallReplication}
+	FaultDropResponse, FaultThrottleStorm, FaultStallReplication, FaultImpairInstance, FaultFailSSM}
+
+// validateInstanceScope checks the servers and instances a fault on
+// recovery instances names: at least one, each a well-formed ID.
+func validateInstanceScope(f *Fault) error {
+	if len(f.Servers) == 0 && len(f.Instances) == 0 {
+		return fmt.Errorf("%s needs servers (source server IDs, meaning their recovery instances) or instances (recovery instance IDs)", f.Kind)
+	}
+	for _, id := range f.Servers {
+		if !validSourceServerID(id) {
+			return fmt.Errorf("server %q is not a source server ID (s- and 17 hex digits)", id)
+		}
+	}
+	for _, id := range f.Instances {
+		if !validRecoveryInstanceID(id) {
+			return fmt.Errorf("instance %q is not an instance ID (i- and 8 or 17 hex digits)", id)
+		}
+	}
+	return nil
+}
+
+// matchesInstance reports whether a rule names the instance, by its ID or
+// its source server's.
+func (ru *rule) matchesInstance(in *instance) bool {
+	for _, id := range ru.Instances {
+		if id == in.id {
+			return true
+		}
+	}
+	for _, id := range ru.Servers {
+		if id == in.sourceServer {
+			return true
+		}
+	}
+	return false
+}
 
 // rule is an active fault with its counters.
 type rule struct {
 	Fault
+	added     time.Time
 	until     time.Time // zero: no expiry
 	remaining int       // requests or launches left; -1: unbounded
 }
@@ -273,8 +342,9 @@ func (s *Sim) AddFault(f Fault) (string, error) {
 		return "", err
 	}
 	now := s.clock.Now()
-	ru := &rule{Fault: f, remaining: -1}
+	ru := &rule{Fault: f, remaining: -1, added: modelTime(now)}
 	ru.Servers = append([]string(nil), f.Servers...)
+	ru.Instances = append([]string(nil), f.Instances...)
 	if f.Count > 0 {
 		ru.remaining = f.Count
 	}
@@ -283,7 +353,7 @@ func (s *Sim) AddFault(f Fault) (string, error) {
 		if f.Count == 0 {
 			ru.remaining = 1
 		}
-	case FaultFailServer:
+	case FaultFailServer, FaultFailSSM:
 		ru.remaining = 1
 		if f.Times > 0 {
 			ru.remaining = f.Times
@@ -390,6 +460,7 @@ func (s *Sim) Faults() []Fault {
 	for _, ru := range s.faults.rules {
 		f := ru.Fault
 		f.Servers = append([]string(nil), ru.Servers...)
+		f.Instances = append([]string(nil), ru.Instances...)
 		out = append(out, f)
 	}
 	return out

@@ -40,16 +40,24 @@ func newRequestID(seed int64) string {
 	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(seed), uint16(n>>48), uint16(n>>36)&0xfff, uint16(n>>24)&0xfff, n&0xffffffffffff)
 }
 
-// ServeHTTP answers DRS REST-JSON requests, STS Query requests (sts.go)
-// and, under /_sim/, the control API.
+// ServeHTTP answers DRS REST-JSON requests, STS Query requests (sts.go),
+// SNS, EC2 and SSM requests by their credential scope's service (sns.go,
+// ec2.go, ssm.go) and, under /_sim/, the control API.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if strings.HasPrefix(r.URL.Path, controlPrefix) {
 		s.serveControl(w, r)
 		return
 	}
-	if scopedService(r) == "sns" {
+	switch scopedService(r) {
+	case "sns":
 		s.serveSNS(w, r)
+		return
+	case "ec2":
+		s.serveEC2(w, r)
+		return
+	case "ssm":
+		s.serveSSM(w, r)
 		return
 	}
 	if isSTSRequest(r) {

@@ -222,6 +222,8 @@ func (r *region) launchStage(j *job, ps *jobServer, at time.Time, dataAt time.Ti
 		in.ec2State = ec2Running
 		if srv.launchCfg.disposition == "STOPPED" {
 			in.ec2State = ec2Stopped
+		} else {
+			r.bootInstance(in, srv, t)
 		}
 		ps.finishedAt = t
 		r.setServerStatus(j, ps, launchStatusLaunched, t)

@@ -43,6 +43,11 @@ type region struct {
 
 	limiter *rate.Limiter
 	faults  *faultSet
+
+	// ec2rng draws EC2 and SSM durations and IDs (ec2.go, ssm.go), apart
+	// from rng so that DRS's draws are the same with or without them.
+	ec2rng *rand.Rand
+	ssm    ssmState
 }
 
 type server struct {
@@ -158,6 +163,14 @@ type instance struct {
 	originEnv     string
 	failbackState string
 	reversedArn   string
+
+	// EC2 and SSM (ec2.go, ssm.go): when EC2 had it running (zero: not
+	// yet, or never), when its status checks pass, and when its SSM agent
+	// registers. Status and agent are read from these times at the
+	// request's simulated time.
+	runningAt time.Time
+	checksAt  time.Time
+	agentAt   time.Time
 }
 
 type snapshot struct {
@@ -264,6 +277,7 @@ func (r *region) settle() {
 	}
 	for _, in := range r.instList {
 		in.pitTime, in.launchedAt, in.terminatedAt = modelTime(in.pitTime), modelTime(in.launchedAt), modelTime(in.terminatedAt)
+		in.runningAt, in.checksAt, in.agentAt = modelTime(in.runningAt), modelTime(in.checksAt), modelTime(in.agentAt)
 	}
 	for _, snaps := range r.onDemand {
 		for _, sn := range snaps {

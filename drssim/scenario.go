@@ -42,6 +42,10 @@ type Scenario struct {
 	// SNSTopics are the ARNs of the SNS topics the simulator's SNS
 	// accepts Publish for (sns.go), arn:aws:sns:REGION:ACCOUNT:NAME.
 	SNSTopics []string `yaml:"snsTopics,omitempty" json:"snsTopics,omitempty"`
+	// SSM sets what the simulator's SSM answers for each document
+	// (ssm.go): the outcome, output and duration of Run Command
+	// invocations and Automation executions.
+	SSM *SSMSpec `yaml:"ssm,omitempty" json:"ssm,omitempty"`
 }
 
 // Quotas are DRS's job limits, per account and region.
@@ -69,6 +73,12 @@ type Durations struct {
 	Conversion       DurRange `yaml:"conversion,omitempty" json:"conversion"`
 	Launch           DurRange `yaml:"launch,omitempty" json:"launch"`
 	Terminate        DurRange `yaml:"terminate,omitempty" json:"terminate"`
+	// StatusChecks is how long EC2's status checks of a recovery
+	// instance stay "initializing" after it is running (ec2.go), and
+	// SSMAgent how long after it is running its SSM agent registers
+	// (ssm.go); both times WindowsFactor for Windows servers.
+	StatusChecks DurRange `yaml:"statusChecks,omitempty" json:"statusChecks"`
+	SSMAgent     DurRange `yaml:"ssmAgent,omitempty" json:"ssmAgent"`
 	// WindowsFactor multiplies conversion time for Windows servers.
 	WindowsFactor float64 `yaml:"windowsFactor,omitempty" json:"windowsFactor"`
 }
@@ -488,6 +498,9 @@ func (sc *Scenario) Validate() error {
 		if err := sc.Faults[i].validate(); err != nil {
 			add("faults[%d]: %v", i, err)
 		}
+	}
+	if sc.SSM != nil {
+		sc.SSM.validate(add)
 	}
 	roleARNs := map[string]bool{}
 	for i, rs := range sc.Roles {

@@ -105,6 +105,7 @@ type Sim struct {
 	opStats       sync.Map // op name -> *atomic.Int64
 	appStats      sync.Map // client app ID -> *atomic.Int64
 	outcomeStats  sync.Map // outcomeKey -> *atomic.Int64
+	ec2ssmStats   sync.Map // "ec2:Action" or "ssm:Operation" -> *atomic.Int64
 }
 
 // New builds a simulator from opts.
@@ -277,6 +278,7 @@ func (s *Sim) newRegion(account, name string, initialized bool) *region {
 		hold:        map[string]*job{},
 		instHold:    map[string]*job{},
 		rng:         rand.New(rand.NewPCG(uint64(s.seed), h.Sum64())),
+		ec2rng:      rand.New(rand.NewPCG(uint64(s.seed)^0xec2, h.Sum64())),
 		now:         s.startedAt,
 		faults:      s.faults,
 	}

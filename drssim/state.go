@@ -26,6 +26,9 @@ type StateView struct {
 	RequestsByApp map[string]int64 `json:"requestsByApp,omitempty"`
 	// SNS is what was published to the scenario's SNS topics, oldest first.
 	SNS []SNSMessage `json:"sns,omitempty"`
+	// EC2SSMRequests is how many EC2 and SSM requests each action
+	// received ("ec2:DescribeInstances", "ssm:SendCommand", ...).
+	EC2SSMRequests map[string]int64 `json:"ec2ssmRequests,omitempty"`
 }
 
 // RegionView is one account and region.
@@ -39,6 +42,9 @@ type RegionView struct {
 	ActiveJobs  int            `json:"activeJobs"`
 	// ServersInActiveJobs counts participating servers of active jobs.
 	ServersInActiveJobs int `json:"serversInActiveJobs"`
+	// Commands and Automations are SSM's (ssm.go), oldest first.
+	Commands    []CommandView    `json:"commands"`
+	Automations []AutomationView `json:"automations"`
 }
 
 // JobView is a job with what the API does not show: when it started, when
@@ -96,6 +102,8 @@ type InstanceView struct {
 	Launched   time.Time `json:"launched"`
 	Terminated time.Time `json:"terminated,omitzero"`
 	Deleted    bool      `json:"deleted,omitempty"` // no longer known to DRS
+	// EC2 is the instance as EC2 and SSM see it (ec2.go).
+	EC2 InstanceEC2View `json:"ec2"`
 }
 
 // StateFilter narrows a StateView to one account and/or region.
@@ -120,7 +128,8 @@ func (s *Sim) State(f StateFilter) StateView {
 		return regs[i].name < regs[j].name
 	})
 	view := StateView{Now: s.clock.Now(), Faults: s.Faults(), Requests: s.OperationCounts(),
-		RequestsByOutcome: s.OutcomeCounts(), RequestsByApp: s.AppCounts(), SNS: s.SNSMessages()}
+		RequestsByOutcome: s.OutcomeCounts(), RequestsByApp: s.AppCounts(), SNS: s.SNSMessages(),
+		EC2SSMRequests: s.EC2SSMCounts()}
 	for _, r := range regs {
 		s.withRegion(r.account, r.name, func(r *region, now time.Time) {
 			view.Regions = append(view.Regions, r.view(now))
@@ -151,8 +160,9 @@ func (r *region) view(now time.Time) RegionView {
 	}
 	for _, in := range r.instList {
 		v.Instances = append(v.Instances, InstanceView{RecoveryInstance: r.renderInstance(in, now),
-			Launched: in.launchedAt, Terminated: in.terminatedAt, Deleted: in.deleted})
+			Launched: in.launchedAt, Terminated: in.terminatedAt, Deleted: in.deleted, EC2: r.ec2View(in, now)})
 	}
+	v.Commands, v.Automations = r.ssmView(now)
 	return v
 }
 
