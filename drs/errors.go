@@ -502,5 +502,5 @@ func (c *Client) accessDenied(de *ripcord.DRSError, prefix, said, msg string) *r
 	return &ripcord.Error{Code: ripcord.EINVALID,
 		Message: fmt.Sprintf("%s%s is not allowed %s%s (%s)", prefix, who, action, on, said),
 		Hint: fmt.Sprintf("grant %s to %s in %s (an IAM policy attached to it); `ripcord iam-policy -f FILE PLAN` prints "+
-			"the least-privilege policy the plan needs (docs/iam.md). Then resume the execution", action, who, c.where())}
+			"the least-privilege policy the plan needs (docs/iam.md)", action, who, c.where())}
 }

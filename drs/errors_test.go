@@ -110,7 +110,7 @@ func TestTranslate(t *testing.T) {
 			err:  answered("StartRecovery", 403, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"}),
 			code: ripcord.EINVALID, class: ripcord.ClassPermanent, is: "IsAccessDenied",
 			inMsg:  []string{"role " + role + " is not allowed drs:StartRecovery", "AccessDeniedException"},
-			inHint: []string{"grant drs:StartRecovery to role " + role, "ripcord iam-policy -f FILE PLAN", "resume"},
+			inHint: []string{"grant drs:StartRecovery to role " + role, "ripcord iam-policy -f FILE PLAN"},
 		},
 		{
 			// The action IAM refused is named, not the operation: DRS
