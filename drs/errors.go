@@ -337,10 +337,7 @@ func (c *Client) apiFailure(de *ripcord.DRSError, msg string, subjects []string)
 				"lower the target's rate limit (now %g/s) or look for other clients calling DRS in this account",
 				c.where(), c.Rate(), c.cfg.RateLimit)}
 	case de.Type == errAccessDenied || de.Type == "AccessDenied":
-		return &ripcord.Error{Code: ripcord.EINVALID,
-			Message: prefix + "access denied (" + said + ")",
-			Hint: fmt.Sprintf("check that %s allows %s:%s in %s; for a role, check its trust policy and external ID too",
-				c.identity(), opPrefix(de.Op), de.Op, c.where())}
+		return c.accessDenied(de, prefix, said, msg)
 	case credentialErrorTypes[de.Type]:
 		return &ripcord.Error{Code: ripcord.EINVALID,
 			Message: prefix + "AWS did not accept the credentials (" + said + ")",
@@ -477,4 +474,33 @@ func resourceKind(resourceType, op string) string {
 		return "recovery instance"
 	}
 	return "source server"
+}
+
+// accessDenied names who lacks which action: the action IAM refused (DRS
+// may refuse one the operation needs besides its own, such as
+// drs:TagResource for StartRecovery with tags), and the target's role, or
+// the role or user the refusal names.
+func (c *Client) accessDenied(de *ripcord.DRSError, prefix, said, msg string) *ripcord.Error {
+	d := parseDenial(msg)
+	action := d.action
+	if action == "" {
+		action = opPrefix(de.Op) + ":" + de.Op
+	}
+	who := c.identity()
+	switch {
+	case c.cfg.RoleARN != "":
+		who = "role " + c.cfg.RoleARN
+	case d.principal != "" && roleOf(d.principal) != d.principal:
+		who = "role " + roleOf(d.principal)
+	case d.principal != "":
+		who = d.principal
+	}
+	on := ""
+	if d.resource != "" && d.resource != "*" {
+		on = " on " + d.resource
+	}
+	return &ripcord.Error{Code: ripcord.EINVALID,
+		Message: fmt.Sprintf("%s%s is not allowed %s%s (%s)", prefix, who, action, on, said),
+		Hint: fmt.Sprintf("grant %s to %s in %s (an IAM policy attached to it); `ripcord iam-policy -f FILE PLAN` prints "+
+			"the least-privilege policy the plan needs (docs/iam.md)", action, who, c.where())}
 }

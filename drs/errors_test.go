@@ -109,7 +109,21 @@ func TestTranslate(t *testing.T) {
 			name: "access denied names the role", c: withRole, op: "StartRecovery", sent: true,
 			err:  answered("StartRecovery", 403, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"}),
 			code: ripcord.EINVALID, class: ripcord.ClassPermanent, is: "IsAccessDenied",
-			inMsg: []string{"access denied"}, inHint: []string{"role " + role, "drs:StartRecovery", "external ID"},
+			inMsg:  []string{"role " + role + " is not allowed drs:StartRecovery", "AccessDeniedException"},
+			inHint: []string{"grant drs:StartRecovery to role " + role, "ripcord iam-policy -f FILE PLAN"},
+		},
+		{
+			// The action IAM refused is named, not the operation: DRS
+			// wants drs:TagResource for StartRecovery with tags. Without a
+			// configured role, the role comes from the session's ARN.
+			name: "access denied names the refused action and the session's role", c: plain, op: "StartRecovery", sent: true,
+			err: answered("StartRecovery", 403, &smithy.GenericAPIError{Code: "AccessDeniedException",
+				Message: "User: arn:aws:sts::222233334444:assumed-role/dr-runner/ripcord is not authorized to perform: " +
+					"drs:TagResource on resource: arn:aws:drs:eu-west-1:222233334444:source-server/s-1234567890abcdef0"}),
+			code: ripcord.EINVALID, class: ripcord.ClassPermanent, is: "IsAccessDenied",
+			inMsg: []string{"role arn:aws:iam::222233334444:role/dr-runner is not allowed drs:TagResource on " +
+				"arn:aws:drs:eu-west-1:222233334444:source-server/s-1234567890abcdef0"},
+			inHint: []string{"grant drs:TagResource to role arn:aws:iam::222233334444:role/dr-runner"},
 		},
 		{
 			name: "access denied names the profile", c: plain, op: "DescribeRecoveryInstances",

@@ -23,6 +23,7 @@ var errNotManual = errors.New("the simulator's clock is not manual: it runs on a
 //	POST   /_sim/clock/advance             {"duration": "5m"} (manual clocks only)
 //	GET    /_sim/sts                       STS roles, issued sessions, requests (STSView)
 //	POST   /_sim/sts/roles                 add a role (RoleSpec as JSON) -> 201 {"arn": ...}
+//	POST   /_sim/sts/roles/permissions     {"role": ARN, "revoke": [...], "grant": [...]}: change a role's actions (iam.go)
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, controlPrefix), "/")
 	switch {
@@ -71,6 +72,23 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		default:
 			controlJSON(w, http.StatusCreated, map[string]string{"arn": arn})
 		}
+	case path == "sts/roles/permissions" && r.Method == http.MethodPost:
+		var c permissionsChange
+		if !decodeControl(w, r, &c) {
+			return
+		}
+		switch err := s.applyPermissionsChange(c); {
+		case errors.Is(err, errNoRole):
+			controlError(w, http.StatusNotFound, err.Error())
+		case err != nil:
+			controlError(w, http.StatusBadRequest, err.Error())
+		default:
+			for _, rv := range s.STS().Roles {
+				if rv.ARN == c.Role {
+					controlJSON(w, http.StatusOK, rv)
+				}
+			}
+		}
 	case path == "clock/advance" && r.Method == http.MethodPost:
 		var body struct {
 			Duration Duration `json:"duration"`
@@ -87,7 +105,7 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		controlJSON(w, http.StatusOK, map[string]any{"endpoints": []string{
 			"GET /_sim/health", "GET /_sim/state?account=&region=", "GET /_sim/faults", "POST /_sim/faults",
 			"DELETE /_sim/faults/{id}", "DELETE /_sim/faults", "GET /_sim/clock", "POST /_sim/clock/advance",
-			"GET /_sim/sts", "POST /_sim/sts/roles"},
+			"GET /_sim/sts", "POST /_sim/sts/roles", "POST /_sim/sts/roles/permissions"},
 			"faultKinds": faultKinds, "modelledOperations": ModelledOperations()})
 	default:
 		controlError(w, http.StatusNotFound, "no control endpoint "+r.Method+" "+r.URL.Path+"; GET /_sim/ lists them")

@@ -243,6 +243,10 @@ func (s *Sim) serveDRS(w *statusWriter, r *http.Request, rq *request) *apiError 
 	if apiErr := validateRequest(rq, body); apiErr != nil {
 		return apiErr
 	}
+	// The role's permissions, on the resources the request names (iam.go).
+	if apiErr := s.authorize(who, rq); apiErr != nil {
+		return apiErr
+	}
 
 	var out any
 	var status int

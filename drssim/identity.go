@@ -45,6 +45,11 @@ type RoleSpec struct {
 	// MaxSessionDuration bounds AssumeRole's DurationSeconds: 1h (the
 	// default) to 12h.
 	MaxSessionDuration Duration `yaml:"maxSessionDuration,omitempty" json:"maxSessionDuration,omitempty"`
+	// Allow lists the actions the role's sessions may perform: IAM
+	// actions and patterns (drs:StartRecovery, drs:Describe*, drs:*). Absent:
+	// every action. A session refused an action gets DRS's
+	// AccessDeniedException (iam.go).
+	Allow []string `yaml:"allow,omitempty" json:"allow,omitempty"`
 }
 
 // errRoleExists refuses a second role with the same ARN.
@@ -95,6 +100,11 @@ func (rs RoleSpec) validate() error {
 	if rs.ExternalID != "" && (len(rs.ExternalID) < 2 || len(rs.ExternalID) > 1224 || !externalIDRe.MatchString(rs.ExternalID)) {
 		errs = append(errs, fmt.Sprintf("externalId %q must be 2 to 1224 letters, digits and +=,.@:/_-", rs.ExternalID))
 	}
+	for _, a := range rs.Allow {
+		if !validActionPattern(a) {
+			errs = append(errs, fmt.Sprintf("allow: %q must be an IAM action such as drs:StartRecovery, a pattern such as drs:Describe*, or *", a))
+		}
+	}
 	if d := rs.MaxSessionDuration.D(); d != 0 && (d < defaultMaxSess || d > maxMaxSess) {
 		errs = append(errs, fmt.Sprintf("maxSessionDuration %s must be between 1h and 12h", d))
 	}
@@ -138,6 +148,8 @@ type role struct {
 	id         string // AROA…
 	maxSession time.Duration
 	created    time.Time // simulated
+	allow      []string  // nil: every action (iam.go)
+	revoked    []string  // taken away at run time (Revoke)
 }
 
 type session struct {
@@ -161,11 +173,12 @@ type identities struct {
 	order    []string // session access keys in issue order
 	rng      *rand.Rand
 	requests map[string]int64 // STS requests per action
+	denied   map[string]int64 // DRS requests refused, per missing action (iam.go)
 }
 
 func newIdentities(seed int64) *identities {
 	return &identities{roles: map[string]*role{}, sessions: map[string]*session{},
-		rng: rand.New(rand.NewPCG(uint64(seed), 0x5354535354535353)), requests: map[string]int64{}}
+		rng: rand.New(rand.NewPCG(uint64(seed), 0x5354535354535353)), requests: map[string]int64{}, denied: map[string]int64{}}
 }
 
 // AddRole adds a role that callers may assume from now on, and returns
@@ -189,6 +202,9 @@ func (s *Sim) AddRole(spec RoleSpec) (string, error) {
 	}
 	r.spec.Account = r.account
 	r.spec.Principals = append([]string(nil), spec.Principals...)
+	if spec.Allow != nil {
+		r.allow = append([]string{}, spec.Allow...)
+	}
 	id.roles[arn] = r
 	return arn, nil
 }
@@ -344,6 +360,9 @@ type STSView struct {
 	Roles    []RoleView       `json:"roles"`
 	Sessions []SessionView    `json:"sessions"`
 	Requests map[string]int64 `json:"requests"` // per STS action
+	// Denied counts the DRS requests refused for want of an action, by
+	// the action (iam.go).
+	Denied map[string]int64 `json:"denied"`
 }
 
 // RoleView is one role with its trust.
@@ -355,6 +374,10 @@ type RoleView struct {
 	Principals         []string `json:"principals"`
 	ExternalID         string   `json:"externalId,omitempty"`
 	MaxSessionDuration Duration `json:"maxSessionDuration"`
+	// Allow is the role's allowed actions (absent: every action); Revoked
+	// the patterns taken away at run time.
+	Allow   []string `json:"allow,omitempty"`
+	Revoked []string `json:"revoked,omitempty"`
 }
 
 // SessionView is one set of temporary credentials AssumeRole issued.
@@ -378,11 +401,11 @@ func (s *Sim) STS() STSView {
 	id := s.ids
 	id.mu.Lock()
 	defer id.mu.Unlock()
-	v := STSView{Roles: []RoleView{}, Sessions: []SessionView{}, Requests: map[string]int64{}}
+	v := STSView{Roles: []RoleView{}, Sessions: []SessionView{}, Requests: map[string]int64{}, Denied: map[string]int64{}}
 	for _, r := range id.roles {
 		v.Roles = append(v.Roles, RoleView{ARN: r.arn, Account: r.account, Name: r.spec.Name, RoleID: r.id,
 			Principals: append([]string(nil), r.spec.Principals...), ExternalID: r.spec.ExternalID,
-			MaxSessionDuration: Duration(r.maxSession)})
+			MaxSessionDuration: Duration(r.maxSession), Allow: append([]string(nil), r.allow...), Revoked: append([]string(nil), r.revoked...)})
 	}
 	sort.Slice(v.Roles, func(i, j int) bool { return v.Roles[i].ARN < v.Roles[j].ARN })
 	now := s.wall()
@@ -394,6 +417,9 @@ func (s *Sim) STS() STSView {
 	}
 	for k, n := range id.requests {
 		v.Requests[k] = n
+	}
+	for k, n := range id.denied {
+		v.Denied[k] = n
 	}
 	return v
 }
