@@ -86,12 +86,14 @@ func Resolve(f *ripcord.PlanFile, planName string, servers map[string][]SourceSe
 		}
 		rs := ripcord.ResolvedStep{Step: s.Name, Servers: make([]ripcord.ResolvedServer, 0, len(step))}
 		for _, srv := range step {
-			r.launchOf(srv)
 			rs.Servers = append(rs.Servers, *srv)
 		}
 		slices.SortFunc(rs.Servers, func(a, b ripcord.ResolvedServer) int {
 			return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.ID, b.ID))
 		})
+		for i := range rs.Servers {
+			r.launchOf(&rs.Servers[i]) // in order, so that errors name the same first server every time
+		}
 		out = append(out, rs)
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.clashes)) {
