@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/plan"
 )
 
 // Launch overrides (docs/plans.md, "Launch overrides"): the plan's launch
@@ -297,4 +299,50 @@ func only(o ripcord.LaunchOverrides, changes []ripcord.LaunchChange) ripcord.Lau
 		}
 	}
 	return out
+}
+
+// LaunchDiffs is the dry run of launch overrides: it resolves the plan's
+// servers in DRS as Begin does and compares the launch configuration of
+// each server with overrides with them, as an execution started now would
+// at its start. It only reads (ListSourceServers, GetLaunchConfiguration);
+// the result has one entry per server with overrides, in spec order,
+// Changes empty where DRS already launches the server as the plan says.
+func LaunchDiffs(ctx context.Context, f *ripcord.PlanFile, planName string, targets map[string]ripcord.DRS) ([]LaunchDiff, error) {
+	one, err := f.Extract(planName)
+	if err != nil {
+		return nil, err
+	}
+	servers := map[string][]plan.SourceServerInfo{}
+	for _, t := range one.Targets {
+		api := targets[t.Name]
+		if api == nil {
+			return nil, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("target %s has no DRS connection", t.Name)}
+		}
+		list, err := api.ListSourceServers(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("list source servers of target %s: %w", t.Name, err)
+		}
+		for _, s := range list {
+			servers[t.Name] = append(servers[t.Name], plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
+		}
+	}
+	resolved, err := plan.Resolve(one, planName, servers)
+	if err != nil {
+		return nil, PlanError(err)
+	}
+	out := []LaunchDiff{}
+	for _, st := range resolved {
+		for _, sv := range st.Servers {
+			if sv.Launch == nil {
+				continue
+			}
+			c, err := targets[sv.Target].LaunchConfiguration(ctx, sv.ID)
+			if err != nil {
+				return nil, fmt.Errorf("read the launch configuration of server %s in target %s: %w", sv.ID, sv.Target, err)
+			}
+			_, changes := sv.Launch.Diff(c)
+			out = append(out, LaunchDiff{Target: sv.Target, Server: sv.ID, Changes: changes})
+		}
+	}
+	return out, nil
 }
