@@ -61,6 +61,13 @@ type DRS interface {
 	// (GetLaunchConfiguration). Readiness checks and staleness read it.
 	LaunchConfiguration(ctx context.Context, serverID string) (LaunchConfiguration, error)
 
+	// UpdateLaunchConfiguration sets the fields changes sets of how DRS
+	// launches a source server, and leaves the others as they are; it
+	// returns the configuration as DRS then has it. Setting a value is
+	// idempotent, so the adapter may retry it like a read. DRS refuses it
+	// (a conflict) while a job launches the server.
+	UpdateLaunchConfiguration(ctx context.Context, serverID string, changes LaunchOverrides) (LaunchConfiguration, error)
+
 	// RecoverySnapshots returns a source server's recovery snapshots,
 	// newest first, at most limit of them (0: every one).
 	RecoverySnapshots(ctx context.Context, serverID string, limit int) ([]RecoverySnapshot, error)

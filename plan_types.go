@@ -46,6 +46,12 @@ type ProtectionGroup struct {
 	// Selector matches the source servers that carry every one of these
 	// tags with exactly these values.
 	Selector map[string]string `json:"selector,omitempty"`
+	// Launch overrides how DRS launches the group's servers (see
+	// LaunchOverrides); nil: as DRS has it.
+	Launch *LaunchOverrides `json:"launch,omitempty"`
+	// ServerLaunch overrides it per server of the group, by source server
+	// ID; a server's entry wins over Launch, field by field.
+	ServerLaunch map[string]LaunchOverrides `json:"serverLaunch,omitempty"`
 }
 
 // FailurePolicy says what an execution does when a critical server of a
@@ -292,4 +298,7 @@ type ResolvedServer struct {
 	// Groups are the protection groups that selected the server; empty
 	// when the step names it only explicitly.
 	Groups []string `json:"groups,omitempty"`
+	// Launch is the launch configuration the plan's protection groups set
+	// for the server (their launch: and serverLaunch:); nil: none.
+	Launch *LaunchOverrides `json:"launch,omitempty"`
 }

@@ -291,6 +291,31 @@ func (c *Client) LaunchConfiguration(ctx context.Context, serverID string) (ripc
 	return convertLaunchConfiguration(res), nil
 }
 
+// UpdateLaunchConfiguration implements [ripcord.DRS]: only the fields
+// changes sets are sent. Setting values is idempotent, so the SDK retries
+// it like a read.
+func (c *Client) UpdateLaunchConfiguration(ctx context.Context, serverID string, changes ripcord.LaunchOverrides) (ripcord.LaunchConfiguration, error) {
+	const op = "UpdateLaunchConfiguration"
+	in := &awsdrs.UpdateLaunchConfigurationInput{SourceServerID: aws.String(serverID),
+		CopyPrivateIp: changes.CopyPrivateIP, CopyTags: changes.CopyTags}
+	if changes.Disposition != "" {
+		in.LaunchDisposition = types.LaunchDisposition(changes.Disposition)
+	}
+	if changes.RightSizing != "" {
+		in.TargetInstanceTypeRightSizingMethod = types.TargetInstanceTypeRightSizingMethod(changes.RightSizing)
+	}
+	if changes.BYOL != nil {
+		in.Licensing = &types.Licensing{OsByol: changes.BYOL}
+	}
+	res, err := c.api.UpdateLaunchConfiguration(ctx, in)
+	if err != nil {
+		return ripcord.LaunchConfiguration{}, c.translate(op, err, nil, []string{serverID})
+	}
+	// The two outputs have the same members.
+	got := awsdrs.GetLaunchConfigurationOutput(*res)
+	return convertLaunchConfiguration(&got), nil
+}
+
 // RecoverySnapshots implements [ripcord.DRS]: newest first, page by page
 // until limit snapshots are read.
 func (c *Client) RecoverySnapshots(ctx context.Context, serverID string, limit int) ([]ripcord.RecoverySnapshot, error) {

@@ -143,6 +143,9 @@ type Hooks struct {
 	AfterCall     func(batch string) error // StartRecovery answered, JobCreated not yet recorded
 	AfterPoll     func() error             // a poll of DRS was made, nothing recorded yet
 	DuringCleanup func() error             // TerminateRequested recorded, call not yet made
+	// AfterConfigCall: UpdateLaunchConfiguration answered for server,
+	// LaunchConfigUpdated not yet recorded.
+	AfterConfigCall func(server string) error
 }
 
 // ErrCrash is what a hook returns to simulate a crash.
@@ -500,7 +503,8 @@ func allResults(evs []ripcord.Event) bool {
 	for _, ev := range evs {
 		switch ev.Type {
 		case EvJobCreated, EvJobAdopted, EvLaunchUnclear, EvLaunchRefused, EvTerminateJob, EvTerminateUnclear,
-			EvServerStatus, EvDRSUnavailable, EvDRSRecovered, EvDriverStopped, EvRecoveryPoints:
+			EvServerStatus, EvDRSUnavailable, EvDRSRecovered, EvDriverStopped, EvRecoveryPoints,
+			EvLaunchConfigsCompared, EvLaunchConfigUpdated:
 		default:
 			return false
 		}
@@ -742,6 +746,9 @@ func (r *run) pass() error {
 		return err
 	}
 	if err := r.poll(); err != nil {
+		return err
+	}
+	if err := r.compareLaunchConfigs(); err != nil {
 		return err
 	}
 	if s.needsLaunchConfigs() {

@@ -66,6 +66,10 @@ type Spec struct {
 	// Targets are the DRS connections the steps use, by name, so that an
 	// execution can be resumed from the store alone.
 	Targets []ripcord.Target `json:"targets,omitempty"`
+	// Launch are the launch overrides of the servers that have any, by
+	// ServerKey, as the plan's protection groups resolved them
+	// (docs/plans.md, "Launch overrides").
+	Launch map[string]ripcord.LaunchOverrides `json:"launch,omitempty"`
 	// Exclusive keeps two live executions of the same plan on the same
 	// targets apart (ripcord.Execution.Exclusive); empty when the run
 	// allowed concurrent executions on purpose.

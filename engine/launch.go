@@ -96,6 +96,9 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 			return err
 		}
 	}
+	if free, err = r.readyToLaunch(st, target, free); err != nil {
+		return err
+	}
 	q := r.e.cfg.Quotas
 	jobsLeft, serversLeft := q.Free(active)
 	r.e.quotaSeen(QuotaHeadroom{Target: target, Jobs: jobsLeft, Servers: serversLeft})

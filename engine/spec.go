@@ -36,6 +36,12 @@ func BuildSpec(f *ripcord.PlanFile, planName string, mode ripcord.Mode, resolved
 			}
 			for _, sv := range rs.Servers {
 				ss.Servers = append(ss.Servers, SpecServer{ID: sv.ID, Target: sv.Target, Optional: sv.Optional})
+				if sv.Launch != nil {
+					if spec.Launch == nil {
+						spec.Launch = map[string]ripcord.LaunchOverrides{}
+					}
+					spec.Launch[ServerKey(sv.Target, sv.ID)] = *sv.Launch
+				}
 			}
 		}
 		spec.Steps = append(spec.Steps, ss)

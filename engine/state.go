@@ -66,6 +66,9 @@ type State struct {
 	// that failed.
 	LaunchConfigs      map[string]string
 	LaunchConfigsError string
+	// Overrides follow the servers' launch overrides by ServerKey (nil:
+	// not compared yet; overrides.go).
+	Overrides map[string]*OverrideState
 	// cleanupRefusal is DRS's last refusal of a cleanup's terminate
 	// batch, for a notice that the cleanup failed (notices.go).
 	cleanupRefusal string
@@ -600,6 +603,14 @@ func (s *State) apply(ev ripcord.Event) error {
 		if why := s.applyLaunchConfigs(d); why != "" {
 			return invalid("%s", why)
 		}
+	case EvLaunchConfigsCompared, EvLaunchConfigUpdating, EvLaunchConfigUpdated:
+		data, err := decodeOverrideEvent(ev.Type, ev.Data)
+		if err != nil {
+			return fmt.Errorf("execution %s: event %d (%s): %w", s.ID, ev.Seq, ev.Type, err)
+		}
+		if why := s.applyOverrideEvent(data); why != "" {
+			return invalid("%s", why)
+		}
 	case EvRecoveryPoints:
 		var d RecoveryPoints
 		if err := dec(&d); err != nil {
@@ -814,6 +825,13 @@ func (s *State) clone() *State {
 		c.Batches[id] = &cb
 	}
 	c.Order = slices.Clone(s.Order)
+	if s.Overrides != nil {
+		c.Overrides = make(map[string]*OverrideState, len(s.Overrides))
+		for k, o := range s.Overrides {
+			co := *o
+			c.Overrides[k] = &co
+		}
+	}
 	c.Outages = make(map[string]*Outage, len(s.Outages))
 	for k, o := range s.Outages {
 		co := *o
@@ -960,6 +978,8 @@ func decodeSpec(data []byte, spec *Spec) bool {
 			p.decode(&spec.Tags)
 		case "targets":
 			p.decode(&spec.Targets)
+		case "launch":
+			p.decode(&spec.Launch)
 		case "steps":
 			if p.null() {
 				return // nil

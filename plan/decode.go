@@ -307,7 +307,7 @@ func shapeOf(k valueKind) yaml.Kind {
 	switch {
 	case k.isList():
 		return yaml.SequenceNode
-	case k == kTags:
+	case k == kTags, k == kObject, k == kObjectMap:
 		return yaml.MappingNode
 	}
 	return yaml.ScalarNode
@@ -465,7 +465,66 @@ func (d *decoder) group(n *yaml.Node, path string, index int) (ripcord.Protectio
 			g.Selector[k.Value] = v.Value
 		}
 	}
+	if n := m.get("launch"); n != nil {
+		if o, ok := d.launch(n, path+".launch", "launch of "+subj); ok {
+			g.Launch = &o
+		}
+	}
+	if sl := m.get("serverLaunch"); sl != nil {
+		g.ServerLaunch = map[string]ripcord.LaunchOverrides{}
+		first := map[string]int{}
+		for i := 0; i+1 < len(sl.Content); i += 2 {
+			k, v := sl.Content[i], sl.Content[i+1]
+			if k.Kind != yaml.ScalarNode || isNull(k) {
+				d.add(k, path, fmt.Sprintf("serverLaunch of %s has a key that is %s", subj, describe(k)), "keys are source server IDs, such as s-3c1730a9e0771ea14")
+				continue
+			}
+			if line, dup := first[k.Value]; dup {
+				d.add(k, path, fmt.Sprintf("duplicate server %s in the serverLaunch of %s", k.Value, subj), fmt.Sprintf("the first is at line %d; merge the two", line))
+				continue
+			}
+			first[k.Value] = k.Line
+			p := fmt.Sprintf("%s.serverLaunch[%q]", path, k.Value)
+			d.record(p, k)
+			if o, ok := d.launch(v, p, fmt.Sprintf("the serverLaunch of server %s in %s", k.Value, subj)); ok {
+				g.ServerLaunch[k.Value] = o
+			}
+		}
+	}
 	return g, true
+}
+
+// launch decodes launch overrides: a group's launch: or one server's entry
+// in its serverLaunch:. Values are checked by the validator, but for the
+// booleans, whose YAML type decides.
+func (d *decoder) launch(n *yaml.Node, path, subj string) (ripcord.LaunchOverrides, bool) {
+	if n.Kind != yaml.MappingNode || isNull(n) {
+		d.record(path, n)
+		d.add(n, path, fmt.Sprintf("%s must be a mapping with keys such as disposition, copyTags, not %s", subj, describe(n)),
+			"write {disposition: STARTED, copyTags: true}")
+		return ripcord.LaunchOverrides{}, false
+	}
+	m, ok := d.fields(n, launchObject, path, subj)
+	if !ok {
+		return ripcord.LaunchOverrides{}, false
+	}
+	o := ripcord.LaunchOverrides{Disposition: scalar(m, "disposition"), RightSizing: scalar(m, "rightSizing")}
+	for _, b := range []struct {
+		key string
+		to  **bool
+	}{{"copyPrivateIp", &o.CopyPrivateIP}, {"copyTags", &o.CopyTags}, {"byol", &o.BYOL}} {
+		v := m.get(b.key)
+		if v == nil {
+			continue
+		}
+		var val bool
+		if v.ShortTag() != "!!bool" || v.Decode(&val) != nil {
+			d.add(v, path, fmt.Sprintf("%s of %s must be true or false, not %s", b.key, subj, describe(v)), "write true or false, without quotes")
+			continue
+		}
+		*b.to = &val
+	}
+	return o, true
 }
 
 func (d *decoder) plan(n *yaml.Node, path string, index int) (ripcord.Plan, bool) {

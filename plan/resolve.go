@@ -91,12 +91,83 @@ func Resolve(f *ripcord.PlanFile, planName string, servers map[string][]SourceSe
 		slices.SortFunc(rs.Servers, func(a, b ripcord.ResolvedServer) int {
 			return cmp.Or(cmp.Compare(a.Target, b.Target), cmp.Compare(a.ID, b.ID))
 		})
+		for i := range rs.Servers {
+			r.launchOf(&rs.Servers[i]) // in order, so that errors name the same first server every time
+		}
 		out = append(out, rs)
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.clashes)) {
+		c := r.clashes[k]
+		more := ""
+		if c.servers > 1 {
+			more = fmt.Sprintf(" (and %d more servers)", c.servers-1)
+		}
+		r.errs = append(r.errs, &ripcord.Error{Code: ripcord.EINVALID,
+			Message: fmt.Sprintf("server %s%s is in protection groups %q and %q, whose %s disagree on %s: %s in %q, %s in %q",
+				c.server, more, c.first, c.second, c.where, c.change.Field, c.change.From, c.first, c.change.To, c.second),
+			Hint: "set the field in one of the groups only, or give the server its own value in a serverLaunch: (a server's entry wins over launch:)"})
 	}
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)
 	}
 	return out, nil
+}
+
+// launchClash is two protection groups that set a launch field of the same
+// servers to different values.
+type launchClash struct {
+	first, second, where string
+	change               ripcord.LaunchChange // From: the first group's value, To: the second's
+	server               string               // the first server found
+	servers              int
+}
+
+// launchOf sets the launch overrides of a resolved server from the
+// protection groups that selected it: their serverLaunch entries for it
+// win over their launch:, field by field. Groups that disagree at the same
+// level are an error (one per pair of groups and field).
+func (r *resolver) launchOf(rs *ripcord.ResolvedServer) {
+	var groupLevel, serverLevel ripcord.LaunchOverrides
+	type setting struct {
+		group string
+		o     ripcord.LaunchOverrides
+	}
+	var groups, servers []setting
+	merge := func(acc *ripcord.LaunchOverrides, seen *[]setting, name, where string, o ripcord.LaunchOverrides) {
+		for _, c := range acc.Conflicts(o) {
+			first := ""
+			for _, prev := range *seen {
+				for _, pc := range prev.o.Conflicts(o) {
+					if pc.Field == c.Field && first == "" {
+						first = prev.group
+					}
+				}
+			}
+			key := first + "\x00" + name + "\x00" + where + "\x00" + c.Field
+			if r.clashes == nil {
+				r.clashes = map[string]*launchClash{}
+			}
+			if cl := r.clashes[key]; cl != nil {
+				cl.servers++
+				continue
+			}
+			r.clashes[key] = &launchClash{first: first, second: name, where: where, change: c, server: rs.ID, servers: 1}
+		}
+		*acc = acc.Under(o)
+		*seen = append(*seen, setting{name, o})
+	}
+	for _, name := range rs.Groups {
+		g, _ := r.f.ProtectionGroup(name)
+		if g.Launch != nil {
+			merge(&groupLevel, &groups, g.Name, "launch settings", *g.Launch)
+		}
+		if o, ok := g.ServerLaunch[rs.ID]; ok {
+			merge(&serverLevel, &servers, g.Name, "serverLaunch entries for it", o)
+		}
+	}
+	if o := serverLevel.Under(groupLevel); !o.IsZero() {
+		rs.Launch = &o
+	}
 }
 
 func through(group string) string {
@@ -110,6 +181,7 @@ type resolver struct {
 	f        *ripcord.PlanFile
 	byTarget map[string]map[string]SourceServerInfo
 	errs     []error
+	clashes  map[string]*launchClash
 }
 
 // describeTarget names a target with its account and region.

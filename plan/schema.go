@@ -118,6 +118,10 @@ func fieldSchema(f *field) jsonObject {
 		s = jsonObject{{"type", "array"}, {"items", jsonObject{{"oneOf", []jsonObject{ref("serverId"), ref(serverRefObject.def)}}}}}
 	case kObjects:
 		s = jsonObject{{"type", "array"}, {"items", ref(f.object.def)}}
+	case kObject:
+		s = ref(f.object.def)
+	case kObjectMap:
+		s = jsonObject{{"type", "object"}, {"propertyNames", ref("serverId")}, {"additionalProperties", ref(f.object.def)}}
 	}
 	s = append(s, jsonMember{"description", f.doc})
 	if f.def != "" {

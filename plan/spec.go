@@ -66,6 +66,8 @@ const (
 	kServerRefs                  // a list of server IDs or serverRef objects
 	kObjects                     // a list of field.object
 	kSNSTopic                    // an SNS topic ARN (snsTopicPattern)
+	kObject                      // one field.object
+	kObjectMap                   // a mapping of source server IDs to field.object
 )
 
 // isList reports whether values of kind k are YAML sequences.
@@ -81,7 +83,7 @@ func (k valueKind) isList() bool {
 type field struct {
 	key      string
 	kind     valueKind
-	object   *object  // kObjects: the items' object
+	object   *object  // kObjects, kObject, kObjectMap: the values' object
 	enum     []string // kEnum: the accepted values
 	required bool     // for the schema; the validator checks presence itself
 	def      string   // the default, as written in YAML; "" when none
@@ -187,6 +189,19 @@ var planObject = &object{
 	},
 }
 
+var launchObject = &object{
+	name: "launch override",
+	def:  "launchOverrides",
+	doc:  "DRS launch configuration settings to apply before a server's first launch; unset keys stay as DRS has them.",
+	fields: []field{
+		{key: "disposition", kind: kEnum, enum: ripcord.LaunchDispositions, doc: "DRS's launchDisposition: STARTED boots the recovery instance, STOPPED leaves it stopped."},
+		{key: "rightSizing", kind: kEnum, enum: ripcord.RightSizingMethods, doc: "DRS's targetInstanceTypeRightSizingMethod: NONE (the launch template's instance type), BASIC or IN_AWS."},
+		{key: "copyPrivateIp", kind: kBool, doc: "Whether the recovery instance gets the source server's private IP address."},
+		{key: "copyTags", kind: kBool, doc: "Whether the source server's tags are copied to the recovery instance."},
+		{key: "byol", kind: kBool, doc: "DRS's licensing.osByol: bring your own operating system licence."},
+	},
+}
+
 var groupObject = &object{
 	name: "protection group",
 	def:  "protectionGroup",
@@ -197,6 +212,8 @@ var groupObject = &object{
 			shapeHint: "a protection group has exactly one target: make one group per target"},
 		{key: "servers", kind: kServerIDs, doc: "Source server IDs in the group."},
 		{key: "selector", kind: kTags, doc: "Tags a source server must all carry, with these values, to be in the group."},
+		{key: "launch", kind: kObject, object: launchObject, doc: "Launch configuration settings for the group's servers, applied before their first launch."},
+		{key: "serverLaunch", kind: kObjectMap, object: launchObject, doc: "Launch configuration settings per server of the group, by source server ID; they win over launch."},
 	},
 }
 
@@ -226,7 +243,7 @@ var fileObject = &object{
 }
 
 // objects lists every object of the format, the file first.
-var objects = []*object{fileObject, targetObject, groupObject, planObject, stepObject, serverRefObject, notifyObject}
+var objects = []*object{fileObject, targetObject, groupObject, planObject, stepObject, serverRefObject, notifyObject, launchObject}
 
 // describeKind says, for messages, what a value of kind k must be.
 func (f *field) describeKind() string {
@@ -265,6 +282,10 @@ func (f *field) describeKind() string {
 		return "a list of source server IDs or {id: s-…, optional: true} entries"
 	case kObjects:
 		return "a list of " + f.object.name + "s"
+	case kObject:
+		return "a mapping such as {disposition: STARTED, copyTags: true}"
+	case kObjectMap:
+		return "a mapping of source server IDs to " + f.object.name + "s, such as {s-3c1730a9e0771ea14: {copyPrivateIp: true}}"
 	}
 	return "a value"
 }

@@ -22,6 +22,7 @@ func TestDocsCoverEveryKey(t *testing.T) {
 		stepObject:      "## Steps and waves",
 		serverRefObject: "### Servers of a step",
 		notifyObject:    "## Notifications",
+		launchObject:    "## Launch overrides",
 	}
 	for _, o := range objects {
 		h, ok := headings[o]
@@ -68,7 +69,7 @@ func TestSpecKinds(t *testing.T) {
 			if f.doc == "" {
 				t.Errorf("%s.%s has no doc", o.name, f.key)
 			}
-			if (f.kind == kObjects) != (f.object != nil) {
+			if (f.kind == kObjects || f.kind == kObject || f.kind == kObjectMap) != (f.object != nil) {
 				t.Errorf("%s.%s: object set for kind %d", o.name, f.key, f.kind)
 			}
 			if (f.kind == kEnum) != (len(f.enum) > 0) && f.kind != kNames { // names may be limited to an enum

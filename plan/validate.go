@@ -208,6 +208,35 @@ func (v *validator) group(n *names, g ripcord.ProtectionGroup, path string, i in
 		}
 		seen[id] = p
 	}
+	if g.Launch != nil {
+		v.launch(*g.Launch, path+".launch", "launch of "+subj)
+	}
+	for _, id := range slices.Sorted(maps.Keys(g.ServerLaunch)) {
+		p := fmt.Sprintf("%s.serverLaunch[%q]", path, id)
+		if !v.serverID(p, id, "the serverLaunch of "+subj) {
+			continue
+		}
+		if g.Selector == nil && !slices.Contains(g.Servers, id) {
+			hint := "add it to servers:, or correct the ID"
+			if h := suggest(id, g.Servers, ""); h != "" {
+				hint = h
+			}
+			v.add(p, fmt.Sprintf("serverLaunch of %s names server %s, which is not one of its servers", subj, id), hint)
+		}
+		v.launch(g.ServerLaunch[id], p, fmt.Sprintf("the serverLaunch of server %s in %s", id, subj))
+	}
+}
+
+// launch checks the values of launch overrides at path.
+func (v *validator) launch(o ripcord.LaunchOverrides, path, subj string) {
+	if o.Disposition != "" && !slices.Contains(ripcord.LaunchDispositions, o.Disposition) {
+		v.add(path+".disposition", fmt.Sprintf("disposition %q of %s is not a launch disposition", o.Disposition, subj),
+			suggest(o.Disposition, ripcord.LaunchDispositions, "use one of "))
+	}
+	if o.RightSizing != "" && !slices.Contains(ripcord.RightSizingMethods, o.RightSizing) {
+		v.add(path+".rightSizing", fmt.Sprintf("rightSizing %q of %s is not a right-sizing method", o.RightSizing, subj),
+			suggest(o.RightSizing, ripcord.RightSizingMethods, "use one of "))
+	}
 }
 
 // serverID reports a malformed source server ID and says whether id is

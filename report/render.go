@@ -261,6 +261,18 @@ func (r Report) markdown(b *bytes.Buffer) {
 		}
 	}
 
+	if r.LaunchChanges != nil {
+		b.WriteString("\n## Launch configuration changes\n\nThe plan's launch overrides, applied in DRS before each server's first launch.\n\n")
+		if len(r.LaunchChanges) == 0 {
+			b.WriteString("None: DRS already launched every server as the plan says.\n")
+		} else {
+			b.WriteString("| at | server | target | field | from | to |\n|---|---|---|---|---|---|\n")
+			for _, lc := range r.LaunchChanges {
+				fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", r.When(&lc.At), c(lc.Server), c(lc.Target), c(lc.Field), c(dash(lc.From)), c(lc.To))
+			}
+		}
+	}
+
 	b.WriteString("\n## Failures\n\n")
 	if len(r.Failures) == 0 {
 		b.WriteString("None.\n")

@@ -50,6 +50,9 @@ type Report struct {
 	Instances []Instance `json:"instances"`
 	// InstanceMinutes is the sum over Instances of what is known.
 	InstanceMinutes float64 `json:"instanceMinutes"`
+	// LaunchChanges are the launch configuration fields changed before
+	// launch; absent when the plan has no launch overrides.
+	LaunchChanges []LaunchChange `json:"launchChanges,omitzero"`
 }
 
 // RTO is the recovery time achieved (engine.State.RecoveryTime): from the
@@ -258,6 +261,7 @@ func Build(s *engine.State, events []ripcord.Event, now time.Time) Report {
 		r.Cleanup = cleanup(s, events)
 	}
 	r.Instances, r.InstanceMinutes = instances(s, r.Steps, r.Cleanup, now)
+	r.LaunchChanges = launchChanges(s, events)
 	return r
 }
 

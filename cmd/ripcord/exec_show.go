@@ -142,5 +142,11 @@ func writeShowText(out io.Writer, show execShow) error {
 			}
 		}
 	}
+	if len(show.LaunchChanges) > 0 {
+		fmt.Fprintln(out, "\nLaunch configuration changes (the plan's launch overrides, applied in DRS before launch):")
+		for _, c := range show.LaunchChanges {
+			fmt.Fprintf(out, "  server %s (target %s): %s\n", c.Server, c.Target, launchChangesText(c.Changes))
+		}
+	}
 	return printSummary(out, show.Summary, false)
 }

@@ -24,6 +24,16 @@ type execShow struct {
 	Events    []timelineItem `json:"events"`
 	Steps     []stepAudit    `json:"steps"`
 	Summary   execSummary    `json:"summary"`
+	// LaunchChanges are the launch configuration fields the execution
+	// changed in DRS (its plan's launch overrides), per server.
+	LaunchChanges []launchChangeAudit `json:"launch_changes,omitempty"`
+}
+
+// launchChangeAudit is one server's launch configuration changes.
+type launchChangeAudit struct {
+	Target  string                 `json:"target"`
+	Server  string                 `json:"server"`
+	Changes []ripcord.LaunchChange `json:"changes"`
 }
 
 // execHeader names the execution.
@@ -106,6 +116,9 @@ func buildShow(s *engine.State, events []ripcord.Event, sum execSummary) execSho
 	for _, ev := range events {
 		show.Events = append(show.Events, timelineItem{Seq: ev.Seq, At: ev.At.UTC(), OffsetS: ev.At.Sub(s.Started).Seconds(),
 			Actor: ev.Actor, Type: ev.Type, Text: describeEvent(ev), Data: ev.Data})
+	}
+	for _, d := range s.LaunchChanges() {
+		show.LaunchChanges = append(show.LaunchChanges, launchChangeAudit{Target: d.Target, Server: d.Server, Changes: d.Changes})
 	}
 	for _, name := range s.Order {
 		st := s.Steps[name]
@@ -302,6 +315,22 @@ func eventText(ev ripcord.Event) (string, error) {
 		if d.Error != "" {
 			text += "; not read: " + d.Error
 		}
+	case engine.EvLaunchConfigsCompared:
+		var d engine.LaunchConfigsCompared
+		dec(&d)
+		text = launchComparedText(d)
+	case engine.EvLaunchConfigUpdating:
+		var d engine.LaunchConfigUpdating
+		dec(&d)
+		text = fmt.Sprintf("server %s (target %s): launch configuration update recorded before calling UpdateLaunchConfiguration: %s",
+			d.Server, d.Target, launchChangesText(d.Changes))
+	case engine.EvLaunchConfigUpdated:
+		var d engine.LaunchConfigUpdated
+		dec(&d)
+		text = fmt.Sprintf("server %s (target %s): launch configuration changed: %s", d.Server, d.Target, launchChangesText(d.Changes))
+		if d.Confirmed {
+			text += " (read again after an attempt whose answer was not recorded: already applied, not sent again)"
+		}
 	default:
 		text = fmt.Sprintf("%s (an event type this ripcord does not describe): %s", ev.Type, string(ev.Data))
 	}
@@ -404,4 +433,31 @@ func offset(d time.Duration) string {
 		return sign + d.Round(time.Millisecond).String()
 	}
 	return sign + d.Round(time.Second).String()
+}
+
+// launchChangesText writes changes as "copyTags false → true, ...".
+func launchChangesText(changes []ripcord.LaunchChange) string {
+	if len(changes) == 0 {
+		return "nothing"
+	}
+	parts := make([]string, len(changes))
+	for i, c := range changes {
+		parts[i] = fmt.Sprintf("%s %s → %s", c.Field, dash(c.From), c.To)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// launchComparedText describes an EvLaunchConfigsCompared event.
+func launchComparedText(d engine.LaunchConfigsCompared) string {
+	var differ []string
+	for _, sv := range d.Servers {
+		if len(sv.Changes) > 0 {
+			differ = append(differ, fmt.Sprintf("%s: %s", sv.Server, launchChangesText(sv.Changes)))
+		}
+	}
+	text := fmt.Sprintf("launch configurations of %s with launch overrides read from DRS", count(len(d.Servers), "server"))
+	if len(differ) == 0 {
+		return text + "; DRS already launches them as the plan says"
+	}
+	return text + "; to change before launch: " + strings.Join(differ, "; ")
 }
