@@ -302,6 +302,8 @@ func eventText(ev ripcord.Event) (string, error) {
 		if d.Error != "" {
 			text += "; not read: " + d.Error
 		}
+	case engine.EvApprovalRequested, engine.EvApprovalGranted, engine.EvApprovalRejected, engine.EvApprovalTimedOut:
+		text, err = approvalText(ev)
 	default:
 		text = fmt.Sprintf("%s (an event type this ripcord does not describe): %s", ev.Type, string(ev.Data))
 	}
