@@ -209,6 +209,7 @@ func TestApprovalRejected(t *testing.T) {
 	// Run until the step waits: it waits for ever (no timeout), so the
 	// driver is stopped from the clock once it has asked.
 	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	asked := make(chan struct{})
 	eng2 := e.engineWith(func(c *engine.Config) {
 		c.Clock = sleepHookClock{boundedClock: boundedClock{e.clock, e.clock.Now().Add(12 * time.Hour)}, after: func() {
@@ -245,6 +246,7 @@ func TestApprovalRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCtx, stop = context.WithCancel(ctx)
+	defer stop()
 	asked = make(chan struct{})
 	go func() { defer close(asked); _, _ = eng2.Run(runCtx, "appr-r") }()
 	<-asked
