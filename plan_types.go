@@ -140,19 +140,19 @@ type Plan struct {
 // StepKind is what a step does.
 type StepKind string
 
-// Step kinds. Only launch and wait are supported so far; the others are
-// recognized so that a plan using them gets a clear error.
+// Step kinds. Launch, wait and approval are supported so far; the others
+// are recognized so that a plan using them gets a clear error.
 const (
 	StepLaunch   StepKind = "launch"   // launch the servers of protection groups and/or explicit servers
 	StepWait     StepKind = "wait"     // wait for Duration
-	StepApproval StepKind = "approval" // a person must approve (not supported yet)
+	StepApproval StepKind = "approval" // a person must approve (approval.go)
 	StepHook     StepKind = "hook"     // call a webhook, SSM document or command (not supported yet)
 	StepCheck    StepKind = "check"    // a health check (not supported yet)
 )
 
 // StepKinds lists the step kinds that plans may use today, the default
 // first.
-var StepKinds = []StepKind{StepLaunch, StepWait}
+var StepKinds = []StepKind{StepLaunch, StepWait, StepApproval}
 
 // Step is one node of a plan's graph.
 type Step struct {
@@ -168,6 +168,9 @@ type Step struct {
 	Servers []ServerRef `json:"servers,omitempty"`
 	// Duration is how long a wait step waits.
 	Duration time.Duration `json:"duration,omitempty"`
+	// Approval is who must approve an approval step, and what happens
+	// when nobody does in time.
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // ServerRef names one source server in a launch step.

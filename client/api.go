@@ -217,6 +217,19 @@ func (c *Client) Control(ctx context.Context, id, action, step string) (ripcord.
 	return x, err
 }
 
+// Decide approves an approval step of execution id (decision "approve"),
+// or rejects it ("reject"), with a comment.
+func (c *Client) Decide(ctx context.Context, id, decision, step, comment string) (ripcord.Execution, error) {
+	var x ripcord.Execution
+	body, err := json.Marshal(ApprovalDecision{Step: step, Comment: comment})
+	if err != nil {
+		return x, err
+	}
+	_, err = c.call(ctx, request{method: http.MethodPost, path: "api/v1/executions/" + seg(id) + "/" + seg(decision), body: body,
+		contentType: "application/json"}, &x)
+	return x, err
+}
+
 // Targets lists every plan's targets (latest versions).
 func (c *Client) Targets(ctx context.Context) ([]TargetInfo, error) {
 	var out TargetList

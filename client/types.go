@@ -232,6 +232,13 @@ type ControlRequest struct {
 	Step string `json:"step,omitempty"`
 }
 
+// ApprovalDecision is the body of POST /api/v1/executions/{id}/approve
+// and .../reject: the approval step, and why.
+type ApprovalDecision struct {
+	Step    string `json:"step"`
+	Comment string `json:"comment,omitempty"`
+}
+
 // Actions a person can take on an execution.
 var Actions = []string{"pause", "resume", "cancel", "retry", "skip", "cleanup"}
 

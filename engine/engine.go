@@ -162,8 +162,11 @@ type Engine struct {
 	// checked holds the targets (ripcord.Target values) whose account
 	// CheckTargets has verified: their connections do not change.
 	checked sync.Map
-	rng     *rand.Rand
-	rngMu   sync.Mutex
+	// wakers holds, by execution, the channel that wakes the driver
+	// this engine runs (wake.go).
+	wakers sync.Map
+	rng    *rand.Rand
+	rngMu  sync.Mutex
 }
 
 // New returns an Engine.
@@ -578,6 +581,8 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		return r.s, err
 	}
 	reason := "stopped"
+	wake, unregister := e.wakeChan(id)
+	defer unregister()
 	stopRenewing := r.keepAlive()
 	defer func() {
 		stopRenewing()
@@ -665,7 +670,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 				interval = max(d, time.Millisecond)
 			}
 		}
-		if err := e.cfg.Clock.Sleep(ctx, interval); err != nil {
+		if err := e.sleep(ctx, wake, interval); err != nil {
 			return stopped()
 		}
 	}
@@ -721,6 +726,7 @@ func (r *run) nextDeadline() time.Time {
 		if st.Status == stepRunning && st.Spec.Kind == ripcord.StepWait {
 			consider(st.Started.Add(st.Spec.Duration))
 		}
+		consider(st.approvalDeadline())
 		// Servers waiting on a blocker are given up at the conflict
 		// deadline, not at the next poll after it.
 		if st.Status == stepRunning && len(st.Blockers) > 0 && r.s.Spec.Settings.ConflictDeadline > 0 {
@@ -783,6 +789,8 @@ func (r *run) pass() error {
 			}
 		case ripcord.StepLaunch:
 			err = r.driveLaunch(st)
+		case ripcord.StepApproval:
+			err = r.driveApproval(st)
 		}
 		done()
 		if err != nil {
@@ -826,6 +834,11 @@ func (r *run) startReadySteps() error {
 				return err
 			}
 			r.dueNow(st)
+			if st.Spec.Kind == ripcord.StepApproval {
+				if err := r.driveApproval(st); err != nil {
+					return err
+				}
+			}
 			if st.Spec.Kind == ripcord.StepLaunch {
 				done := r.onStep(name)
 				err := r.driveLaunch(st)

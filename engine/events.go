@@ -83,6 +83,8 @@ type SpecStep struct {
 	After    []string         `json:"after,omitempty"`
 	Duration time.Duration    `json:"duration,omitempty"`
 	Servers  []SpecServer     `json:"servers,omitempty"`
+	// Approval is what an approval step asks (approval.go).
+	Approval *ripcord.Approval `json:"approval,omitempty"`
 }
 
 // SpecServer is a server of a launch step.

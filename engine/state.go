@@ -69,6 +69,8 @@ type State struct {
 	// Overrides follow the servers' launch overrides by ServerKey (nil:
 	// not compared yet; overrides.go).
 	Overrides map[string]*OverrideState
+	// Approvals are the decided approvals, in the order decided.
+	Approvals []ApprovalRecord
 	// cleanupRefusal is DRS's last refusal of a cleanup's terminate
 	// batch, for a notice that the cleanup failed (notices.go).
 	cleanupRefusal string
@@ -90,6 +92,9 @@ type StepState struct {
 	SkippedAfter string
 	// PausedTotal is how long the step was paused while running.
 	PausedTotal time.Duration
+	// Approval is an approval step's request in its current run (nil
+	// before it asks, and after a retry); approval.go.
+	Approval *ApprovalState
 }
 
 // ServerState is one server of a launch step.
@@ -490,8 +495,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		switch {
 		case st == nil:
 			return invalid("no step %q", d.Step)
-		case st.Spec.Kind != ripcord.StepLaunch || st.Status != stepFailed:
-			return invalid("step %s is %s; only a failed launch step can be retried", d.Step, st.Status)
+		case (st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval) || st.Status != stepFailed:
+			return invalid("step %s is %s; only a failed launch or approval step can be retried", d.Step, st.Status)
 		case s.State == ripcord.ExecCancelled || s.Cancel:
 			return invalid("the execution is cancelled")
 		case s.State == ripcord.ExecSucceeded:
@@ -504,6 +509,7 @@ func (s *State) apply(ev ripcord.Event) error {
 			}
 		}
 		st.Status, st.Started, st.Ended, st.Reason, st.PausedTotal = stepRunning, ev.At, time.Time{}, "", 0
+		st.Approval = nil // a retried approval step asks again
 		if s.State == ripcord.ExecFailed {
 			s.State, s.Finished, s.Reason = ripcord.ExecRunning, time.Time{}, ""
 		}
@@ -583,6 +589,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		if s.Cleanup.After > 0 && s.Cleanup.Due.IsZero() {
 			s.Cleanup.Due = ev.At.Add(s.Cleanup.After)
 		}
+	case EvApprovalRequested, EvApprovalGranted, EvApprovalRejected, EvApprovalTimedOut:
+		return s.applyApproval(ev, invalid)
 	case EvDRSUnavailable:
 		var d DRSUnavailable
 		if err := dec(&d); err != nil {
@@ -813,6 +821,10 @@ func (s *State) clone() *State {
 			cs.Servers[id] = &csv
 		}
 		cs.Blockers = maps.Clone(st.Blockers)
+		if st.Approval != nil {
+			a := *st.Approval
+			cs.Approval = &a
+		}
 		for id, sv := range cs.Servers {
 			sv.History = slices.Clone(sv.History)
 			cs.Servers[id] = sv
@@ -832,6 +844,7 @@ func (s *State) clone() *State {
 			c.Overrides[k] = &co
 		}
 	}
+	c.Approvals = slices.Clone(s.Approvals)
 	c.Outages = make(map[string]*Outage, len(s.Outages))
 	for k, o := range s.Outages {
 		co := *o
@@ -996,6 +1009,8 @@ func decodeSpec(data []byte, spec *Spec) bool {
 						st.Kind = ripcord.StepKind(p.str())
 					case "duration":
 						st.Duration = time.Duration(p.int())
+					case "approval":
+						p.decode(&st.Approval)
 					case "after":
 						if p.null() {
 							return // nil

@@ -612,6 +612,7 @@ func (d *decoder) step(n *yaml.Node, path string, index int, kind, prev string) 
 	if m.get("kind") == nil {
 		s.Kind = ripcord.StepLaunch
 	}
+	s.Approval = d.approval(m, path, subj)
 	if prev != "" {
 		s.After = append(s.After, prev)
 		d.record(path+".after[0]", n)

@@ -142,14 +142,19 @@ var serverRefObject = &object{
 var stepObject = &object{
 	name: "step",
 	def:  "step",
-	doc:  "A step of a plan. A launch step launches protection groups and servers; a wait step waits.",
+	doc:  "A step of a plan. A launch step launches protection groups and servers; a wait step waits; an approval step waits for a person's go-ahead.",
 	fields: []field{
 		{key: "name", kind: kName, required: true, doc: "The step's name, unique in its plan."},
-		{key: "kind", kind: kEnum, enum: strs(ripcord.StepKinds), def: string(ripcord.StepLaunch), doc: "What the step does: launch or wait (approval, hook and check are reserved)."},
+		{key: "kind", kind: kEnum, enum: strs(ripcord.StepKinds), def: string(ripcord.StepLaunch), doc: "What the step does: launch, wait or approval (hook and check are reserved)."},
 		{key: "after", kind: kNames, doc: "Steps that must be done before this one starts."},
 		{key: "groups", kind: kNames, doc: "Protection groups a launch step launches."},
 		{key: "servers", kind: kServerRefs, doc: "Source servers a launch step launches besides its groups'; list a group's server here to mark it optional."},
 		{key: "duration", kind: kDuration, doc: "How long a wait step waits."},
+		{key: "approverRoles", kind: kNames, enum: strs(ripcord.Roles), doc: "Roles whose tokens may approve an approval step (a stronger role may too): viewer, operator, recovery, admin."},
+		{key: "approvers", kind: kNames, doc: "Token names that may approve an approval step, whatever their role."},
+		{key: "message", kind: kText, doc: "What an approval step tells its approvers."},
+		{key: "timeout", kind: kDuration, doc: "How long an approval step waits for a decision; unset: until someone decides."},
+		{key: "onTimeout", kind: kEnum, enum: ripcord.ApprovalOutcomes, def: ripcord.ApprovalFail, doc: "What an approval step's timeout does: fail (the failure policy applies) or continue."},
 	},
 }
 

@@ -302,6 +302,13 @@ func (r Report) markdown(b *bytes.Buffer) {
 		}
 	}
 
+	if len(r.Approvals) > 0 {
+		b.WriteString("\n## Approvals\n\n| step | asked | decision | by | at | comment |\n|---|---|---|---|---|---|\n")
+		for _, a := range r.Approvals {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c(a.Step), r.When(&a.RequestedAt), a.Decision, c(dash(a.By)), r.When(&a.At), c(dash(a.Comment)))
+		}
+	}
+
 	b.WriteString("\n## Instances\n\n")
 	if len(r.Instances) == 0 {
 		b.WriteString("None launched.\n")

@@ -44,7 +44,10 @@ type Report struct {
 	RPO         RPO       `json:"rpo"`
 	Steps       []Step    `json:"steps"`
 	Controls    []Control `json:"controls"`
-	Failures    []Failure `json:"failures"`
+	// Approvals are the decisions on approval steps, in the order made
+	// (none: the plan has no approval step, and the key is left out).
+	Approvals []Approval `json:"approvals,omitempty"`
+	Failures  []Failure  `json:"failures"`
 	// Cleanup is null for a recovery (its instances are production).
 	Cleanup   *Cleanup   `json:"cleanup"`
 	Instances []Instance `json:"instances"`
@@ -242,6 +245,7 @@ func Build(s *engine.State, events []ripcord.Event, now time.Time) Report {
 		r.StartedBy = events[0].Actor
 	}
 	r.RTO = rto(s)
+	r.Approvals = approvals(s)
 	for _, name := range s.Order {
 		st := s.Steps[name]
 		rs := Step{Name: name, Kind: string(st.Spec.Kind), Status: st.Status, StartedAt: at(st.Started), EndedAt: at(st.Ended),

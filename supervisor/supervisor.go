@@ -563,6 +563,28 @@ func (s *Supervisor) Control(ctx context.Context, id, action, actor, step string
 	return s.driveIfHome(ctx, id)
 }
 
+// Decide records a person's decision on an approval step ("approve" or
+// "reject") through the engine's guarded path, then makes sure a driver
+// acts on it. Who may decide is the caller's to check.
+func (s *Supervisor) Decide(ctx context.Context, id, decision, actor string, rq engine.ApprovalRequest) error {
+	eng, err := s.engineOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch decision {
+	case "approve":
+		err = eng.Approve(ctx, id, actor, rq)
+	case "reject":
+		err = eng.Reject(ctx, id, actor, rq)
+	default:
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("unknown decision %q", decision), Hint: "decisions are approve and reject"}
+	}
+	if err != nil {
+		return err
+	}
+	return s.driveIfHome(ctx, id)
+}
+
 // Drive starts a driver for execution id in the background, unless this
 // process drives it already. The driver runs until the execution ends,
 // pauses, or Run's context ends; another process's live lease makes it

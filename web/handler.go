@@ -183,6 +183,10 @@ func routes() []Route {
 		// recovery (checked in the handlers, which know the mode).
 		{Method: "POST", Path: "/api/v1/executions", Role: ripcord.RoleOperator, serve: (*Handler).startExecution},
 		{Method: "POST", Path: "/api/v1/executions/{id}/{action}", Role: ripcord.RoleOperator, serve: (*Handler).control},
+		// Any role may ask; the step's approvers are checked in the
+		// handler (approval.go).
+		{Method: "POST", Path: "/api/v1/executions/{id}/approve", Role: ripcord.RoleViewer, serve: (*Handler).approve},
+		{Method: "POST", Path: "/api/v1/executions/{id}/reject", Role: ripcord.RoleViewer, serve: (*Handler).reject},
 
 		{Method: "GET", Path: "/api/v1/audit", Role: ripcord.RoleAdmin, Query: page, serve: (*Handler).listAudit},
 		{Method: "GET", Path: "/api/v1/tokens", Role: ripcord.RoleAdmin, serve: (*Handler).listTokens},

@@ -142,7 +142,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"ExecutionDetail": client.ExecutionDetail{}, "Event": ripcord.Event{}, "EventPage": client.EventPage{},
 		"AuditEntry": client.AuditEntry{}, "AuditPage": client.AuditPage{},
 		"Token": client.Token{}, "TokenList": client.TokenList{},
-		"StartRequest": client.StartRequest{}, "ControlRequest": client.ControlRequest{},
+		"StartRequest": client.StartRequest{}, "ControlRequest": client.ControlRequest{}, "ApprovalDecision": client.ApprovalDecision{},
 		"TargetInfo": client.TargetInfo{}, "TargetList": client.TargetList{}, "GroupInfo": client.GroupInfo{}, "GroupList": client.GroupList{},
 		"ServerInfo": client.ServerInfo{}, "ServerList": client.ServerList{},
 		"JobLogItem": client.JobLogItem{}, "JobLog": client.JobLog{},

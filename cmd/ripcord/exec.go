@@ -41,6 +41,8 @@ func newExecCmd() *cobra.Command {
 			func(ctx context.Context, e *engine.Engine, id string, args []string) error {
 				return e.Skip(ctx, id, actor(), args[1])
 			}),
+		execDecideCmd("approve", "Approve an approval step that waits: the plan goes on"),
+		execDecideCmd("reject", "Reject an approval step that waits: the step fails, and the plan's failure policy applies"),
 	)
 	return cmd
 }

@@ -331,6 +331,8 @@ func eventText(ev ripcord.Event) (string, error) {
 		if d.Confirmed {
 			text += " (read again after an attempt whose answer was not recorded: already applied, not sent again)"
 		}
+	case engine.EvApprovalRequested, engine.EvApprovalGranted, engine.EvApprovalRejected, engine.EvApprovalTimedOut:
+		text, err = approvalText(ev)
 	default:
 		text = fmt.Sprintf("%s (an event type this ripcord does not describe): %s", ev.Type, string(ev.Data))
 	}
