@@ -52,6 +52,9 @@ type Permission struct {
 	Dependent []string
 	// Uses says which work calls it.
 	Uses Use
+	// OnlyForOverrides: called only for plans with launch overrides in
+	// the target (PolicyTarget.Overrides).
+	OnlyForOverrides bool
 }
 
 // Actions returns the IAM actions the call itself needs.
@@ -88,8 +91,12 @@ var Permissions = []Permission{
 		Dependent: []string{"drs:DescribeSourceServers", "ec2:DeleteVolume", "ec2:DescribeInstances",
 			"ec2:DescribeVolumes", "ec2:TerminateInstances"},
 		Uses: UseDrill},
-	// Fingerprints of the launch configurations after a good drill.
-	{Operation: "GetLaunchConfiguration", Action: "drs:GetLaunchConfiguration", Resource: "source-server", Uses: UseDrill | UseCheck},
+	// Fingerprints of the launch configurations after a good drill, and
+	// the comparison with a plan's launch overrides at the start of a run.
+	{Operation: "GetLaunchConfiguration", Action: "drs:GetLaunchConfiguration", Resource: "source-server", Uses: UseDrill | UseRecovery | UseCheck},
+	// A plan's launch overrides, applied before a server's first launch.
+	{Operation: "UpdateLaunchConfiguration", Action: "drs:UpdateLaunchConfiguration", Resource: "source-server",
+		Uses: UseDrill | UseRecovery, OnlyForOverrides: true},
 	{Operation: "DescribeRecoverySnapshots", Action: "drs:DescribeRecoverySnapshots", Resource: "source-server", Uses: UseCheck},
 }
 
@@ -123,6 +130,9 @@ type PolicyTarget struct {
 	Region    string
 	Servers   []string            // source server IDs (s-…)
 	Selectors []map[string]string // protection groups' tag selectors
+	// Overrides: the plan has launch overrides in the target, so its
+	// policies grant drs:UpdateLaunchConfiguration.
+	Overrides bool
 }
 
 // PolicyDocument is an IAM policy document.
@@ -170,7 +180,7 @@ func Policy(t PolicyTarget, mode Mode) PolicyDocument {
 	var tags, launches bool
 	var dependent []string
 	for _, p := range Permissions {
-		if p.Uses&mode.uses() == 0 {
+		if p.Uses&mode.uses() == 0 || (p.OnlyForOverrides && !t.Overrides) {
 			continue
 		}
 		byRes[p.Resource] = append(byRes[p.Resource], p.Action)

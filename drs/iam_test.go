@@ -191,3 +191,18 @@ func TestParseDenial(t *testing.T) {
 		t.Errorf("%+v", d)
 	}
 }
+
+// TestPolicyOverrides: drs:UpdateLaunchConfiguration is granted only to a
+// target where the plan has launch overrides.
+func TestPolicyOverrides(t *testing.T) {
+	pt := PolicyTarget{Account: "111122223333", Region: "us-east-1", Servers: []string{"s-3c1730a9e0771ea14"}}
+	for _, overrides := range []bool{false, true} {
+		pt.Overrides = overrides
+		for _, mode := range []Mode{ModeDrill, ModeRecovery} {
+			got := slices.Contains(Policy(pt, mode).Actions(), "drs:UpdateLaunchConfiguration")
+			if got != overrides {
+				t.Errorf("overrides %v, mode %s: drs:UpdateLaunchConfiguration granted %v", overrides, mode, got)
+			}
+		}
+	}
+}

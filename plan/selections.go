@@ -15,6 +15,9 @@ type Selection struct {
 	Target    ripcord.Target
 	Servers   []string            // sorted, once each
 	Selectors []map[string]string // one per protection group with a selector, in first-use order
+	// Overrides: a protection group launched in the target carries launch
+	// overrides, so a run updates launch configurations there.
+	Overrides bool
 }
 
 // Selections returns what the plan named planName selects in each target
@@ -50,6 +53,7 @@ func Selections(f *ripcord.PlanFile, planName string) ([]Selection, error) {
 			if len(g.Selector) > 0 {
 				s.Selectors = append(s.Selectors, maps.Clone(g.Selector))
 			}
+			s.Overrides = s.Overrides || g.Launch != nil || len(g.ServerLaunch) > 0
 		}
 		for _, ref := range st.Servers {
 			s := get(ref.Target)

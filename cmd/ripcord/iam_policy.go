@@ -136,7 +136,7 @@ func buildIAMPolicies(planName string, cfg iamPolicyConfig, sels []plan.Selectio
 	extIDs := map[string][]string{}
 	for _, s := range sels {
 		t := s.Target
-		pt := drs.PolicyTarget{Account: t.Account, Region: t.Region, Servers: s.Servers, Selectors: s.Selectors}
+		pt := drs.PolicyTarget{Account: t.Account, Region: t.Region, Servers: s.Servers, Selectors: s.Selectors, Overrides: s.Overrides}
 		attach := "the identity that runs ripcord (the target has no roleArn: ripcord calls DRS in account " + t.Account + " with its own credentials)"
 		if t.RoleARN != "" {
 			pt.Partition = strings.SplitN(t.RoleARN, ":", 3)[1]
