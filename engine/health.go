@@ -359,9 +359,11 @@ func (r *run) attemptChecks(st *StepState) error {
 	for _, j := range jobs {
 		cr, c, h := j.cr, j.c, j.h
 		end := HealthCheckEnded{Step: st.Spec.Name, Check: h.Check, Server: h.Server}
+		if j.res.done || j.res.wait {
+			cr.result = j.res.result
+		}
 		if j.res.done {
 			cr.attempts++
-			cr.result = j.res.result
 		}
 		end.Attempts, end.Result = cr.attempts, cr.result
 		switch {
@@ -377,14 +379,14 @@ func (r *run) attemptChecks(st *StepState) error {
 			if last == "" {
 				last = "no attempt finished"
 			}
-			if !j.res.done {
+			if !j.res.done && !j.res.wait {
 				last += "; " + j.res.result
 			}
 			end.Result = fmt.Sprintf("did not pass within its timeout of %s; last result: %s", h.Deadline.Sub(h.Started).Round(time.Second), last)
 			evs = append(evs, r.ev(EvHealthCheckFailed, end))
 			continue
 		}
-		if j.res.done {
+		if j.res.done || j.res.wait {
 			cr.next = now.Add(c.Interval)
 		} else {
 			cr.next = now.Add(min(c.Interval, 5*time.Second)) // an SSM command in flight: look again soon
@@ -400,7 +402,10 @@ func (r *run) attemptChecks(st *StepState) error {
 // or not) or still waiting on an SSM command.
 type attempt struct {
 	done, ok bool
-	result   string
+	// wait: nothing was tried (an SSM command not sent); the next try is
+	// an interval later.
+	wait   bool
+	result string
 }
 
 func passed(format string, args ...any) attempt {
@@ -451,7 +456,10 @@ func (r *run) attempt(ctx context.Context, c ripcord.HealthCheck, h *CheckState,
 		if cr.command == "" {
 			id, err := in.SendCommand(ctx, c.Document, c.Parameters, []string{h.Instance})
 			if err != nil {
-				return failed("SSM SendCommand %s: %v", c.Document, err)
+				// Not sent (most often: the instance's SSM agent is
+				// not online yet): not an attempt; tried again after
+				// the interval, within the timeout.
+				return attempt{wait: true, result: fmt.Sprintf("SSM SendCommand %s: %v", c.Document, err)}
 			}
 			cr.command = id
 			return attempt{result: "SSM command " + id + " sent"}
@@ -589,4 +597,87 @@ func (r *run) healthNext(consider func(time.Time)) {
 			}
 		}
 	}
+}
+
+// Healthy is the recovery time to healthy: from the execution's start
+// until the last of its critical servers passed its health gate (a server
+// of a launch step without a gate counts when it launched) and its check
+// steps passed. It is measured only when the plan has health checks
+// (Checked); while a critical server or a check step is not healthy,
+// NotHealthy names them.
+type Healthy struct {
+	Checked  bool
+	Measured time.Duration
+	// Last is the last server (or check step) to turn healthy, in step
+	// Step, at At.
+	Last, Step string
+	At         time.Time
+	NotHealthy []string
+}
+
+// Complete reports whether everything the plan checks is healthy.
+func (h Healthy) Complete() bool { return h.Checked && len(h.NotHealthy) == 0 && !h.At.IsZero() }
+
+// HealthyTime measures the execution's RTO to healthy (see Healthy).
+func (s *State) HealthyTime() Healthy {
+	var h Healthy
+	for _, name := range s.Order {
+		if len(s.Steps[name].Spec.checks()) > 0 {
+			h.Checked = true
+		}
+	}
+	if !h.Checked {
+		return h
+	}
+	later := func(last, step string, at time.Time) {
+		if at.After(h.At) {
+			h.Last, h.Step, h.At = last, step, at
+		}
+	}
+	for _, name := range s.Order {
+		st := s.Steps[name]
+		if st.Spec.Kind == ripcord.StepCheck {
+			if st.Status == stepSucceeded {
+				later(name, name, st.Ended)
+			} else {
+				h.NotHealthy = append(h.NotHealthy, "check step "+name)
+			}
+			continue
+		}
+		for _, id := range sortedKeys(st.Servers) {
+			sv := st.Servers[id]
+			if sv.Optional {
+				continue
+			}
+			if sv.Status != srvLaunched {
+				h.NotHealthy = append(h.NotHealthy, fmt.Sprintf("%s (step %s)", id, name))
+				continue
+			}
+			at, ok := sv.LaunchedAt, true
+			for _, c := range st.Spec.Health {
+				ch := st.Health[checkKey(id, c.Name)]
+				if ch == nil || ch.Status != checkPassed {
+					ok = false
+					break
+				}
+				at = later2(at, ch.Ended)
+			}
+			if !ok {
+				h.NotHealthy = append(h.NotHealthy, fmt.Sprintf("%s (step %s)", id, name))
+				continue
+			}
+			later(id, name, at)
+		}
+	}
+	if !h.At.IsZero() {
+		h.Measured = h.At.Sub(s.Started)
+	}
+	return h
+}
+
+func later2(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
