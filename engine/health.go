@@ -653,15 +653,7 @@ func (s *State) HealthyTime() Healthy {
 				h.NotHealthy = append(h.NotHealthy, fmt.Sprintf("%s (step %s)", id, name))
 				continue
 			}
-			at, ok := sv.LaunchedAt, true
-			for _, c := range st.Spec.Health {
-				ch := st.Health[checkKey(id, c.Name)]
-				if ch == nil || ch.Status != checkPassed {
-					ok = false
-					break
-				}
-				at = later2(at, ch.Ended)
-			}
+			at, ok := st.ServerHealthy(id)
 			if !ok {
 				h.NotHealthy = append(h.NotHealthy, fmt.Sprintf("%s (step %s)", id, name))
 				continue
@@ -675,9 +667,46 @@ func (s *State) HealthyTime() Healthy {
 	return h
 }
 
-func later2(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
+// ServerHealthy returns when a launched server of a launch step turned
+// healthy: when the last check of its health gate passed, or when it
+// launched if the step has no gate; false while it is not healthy.
+func (st *StepState) ServerHealthy(id string) (time.Time, bool) {
+	sv := st.Servers[id]
+	if sv == nil || sv.Status != srvLaunched {
+		return time.Time{}, false
 	}
-	return a
+	at := sv.LaunchedAt
+	for _, c := range st.Spec.Health {
+		ch := st.Health[checkKey(id, c.Name)]
+		if ch == nil || ch.Status != checkPassed {
+			return time.Time{}, false
+		}
+		if ch.Ended.After(at) {
+			at = ch.Ended
+		}
+	}
+	return at, true
+}
+
+// CheckRecord is one health check as it ran, for reports.
+type CheckRecord struct {
+	Check    string    `json:"check"`
+	Server   string    `json:"server,omitempty"`
+	Instance string    `json:"instance,omitempty"`
+	Status   string    `json:"status"` // running, passed, failed
+	Started  time.Time `json:"startedAt"`
+	Ended    time.Time `json:"endedAt,omitzero"`
+	Attempts int       `json:"attempts"`
+	Result   string    `json:"result,omitempty"`
+}
+
+// CheckRecords lists the step's health checks, by server and check.
+func (st *StepState) CheckRecords() []CheckRecord {
+	var out []CheckRecord
+	for _, k := range sortedKeys(st.Health) {
+		h := st.Health[k]
+		out = append(out, CheckRecord{Check: h.Check, Server: h.Server, Instance: h.Instance, Status: h.Status,
+			Started: h.Started, Ended: h.Ended, Attempts: h.Attempts, Result: h.Result})
+	}
+	return out
 }

@@ -1024,6 +1024,10 @@ func decodeSpec(data []byte, spec *Spec) bool {
 						st.Duration = time.Duration(p.int())
 					case "approval":
 						p.decode(&st.Approval)
+					case "health":
+						p.decode(&st.Health)
+					case "checks":
+						p.decode(&st.Checks)
 					case "after":
 						if p.null() {
 							return // nil
