@@ -109,7 +109,7 @@ func (v *validator) validateCheck(c ripcord.HealthCheck, cp, subj string) {
 	}
 	only := func(key, val string, types ...string) {
 		if val != "" && !slices.Contains(types, c.Type) {
-			v.add(cp+"."+key, fmt.Sprintf("%s is a %s check, which has no %s", subj, c.Type, key), "remove "+key+":")
+			v.add(cp+"."+key, fmt.Sprintf("%s is of type %s, which has no %s", subj, c.Type, key), "remove "+key+":")
 		}
 	}
 	only("address", c.Address, ripcord.CheckTCP)
