@@ -147,12 +147,12 @@ const (
 	StepWait     StepKind = "wait"     // wait for Duration
 	StepApproval StepKind = "approval" // a person must approve (approval.go)
 	StepHook     StepKind = "hook"     // call a webhook, SSM document or command (not supported yet)
-	StepCheck    StepKind = "check"    // a health check (not supported yet)
+	StepCheck    StepKind = "check"    // health checks of the instances of the steps it is after (health.go)
 )
 
 // StepKinds lists the step kinds that plans may use today, the default
 // first.
-var StepKinds = []StepKind{StepLaunch, StepWait, StepApproval}
+var StepKinds = []StepKind{StepLaunch, StepWait, StepApproval, StepCheck}
 
 // Step is one node of a plan's graph.
 type Step struct {
@@ -171,6 +171,12 @@ type Step struct {
 	// Approval is who must approve an approval step, and what happens
 	// when nobody does in time.
 	Approval *Approval `json:"approval,omitempty"`
+	// Health is a launch step's health gate: checks each launched server
+	// must pass for the step to succeed (health.go).
+	Health []HealthCheck `json:"health,omitempty"`
+	// Checks are a check step's health checks, run on the recovery
+	// instances of the launch steps it is after.
+	Checks []HealthCheck `json:"checks,omitempty"`
 }
 
 // ServerRef names one source server in a launch step.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -116,6 +117,13 @@ type Config struct {
 	// reaches (default DefaultJobHorizon; negative: all of history).
 	// Later looks read only the jobs created since (see jobView).
 	JobHorizon time.Duration
+	// Instances are the EC2 and SSM clients of the targets, by target
+	// name, for health checks (health.go); a target without one fails
+	// its ec2Status and ssm checks, saying so.
+	Instances map[string]ripcord.Instances
+	// HTTPClient makes the http checks' requests (default: one that
+	// follows no redirects).
+	HTTPClient *http.Client
 	// OutageLimit, when the plan sets none, is how long DRS may keep
 	// failing with transient errors before the execution pauses
 	// (default 30m).
@@ -341,6 +349,8 @@ type run struct {
 	lastLook  map[string]time.Time
 	due       map[string]time.Time
 	ival      map[string]time.Duration
+	// health is the driver's memory of running health checks (health.go).
+	health map[string]*checkRun
 }
 
 // record appends events through the one guarded path: each event must fit
@@ -736,6 +746,7 @@ func (r *run) nextDeadline() time.Time {
 	for _, x := range r.notBefore {
 		consider(x)
 	}
+	r.healthNext(consider)
 	if r.s.Final() && !r.s.Cleanup.Requested {
 		consider(r.s.Cleanup.Due)
 	}
@@ -791,6 +802,8 @@ func (r *run) pass() error {
 			err = r.driveLaunch(st)
 		case ripcord.StepApproval:
 			err = r.driveApproval(st)
+		case ripcord.StepCheck:
+			err = r.driveCheckStep(st)
 		}
 		done()
 		if err != nil {
@@ -836,6 +849,14 @@ func (r *run) startReadySteps() error {
 			r.dueNow(st)
 			if st.Spec.Kind == ripcord.StepApproval {
 				if err := r.driveApproval(st); err != nil {
+					return err
+				}
+			}
+			if st.Spec.Kind == ripcord.StepCheck {
+				done := r.onStep(name)
+				err := r.driveCheckStep(st)
+				done()
+				if err != nil {
 					return err
 				}
 			}

@@ -85,6 +85,10 @@ type SpecStep struct {
 	Servers  []SpecServer     `json:"servers,omitempty"`
 	// Approval is what an approval step asks (approval.go).
 	Approval *ripcord.Approval `json:"approval,omitempty"`
+	// Health is a launch step's health gate and Checks a check step's
+	// checks (health.go).
+	Health []ripcord.HealthCheck `json:"health,omitempty"`
+	Checks []ripcord.HealthCheck `json:"checks,omitempty"`
 }
 
 // SpecServer is a server of a launch step.

@@ -15,6 +15,15 @@ import (
 // every server is final, fails servers held past the conflict deadline, and
 // launches the free ones in batches within the quotas.
 func (r *run) driveLaunch(st *StepState) error {
+	if len(st.Spec.Health) > 0 {
+		// The health gate: checks start as each server launches.
+		if err := r.startGates(st); err != nil {
+			return err
+		}
+		if err := r.attemptChecks(st); err != nil {
+			return err
+		}
+	}
 	if done, err := r.maybeFinishStep(st); done || err != nil {
 		return err
 	}
@@ -491,6 +500,17 @@ func (r *run) maybeFinishStep(st *StepState) (bool, error) {
 	if len(critical) > 0 {
 		return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepFailed,
 			Reason: "critical servers failed: " + strings.Join(critical, "; ")}))
+	}
+	pending, unhealthy := st.gatesPending()
+	switch {
+	case pending && r.s.Cancel:
+		return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepSkipped,
+			Reason: "execution cancelled while the health gate checked the launched servers"}))
+	case pending:
+		return false, nil
+	case len(unhealthy) > 0:
+		return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepFailed,
+			Reason: "health gate failed: " + strings.Join(unhealthy, "; ")}))
 	}
 	return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepSucceeded}))
 }

@@ -95,6 +95,9 @@ type StepState struct {
 	// Approval is an approval step's request in its current run (nil
 	// before it asks, and after a retry); approval.go.
 	Approval *ApprovalState
+	// Health follows the step's health checks by checkKey (nil: none
+	// started); health.go.
+	Health map[string]*CheckState
 }
 
 // ServerState is one server of a launch step.
@@ -495,8 +498,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		switch {
 		case st == nil:
 			return invalid("no step %q", d.Step)
-		case (st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval) || st.Status != stepFailed:
-			return invalid("step %s is %s; only a failed launch or approval step can be retried", d.Step, st.Status)
+		case (st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval && st.Spec.Kind != ripcord.StepCheck) || st.Status != stepFailed:
+			return invalid("step %s is %s; only a failed launch, approval or check step can be retried", d.Step, st.Status)
 		case s.State == ripcord.ExecCancelled || s.Cancel:
 			return invalid("the execution is cancelled")
 		case s.State == ripcord.ExecSucceeded:
@@ -510,6 +513,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		st.Status, st.Started, st.Ended, st.Reason, st.PausedTotal = stepRunning, ev.At, time.Time{}, "", 0
 		st.Approval = nil // a retried approval step asks again
+		st.retryChecks()  // failed health checks run again
 		if s.State == ripcord.ExecFailed {
 			s.State, s.Finished, s.Reason = ripcord.ExecRunning, time.Time{}, ""
 		}
@@ -591,6 +595,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 	case EvApprovalRequested, EvApprovalGranted, EvApprovalRejected, EvApprovalTimedOut:
 		return s.applyApproval(ev, invalid)
+	case EvHealthCheckStarted, EvHealthCheckPassed, EvHealthCheckFailed:
+		return s.applyHealth(ev, invalid)
 	case EvDRSUnavailable:
 		var d DRSUnavailable
 		if err := dec(&d); err != nil {
@@ -825,6 +831,13 @@ func (s *State) clone() *State {
 			a := *st.Approval
 			cs.Approval = &a
 		}
+		if st.Health != nil {
+			cs.Health = make(map[string]*CheckState, len(st.Health))
+			for k, h := range st.Health {
+				ch := *h
+				cs.Health[k] = &ch
+			}
+		}
 		for id, sv := range cs.Servers {
 			sv.History = slices.Clone(sv.History)
 			cs.Servers[id] = sv
@@ -1011,6 +1024,10 @@ func decodeSpec(data []byte, spec *Spec) bool {
 						st.Duration = time.Duration(p.int())
 					case "approval":
 						p.decode(&st.Approval)
+					case "health":
+						p.decode(&st.Health)
+					case "checks":
+						p.decode(&st.Checks)
 					case "after":
 						if p.null() {
 							return // nil

@@ -307,7 +307,7 @@ func shapeOf(k valueKind) yaml.Kind {
 	switch {
 	case k.isList():
 		return yaml.SequenceNode
-	case k == kTags, k == kObject, k == kObjectMap:
+	case k == kTags, k == kObject, k == kObjectMap, k == kStringMap:
 		return yaml.MappingNode
 	}
 	return yaml.ScalarNode
@@ -613,6 +613,8 @@ func (d *decoder) step(n *yaml.Node, path string, index int, kind, prev string) 
 		s.Kind = ripcord.StepLaunch
 	}
 	s.Approval = d.approval(m, path, subj)
+	s.Health = d.checks(m, "health", path, subj)
+	s.Checks = d.checks(m, "checks", path, subj)
 	if prev != "" {
 		s.After = append(s.After, prev)
 		d.record(path+".after[0]", n)

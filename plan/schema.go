@@ -122,6 +122,10 @@ func fieldSchema(f *field) jsonObject {
 		s = ref(f.object.def)
 	case kObjectMap:
 		s = jsonObject{{"type", "object"}, {"propertyNames", ref("serverId")}, {"additionalProperties", ref(f.object.def)}}
+	case kInt:
+		s = jsonObject{{"type", "integer"}, {"minimum", 0}}
+	case kStringMap:
+		s = jsonObject{{"type", "object"}, {"additionalProperties", jsonObject{{"type", "string"}}}}
 	}
 	s = append(s, jsonMember{"description", f.doc})
 	if f.def != "" {

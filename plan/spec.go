@@ -68,6 +68,8 @@ const (
 	kSNSTopic                    // an SNS topic ARN (snsTopicPattern)
 	kObject                      // one field.object
 	kObjectMap                   // a mapping of source server IDs to field.object
+	kInt                         // a whole number, 0 or more
+	kStringMap                   // a mapping of names to text
 )
 
 // isList reports whether values of kind k are YAML sequences.
@@ -145,7 +147,7 @@ var stepObject = &object{
 	doc:  "A step of a plan. A launch step launches protection groups and servers; a wait step waits; an approval step waits for a person's go-ahead.",
 	fields: []field{
 		{key: "name", kind: kName, required: true, doc: "The step's name, unique in its plan."},
-		{key: "kind", kind: kEnum, enum: strs(ripcord.StepKinds), def: string(ripcord.StepLaunch), doc: "What the step does: launch, wait or approval (hook and check are reserved)."},
+		{key: "kind", kind: kEnum, enum: strs(ripcord.StepKinds), def: string(ripcord.StepLaunch), doc: "What the step does: launch, wait, approval or check (hook is reserved)."},
 		{key: "after", kind: kNames, doc: "Steps that must be done before this one starts."},
 		{key: "groups", kind: kNames, doc: "Protection groups a launch step launches."},
 		{key: "servers", kind: kServerRefs, doc: "Source servers a launch step launches besides its groups'; list a group's server here to mark it optional."},
@@ -155,6 +157,27 @@ var stepObject = &object{
 		{key: "message", kind: kText, doc: "What an approval step tells its approvers."},
 		{key: "timeout", kind: kDuration, doc: "How long an approval step waits for a decision; unset: until someone decides."},
 		{key: "onTimeout", kind: kEnum, enum: ripcord.ApprovalOutcomes, def: ripcord.ApprovalFail, doc: "What an approval step's timeout does: fail (the failure policy applies) or continue."},
+		{key: "health", kind: kObjects, object: checkObject, doc: "A launch step's health gate: checks each launched server must pass for the step to succeed."},
+		{key: "checks", kind: kObjects, object: checkObject, doc: "A check step's health checks, run on the recovery instances of the launch steps it is after."},
+	},
+}
+
+var checkObject = &object{
+	name: "health check",
+	def:  "healthCheck",
+	doc:  "A health check: EC2 status checks, a TCP connection, an HTTP(S) request or an SSM command, tried every interval until it passes, its retries are spent or its timeout passes.",
+	fields: []field{
+		{key: "type", kind: kEnum, enum: ripcord.CheckTypes, required: true, doc: "What the check does: ec2Status, tcp, http or ssm."},
+		{key: "name", kind: kName, doc: "The check's name in events and reports; unset: its type (with its position when a list has several of one type)."},
+		{key: "address", kind: kText, doc: "A tcp check's host:port; the host may be {{.PrivateIP}} or {{.InstanceID}} of each recovery instance."},
+		{key: "url", kind: kText, doc: "An http check's http:// or https:// URL; it may hold {{.PrivateIP}} or {{.InstanceID}} of each recovery instance."},
+		{key: "status", kind: kInt, def: "200", doc: "The HTTP status an http check expects."},
+		{key: "body", kind: kText, doc: "A regular expression the body of an http check's answer must match."},
+		{key: "document", kind: kText, doc: "An ssm check's Run Command document, such as AWS-RunShellScript; exit code 0 passes."},
+		{key: "parameters", kind: kStringMap, doc: "The ssm check's document parameters (each a single value)."},
+		{key: "interval", kind: kDuration, def: ripcord.DefaultCheckInterval.String(), doc: "The time between two attempts."},
+		{key: "timeout", kind: kDuration, def: "10m", doc: "How long the check may take to pass, from when it starts (a gate's: when its server launched)."},
+		{key: "retries", kind: kInt, doc: "How many attempts may fail after the first before the check fails; unset: only the timeout bounds it."},
 	},
 }
 
@@ -291,6 +314,10 @@ func (f *field) describeKind() string {
 		return "a mapping such as {disposition: STARTED, copyTags: true}"
 	case kObjectMap:
 		return "a mapping of source server IDs to " + f.object.name + "s, such as {s-3c1730a9e0771ea14: {copyPrivateIp: true}}"
+	case kInt:
+		return "a whole number, such as 3"
+	case kStringMap:
+		return "a mapping of names to text, such as {commands: \"systemctl is-active nginx\"}"
 	}
 	return "a value"
 }

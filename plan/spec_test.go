@@ -23,6 +23,7 @@ func TestDocsCoverEveryKey(t *testing.T) {
 		serverRefObject: "### Servers of a step",
 		notifyObject:    "## Notifications",
 		launchObject:    "## Launch overrides",
+		checkObject:     "### Health checks",
 	}
 	for _, o := range objects {
 		h, ok := headings[o]

@@ -358,13 +358,15 @@ func (v *validator) step(n *names, p *ripcord.Plan, j int, path string) {
 			v.add(path, fmt.Sprintf("wait %s cannot launch groups or servers", subj), "remove groups and servers, or make it a launch step")
 		}
 	case s.Kind == ripcord.StepApproval:
-	case slices.Contains([]ripcord.StepKind{ripcord.StepHook, ripcord.StepCheck}, s.Kind):
-		v.add(path+".kind", fmt.Sprintf("%s: kind %s is not supported yet", subj, s.Kind), "use launch, wait or approval")
+	case s.Kind == ripcord.StepCheck:
+	case slices.Contains([]ripcord.StepKind{ripcord.StepHook}, s.Kind):
+		v.add(path+".kind", fmt.Sprintf("%s: kind %s is not supported yet", subj, s.Kind), "use launch, wait, approval or check")
 	default:
 		v.add(path+".kind", fmt.Sprintf("%s: unknown kind %q", subj, s.Kind), suggest(string(s.Kind), strs(ripcord.StepKinds), "use "))
 	}
 
 	v.approval(s, path, subj)
+	v.stepChecks(p, &s, path, subj)
 
 	// after:
 	stepNames := make([]string, len(p.Steps))

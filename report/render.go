@@ -109,9 +109,9 @@ func (r Report) RTOWords() string {
 	x := r.RTO
 	if x.MeasuredSeconds == nil {
 		if len(x.NotLaunched) > 0 {
-			return "not achieved: critical servers not launched: " + strings.Join(x.NotLaunched, ", ")
+			return "not achieved: critical servers not launched: " + strings.Join(x.NotLaunched, ", ") + r.healthyWords()
 		}
-		return "not measured: no critical server"
+		return "not measured: no critical server" + r.healthyWords()
 	}
 	s := dur(*x.MeasuredSeconds) + " (start to " + x.LastCriticalServer + " launched in step " + x.LastCriticalStep + ")"
 	switch {
@@ -122,7 +122,19 @@ func (r Report) RTOWords() string {
 	default:
 		s += "; target " + dur(*x.TargetSeconds) + ": MISSED"
 	}
-	return s
+	return s + r.healthyWords()
+}
+
+// healthyWords is the RTO to healthy, when the plan has health checks.
+func (r Report) healthyWords() string {
+	x := r.RTO
+	switch {
+	case x.HealthySeconds != nil:
+		return "; to healthy: " + dur(*x.HealthySeconds) + " (start to " + x.LastHealthyServer + " healthy in step " + x.LastHealthyStep + ")"
+	case x.NotHealthy != nil:
+		return "; to healthy: not achieved: not healthy: " + strings.Join(x.NotHealthy, ", ")
+	}
+	return ""
 }
 
 // rpoWords is a server's RPO in words.

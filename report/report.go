@@ -72,6 +72,14 @@ type RTO struct {
 	// HealthySeconds is the time to the last critical server healthy: set
 	// once health checks exist; null until then.
 	HealthySeconds *float64 `json:"healthySeconds"`
+	// LastHealthyServer (or check step), in LastHealthyStep, turned
+	// healthy at LastHealthyAt; NotHealthy names the critical servers
+	// and check steps not healthy. All absent when the plan has no
+	// health checks (engine.State.HealthyTime).
+	LastHealthyServer string     `json:"lastHealthyServer,omitempty"`
+	LastHealthyStep   string     `json:"lastHealthyStep,omitempty"`
+	LastHealthyAt     *time.Time `json:"lastHealthyAt,omitempty"`
+	NotHealthy        []string   `json:"notHealthy,omitempty"`
 	// NotLaunched are the critical servers that did not launch: while any
 	// is listed, no RTO was achieved.
 	NotLaunched []string `json:"notLaunched"`
@@ -103,6 +111,9 @@ type Step struct {
 	Reason    string     `json:"reason,omitempty"`
 	SkippedBy string     `json:"skippedBy,omitempty"`
 	Servers   []Server   `json:"servers"`
+	// Checks are the step's health checks (a launch step's gate, a check
+	// step's checks) as they ran; absent without any.
+	Checks []engine.CheckRecord `json:"checks,omitempty"`
 }
 
 // Server is one server of a launch step: its last attempt's times at the
@@ -120,7 +131,8 @@ type Server struct {
 	JobID        string     `json:"jobID,omitempty"`
 	JobCreatedAt *time.Time `json:"jobCreatedAt"`
 	LaunchedAt   *time.Time `json:"launchedAt"`
-	// HealthyAt: set once health checks exist; null until then.
+	// HealthyAt is when the server passed its step's health gate; null
+	// when the step has no gate or the server did not pass it.
 	HealthyAt  *time.Time `json:"healthyAt"`
 	InstanceID string     `json:"instanceID,omitempty"`
 	// PointInTime is the time of the data the instance was launched from
@@ -255,8 +267,13 @@ func Build(s *engine.State, events []ripcord.Event, now time.Time) Report {
 			if sv == nil {
 				continue
 			}
-			rs.Servers = append(rs.Servers, server(s, sv))
+			out := server(s, sv)
+			if t, ok := st.ServerHealthy(sv.ID); ok && len(st.Spec.Health) > 0 {
+				out.HealthyAt = at(t)
+			}
+			rs.Servers = append(rs.Servers, out)
 		}
+		rs.Checks = st.CheckRecords()
 		r.Steps = append(r.Steps, rs)
 	}
 	r.RPO = rpo(s, r.Steps)
@@ -302,6 +319,13 @@ func rto(s *engine.State) RTO {
 		if r.TargetSeconds != nil {
 			met := m.Measured <= s.Spec.Settings.RTOTarget
 			r.Met = &met
+		}
+	}
+	if h := s.HealthyTime(); h.Checked {
+		r.NotHealthy = nonNil(h.NotHealthy)
+		if h.Complete() {
+			r.HealthySeconds = seconds(h.Measured)
+			r.LastHealthyServer, r.LastHealthyStep, r.LastHealthyAt = h.Last, h.Step, at(h.At)
 		}
 	}
 	return r

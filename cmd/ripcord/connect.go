@@ -132,13 +132,17 @@ func (c *connFlags) clients(ctx context.Context, targets []ripcord.Target) (map[
 		if endpoint == "" {
 			endpoint = c.Endpoint
 		}
-		cl, err := drs.New(ctx, drs.Config{Region: region, Endpoint: endpoint, RoleARN: t.RoleARN, ExternalID: t.ExternalID,
+		dc := drs.Config{Region: region, Endpoint: endpoint, RoleARN: t.RoleARN, ExternalID: t.ExternalID,
 			Profile: c.Profile, RateLimit: c.RateLimit, STSEndpoint: c.stsEndpoint(ctx, endpoint),
 			// Which process sent a request, for DRS's side (CloudTrail).
 			AppID:   fmt.Sprintf("ripcord-%d", os.Getpid()),
-			Observe: c.observeDRS(t.Name)})
+			Observe: c.observeDRS(t.Name)}
+		cl, err := drs.New(ctx, dc)
 		if err != nil {
 			return nil, fmt.Errorf("connect to DRS for target %s: %w", t.Name, err)
+		}
+		if err := connectInstances(ctx, cl, dc); err != nil { // health checks (health.go)
+			return nil, fmt.Errorf("connect to EC2 and SSM for target %s: %w", t.Name, err)
 		}
 		out[t.Name] = cl
 	}
@@ -158,7 +162,7 @@ func (c *connFlags) newEngine(ctx context.Context, errOut io.Writer, store ripco
 func (c *connFlags) newEngineAs(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State), who string, leaseTTL time.Duration) *engine.Engine {
 	cfg := engine.Config{Store: store, Targets: targets, Actor: who, OnChange: onChange, LeaseTTL: leaseTTL,
 		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second), Logger: c.logger(errOut), OwnerGone: processGone,
-		Clock: c.clock(ctx)}
+		Clock: c.clock(ctx), Instances: instancesOf(targets)}
 	c.observeEngine(&cfg)
 	return engine.New(cfg)
 }
