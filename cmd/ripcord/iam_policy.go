@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/plan"
 )
@@ -118,6 +119,9 @@ func iamPolicy(stdin io.Reader, out io.Writer, cfg iamPolicyConfig) error {
 		return err
 	}
 	res := buildIAMPolicies(planName, cfg, sels)
+	if p, ok := file.Plan(planName); ok {
+		addHealthCheckActions(&res, *p)
+	}
 	if cfg.Output == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -214,4 +218,38 @@ func printIAMPolicies(out io.Writer, res iamPolicies) {
 			fmt.Fprintf(out, "- %s\n", n)
 		}
 	}
+}
+
+// addHealthCheckActions grants what a plan's health checks call in EC2 and
+// SSM, in every target's drill and recovery policy (the checks run on the
+// recovery instances the plan launches there): ec2Status reads the
+// instances and their status checks, a check addressed by an instance's
+// private IP or ID reads the instances, an ssm check sends a command and
+// reads its outcome.
+func addHealthCheckActions(res *iamPolicies, p ripcord.Plan) {
+	set := map[string]bool{}
+	for _, st := range p.Steps {
+		for _, c := range append(slices.Clone(st.Health), st.Checks...) {
+			switch {
+			case c.Type == ripcord.CheckEC2Status:
+				set["ec2:DescribeInstances"], set["ec2:DescribeInstanceStatus"] = true, true
+			case c.Type == ripcord.CheckSSM:
+				set["ec2:DescribeInstances"], set["ssm:SendCommand"], set["ssm:GetCommandInvocation"] = true, true, true
+			case strings.Contains(c.Address+c.URL, "{{"):
+				set["ec2:DescribeInstances"] = true
+			}
+		}
+	}
+	if len(set) == 0 {
+		return
+	}
+	st := drs.Statement{Sid: "HealthChecks", Effect: "Allow", Action: slices.Sorted(maps.Keys(set)), Resource: []string{"*"}}
+	for i := range res.Targets {
+		for _, d := range []*drs.PolicyDocument{res.Targets[i].DrillPolicy, res.Targets[i].RecoveryPolicy} {
+			if d != nil {
+				d.Statement = append(d.Statement, st)
+			}
+		}
+	}
+	res.Notes = append(res.Notes, "the HealthChecks statement is what the plan's health checks call in EC2 and SSM on the recovery instances")
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ripcord-dr/ripcord"
+	"github.com/ripcord-dr/ripcord/drs"
 )
 
 const twoAccounts = `targets:
@@ -112,6 +113,71 @@ func TestIAMPolicyCmdErrors(t *testing.T) {
 		_, _, err := runRipcord(t, "", tt.args...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || ripcord.ErrorCode(err) == "" {
 			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// TestIAMPolicyHealthChecks: a plan's health checks add what they call in
+// EC2 and SSM to its drill and recovery policies (a HealthChecks
+// statement); a plan without checks gets no such statement and no SSM.
+func TestIAMPolicyHealthChecks(t *testing.T) {
+	const checked = `
+targets:
+  - {name: dr, account: "111122223333", region: us-east-1}
+protectionGroups:
+  - {name: orders-db, target: dr, selector: {Application: orders, Tier: database}}
+  - {name: orders-app, target: dr, selector: {Application: orders, Tier: app}}
+plans:
+  - name: orders
+    waves:
+      - name: database
+        groups: [orders-db]
+        health:
+          - {type: ec2Status}
+      - name: app
+        groups: [orders-app]
+      - name: smoke
+        kind: check
+        checks:
+          - {type: ssm, document: AWS-RunShellScript, parameters: {commands: "true"}}
+`
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{checked, []string{"ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "ssm:GetCommandInvocation", "ssm:SendCommand"}},
+		{strings.NewReplacer("        health:\n          - {type: ec2Status}\n", "",
+			"      - name: smoke\n        kind: check\n        checks:\n          - {type: ssm, document: AWS-RunShellScript, parameters: {commands: \"true\"}}\n", "").Replace(checked), nil},
+	} {
+		name := writePlan(t, "plans.yaml", tc.yaml)
+		out, _, err := runRipcord(t, "", "iam-policy", "-f", name, "orders", "--output", "json", "--mode", "all")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res iamPolicies
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for _, d := range []*drs.PolicyDocument{res.Targets[0].DrillPolicy, res.Targets[0].RecoveryPolicy} {
+			var got []string
+			for _, a := range d.Actions() {
+				if strings.HasPrefix(a, "ssm:") { // (EC2 reads are in DRS's own dependent actions too)
+					got = append(got, a)
+				}
+			}
+			var stmt []string
+			for _, s := range d.Statement {
+				if s.Sid == "HealthChecks" {
+					stmt = s.Action
+				}
+			}
+			if tc.want == nil {
+				if len(got) != 0 || stmt != nil {
+					t.Errorf("a plan without checks is granted %v (HealthChecks %v)", got, stmt)
+				}
+			} else if !slices.Equal(stmt, tc.want) {
+				t.Errorf("HealthChecks statement %v; want %v", stmt, tc.want)
+			}
 		}
 	}
 }
