@@ -42,10 +42,11 @@ func TestServeMetrics(t *testing.T) {
 	}
 	const db1 = "s-3c1730a9e0771ea14"
 	// Simulated time runs 6000 times faster than real time: the job ends
-	// 1.8 s after the simulator starts, well after the drill's first
-	// launch, within the plan's conflict deadline (raised to 12h below).
+	// 6 s after the simulator starts, well after the drill's first launch
+	// even on a loaded machine (at 1.8 s it once ended first under -race),
+	// within the plan's conflict deadline (raised to 12h below).
 	sc.Regions[0].Jobs = append(sc.Regions[0].Jobs[:0], drssim.JobSpec{ID: "drsjob-0ld0000000000000a", Type: "LAUNCH",
-		CreatedAgo: drssim.Duration(30 * time.Hour), EndsAfter: drssim.Duration(3 * time.Hour), Servers: []string{db1}})
+		CreatedAgo: drssim.Duration(30 * time.Hour), EndsAfter: drssim.Duration(10 * time.Hour), Servers: []string{db1}})
 	sim, err := drssim.New(drssim.Options{Scenario: sc, TimeScale: 6000, Seed: 1, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
