@@ -98,6 +98,12 @@ var Permissions = []Permission{
 	{Operation: "UpdateLaunchConfiguration", Action: "drs:UpdateLaunchConfiguration", Resource: "source-server",
 		Uses: UseDrill | UseRecovery, OnlyForOverrides: true},
 	{Operation: "DescribeRecoverySnapshots", Action: "drs:DescribeRecoverySnapshots", Resource: "source-server", Uses: UseCheck},
+	// Failback and reprotect after a recovery (docs/failback.md): in the
+	// recovery policy, the one for work that is not a drill.
+	{Operation: "StartFailbackLaunch", Action: "drs:StartFailbackLaunch", Resource: "recovery-instance", TagsOnCreate: true,
+		Uses: UseRecovery},
+	{Operation: "ReverseReplication", Action: "drs:ReverseReplication", Resource: "recovery-instance", Uses: UseRecovery},
+	{Operation: "StopFailback", Action: "drs:StopFailback", Resource: "recovery-instance", Uses: UseRecovery},
 }
 
 // Mode is which work a policy allows.
