@@ -1,6 +1,7 @@
 package drs_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -134,5 +135,37 @@ func TestStartFailbackLaunchLostResponse(t *testing.T) {
 	}
 	if found != 1 {
 		t.Errorf("%d failback jobs tagged for the batch, want 1", found)
+	}
+}
+
+// TestFailbackPolicy: the recovery policy allows reprotect and failback on
+// the target's recovery instances, and lets StartFailbackLaunch tag its job;
+// the drill policy allows none of it.
+func TestFailbackPolicy(t *testing.T) {
+	pt := drs.PolicyTarget{Account: threeTierAcc, Region: "us-east-1", Servers: []string{db1}}
+	find := func(doc drs.PolicyDocument, sid string) *drs.Statement {
+		for i := range doc.Statement {
+			if doc.Statement[i].Sid == sid {
+				return &doc.Statement[i]
+			}
+		}
+		return nil
+	}
+	drill := drs.Policy(pt, drs.ModeDrill)
+	if s := find(drill, "FailBackRecoveryInstances"); s != nil {
+		t.Errorf("drill policy allows failback: %+v", s)
+	}
+	if s := find(drill, "TagJobsAtLaunch"); s == nil || s.Condition["StringEquals"]["drs:CreateAction"] != "StartRecovery" {
+		t.Errorf("drill policy's tagging: %+v", s)
+	}
+	rec := drs.Policy(pt, drs.ModeRecovery)
+	s := find(rec, "FailBackRecoveryInstances")
+	if s == nil || !slices.Equal(s.Action, []string{"drs:ReverseReplication", "drs:StartFailbackLaunch", "drs:StopFailback"}) ||
+		!slices.Equal(s.Resource, []string{"arn:aws:drs:us-east-1:" + threeTierAcc + ":recovery-instance/*"}) {
+		t.Errorf("recovery policy's failback statement: %+v", s)
+	}
+	tag := find(rec, "TagJobsAtLaunch")
+	if tag == nil || !slices.Equal(tag.Condition["StringEquals"]["drs:CreateAction"].([]string), []string{"StartFailbackLaunch", "StartRecovery"}) {
+		t.Errorf("recovery policy's tagging: %+v", tag)
 	}
 }
