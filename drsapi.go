@@ -48,6 +48,13 @@ type DRS interface {
 	// recovery instances. Like StartRecovery it is attempted once.
 	TerminateRecoveryInstances(ctx context.Context, ids []string) (Job, error)
 
+	// StartFailbackLaunch starts one LAUNCH job (initiated by FAILBACK)
+	// that fails back up to 200 recovery instances whose failback state
+	// is FailbackReadyForLaunch, with tags on the job. Its participating
+	// servers name each instance's source server. Like StartRecovery it
+	// is attempted once: after an unclear error the job may exist.
+	StartFailbackLaunch(ctx context.Context, instanceIDs []string, tags map[string]string) (Job, error)
+
 	// ListRecoveryInstances returns the recovery instances with the given
 	// IDs and/or of the given source servers; with both nil, every one.
 	ListRecoveryInstances(ctx context.Context, ids []string, serverIDs []string) ([]RecoveryInstance, error)
@@ -148,6 +155,19 @@ const (
 
 	InitiatedByDrill    = "START_DRILL"
 	InitiatedByRecovery = "START_RECOVERY"
+	InitiatedByFailback = "FAILBACK" // StartFailbackLaunch
+)
+
+// Failback states of a recovery instance (DRS's FailbackState), and the
+// origin environment of an EC2-origin server's recovery instance.
+const (
+	FailbackNotStarted     = "FAILBACK_NOT_STARTED"
+	FailbackInProgress     = "FAILBACK_IN_PROGRESS"
+	FailbackReadyForLaunch = "FAILBACK_READY_FOR_LAUNCH"
+	FailbackCompleted      = "FAILBACK_COMPLETED"
+	FailbackError          = "FAILBACK_ERROR"
+
+	OriginAWS = "AWS"
 )
 
 // Replication states of a source server (DRS's DataReplicationState).
@@ -288,6 +308,12 @@ type RecoveryInstance struct {
 	EC2State       string // PENDING, RUNNING, STOPPED, SHUTTING-DOWN, TERMINATED, NOT_FOUND, ...
 	// PointInTime is the time of the data the instance was launched from.
 	PointInTime time.Time
+	// FailbackState is DRS's failback.state (FailbackNotStarted, ...);
+	// Origin is its originEnvironment: OriginAWS for an instance of an
+	// EC2-origin server (which ReverseReplication can reprotect), else
+	// ON_PREMISES.
+	FailbackState string
+	Origin        string
 }
 
 // LaunchServer is a source server to launch, from a recovery snapshot

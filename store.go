@@ -12,14 +12,18 @@ import (
 // Mode is how an execution runs a plan.
 type Mode string
 
-// Modes. Failback comes later.
+// Modes.
 const (
 	ModeDrill    Mode = "drill"    // launch drill instances, then clean them up
 	ModeRecovery Mode = "recovery" // launch recovery instances for real
+	// ModeFailback fails a recovered plan back: its steps in reverse
+	// dependency order, StartFailbackLaunch for the recovery instances of
+	// its servers (docs/failback.md).
+	ModeFailback Mode = "failback"
 )
 
 // Valid reports whether m is one of the modes above.
-func (m Mode) Valid() bool { return m == ModeDrill || m == ModeRecovery }
+func (m Mode) Valid() bool { return m == ModeDrill || m == ModeRecovery || m == ModeFailback }
 
 // ExecState is the state of an execution, as its events say.
 type ExecState string

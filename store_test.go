@@ -29,7 +29,7 @@ func TestExecState(t *testing.T) {
 			t.Errorf("%q.Terminal() = %v, want %v", tt.state, got, tt.terminal)
 		}
 	}
-	for m, want := range map[ripcord.Mode]bool{ripcord.ModeDrill: true, ripcord.ModeRecovery: true, "failback": false, "": false} {
+	for m, want := range map[ripcord.Mode]bool{ripcord.ModeDrill: true, ripcord.ModeRecovery: true, "failback": true, "failover": false, "": false} {
 		if m.Valid() != want {
 			t.Errorf("%q.Valid() = %v, want %v", m, !want, want)
 		}

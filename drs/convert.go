@@ -233,6 +233,10 @@ func convertRecoveryInstance(r types.RecoveryInstance) (ripcord.RecoveryInstance
 		JobID:          aws.ToString(r.JobID),
 		IsDrill:        aws.ToBool(r.IsDrill),
 		EC2State:       string(r.Ec2InstanceState),
+		Origin:         string(r.OriginEnvironment),
+	}
+	if r.Failback != nil {
+		out.FailbackState = string(r.Failback.State)
 	}
 	var err error
 	if out.PointInTime, err = ParseTime(aws.ToString(r.PointInTimeSnapshotDateTime)); err != nil {

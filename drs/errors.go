@@ -60,7 +60,7 @@ var credentialErrorTypes = map[string]bool{
 
 // mutating lists the operations that change DRS. Their outcome can be
 // unclear; a read's cannot matter.
-var mutating = map[string]bool{"StartRecovery": true, "TerminateRecoveryInstances": true}
+var mutating = map[string]bool{"StartRecovery": true, "TerminateRecoveryInstances": true, "StartFailbackLaunch": true}
 
 // IsConflict reports whether DRS refused the call because a resource is in
 // another active job (ConflictException). Nothing was created; the call
@@ -99,7 +99,7 @@ func IsAccessDenied(err error) bool {
 }
 
 // IsUnclear reports whether a call that changes DRS (StartRecovery,
-// TerminateRecoveryInstances) may or may not have taken effect: the request
+// TerminateRecoveryInstances, StartFailbackLaunch) may or may not have taken effect: the request
 // was sent and what came back was no clear refusal (a timeout, a lost or
 // reset connection, a 5xx answer, an answer that could not be read, or the
 // caller's context ending while waiting). The caller must find out (list the
@@ -470,7 +470,8 @@ func resourceKind(resourceType, op string) string {
 	case "RECOVERY_SNAPSHOT":
 		return "recovery snapshot"
 	}
-	if op == "TerminateRecoveryInstances" {
+	switch op {
+	case "TerminateRecoveryInstances", "StartFailbackLaunch", "ReverseReplication", "StopFailback":
 		return "recovery instance"
 	}
 	return "source server"

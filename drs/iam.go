@@ -98,6 +98,12 @@ var Permissions = []Permission{
 	{Operation: "UpdateLaunchConfiguration", Action: "drs:UpdateLaunchConfiguration", Resource: "source-server",
 		Uses: UseDrill | UseRecovery, OnlyForOverrides: true},
 	{Operation: "DescribeRecoverySnapshots", Action: "drs:DescribeRecoverySnapshots", Resource: "source-server", Uses: UseCheck},
+	// Failback and reprotect after a recovery (docs/failback.md): in the
+	// recovery policy, the one for work that is not a drill.
+	{Operation: "StartFailbackLaunch", Action: "drs:StartFailbackLaunch", Resource: "recovery-instance", TagsOnCreate: true,
+		Uses: UseRecovery},
+	{Operation: "ReverseReplication", Action: "drs:ReverseReplication", Resource: "recovery-instance", Uses: UseRecovery},
+	{Operation: "StopFailback", Action: "drs:StopFailback", Resource: "recovery-instance", Uses: UseRecovery},
 }
 
 // Mode is which work a policy allows.
@@ -178,15 +184,33 @@ func Policy(t PolicyTarget, mode Mode) PolicyDocument {
 	}
 	byRes := map[string][]string{}
 	var tags, launches bool
-	var dependent []string
+	var dependent, creators []string // creators: the operations that tag what they create
+	tagRes := []string{arn("job") + "*", arn("source-server") + "*"}
+	var failback []string // recovery-instance actions other than a drill's cleanup
 	for _, p := range Permissions {
 		if p.Uses&mode.uses() == 0 || (p.OnlyForOverrides && !t.Overrides) {
 			continue
 		}
-		byRes[p.Resource] = append(byRes[p.Resource], p.Action)
-		tags = tags || p.TagsOnCreate
+		if p.Resource == "recovery-instance" && p.Operation != "TerminateRecoveryInstances" {
+			failback = append(failback, p.Action)
+		} else {
+			byRes[p.Resource] = append(byRes[p.Resource], p.Action)
+		}
+		if p.TagsOnCreate {
+			tags = true
+			creators = append(creators, p.Operation)
+			if p.Resource == "recovery-instance" && !slices.Contains(tagRes, arn("recovery-instance")+"*") {
+				tagRes = append(tagRes, arn("recovery-instance")+"*")
+			}
+		}
 		launches = launches || p.Operation == "StartRecovery"
 		dependent = append(dependent, p.Dependent...)
+	}
+	var createAction any = creators
+	if len(creators) == 1 {
+		createAction = creators[0]
+	} else {
+		sort.Strings(creators)
 	}
 	doc := PolicyDocument{Version: "2012-10-17"}
 	add := func(s Statement) {
@@ -220,14 +244,18 @@ func Policy(t PolicyTarget, mode Mode) PolicyDocument {
 	}
 	if tags {
 		add(Statement{Sid: "TagJobsAtLaunch", Action: []string{"drs:TagResource"},
-			Resource: []string{arn("job") + "*", arn("source-server") + "*"},
+			Resource: tagRes,
 			Condition: map[string]map[string]any{
-				"StringEquals":              {"drs:CreateAction": "StartRecovery"},
+				"StringEquals":              {"drs:CreateAction": createAction},
 				"ForAllValues:StringEquals": {"aws:TagKeys": []string{ripcord.TagExecution, ripcord.TagBatch, ripcord.TagStep, ripcord.TagPlan}},
 			}})
 	}
 	if a := byRes["recovery-instance"]; len(a) > 0 {
 		add(Statement{Sid: "CleanUpDrillInstances", Action: a, Resource: []string{arn("recovery-instance") + "*"}})
+	}
+	if len(failback) > 0 {
+		// Reprotect and failback after a recovery (docs/failback.md).
+		add(Statement{Sid: "FailBackRecoveryInstances", Action: failback, Resource: []string{arn("recovery-instance") + "*"}})
 	}
 	if launches {
 		var rest []string

@@ -40,6 +40,13 @@ func (s *Sim) build(sc *Scenario) error {
 				if is.State != "" {
 					in.ec2State = is.State
 				}
+				srv.originOf(in)
+				if is.FailbackState != "" {
+					in.failbackState = is.FailbackState
+					if is.FailbackState == failbackReadyForLaunch {
+						in.failbackRepl = replContinuous
+					}
+				}
 				if in.ec2State == ec2Running {
 					// Booted when launched: checks passed, agent registered.
 					in.runningAt, in.checksAt, in.agentAt = launched, launched, launched
@@ -163,6 +170,7 @@ func (s *Sim) seedHistory(r *region, h *HistorySpec, start time.Time) error {
 
 func newServer(ss ServerSpec, now time.Time) *server {
 	srv := &server{
+		origin:           newOrigin(ss.Origin),
 		id:               ss.ID,
 		hostname:         ss.Hostname,
 		osString:         ss.OSString,

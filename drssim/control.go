@@ -24,6 +24,7 @@ var errNotManual = errors.New("the simulator's clock is not manual: it runs on a
 //	GET    /_sim/sts                       STS roles, issued sessions, requests (STSView)
 //	POST   /_sim/sts/roles                 add a role (RoleSpec as JSON) -> 201 {"arn": ...}
 //	POST   /_sim/sts/roles/permissions     {"role": ARN, "revoke": [...], "grant": [...]}: change a role's actions (iam.go)
+//	POST   /_sim/failback/ready            {"account", "region", "recoveryInstanceIDs", "sourceServerIDs"}: failback replication caught up (failback.go) -> {"ready": [...]}
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, controlPrefix), "/")
 	switch {
@@ -54,6 +55,17 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case path == "failback/ready" && r.Method == http.MethodPost:
+		var fr failbackReady
+		if !decodeControl(w, r, &fr) {
+			return
+		}
+		ids, err := s.MakeFailbackReady(fr.Account, fr.Region, fr.RecoveryInstanceIDs, fr.SourceServerIDs)
+		if err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		controlJSON(w, http.StatusOK, map[string][]string{"ready": ids})
 	case path == "clock" && r.Method == http.MethodGet:
 		controlJSON(w, http.StatusOK, s.Clock())
 	case path == "sts" && r.Method == http.MethodGet:

@@ -24,6 +24,7 @@ func (d Durations) WithDefaults() Durations {
 	def(&d.Terminate, 1*time.Minute, 5*time.Minute)
 	def(&d.StatusChecks, 1*time.Minute, 3*time.Minute)
 	def(&d.SSMAgent, 20*time.Second, 90*time.Second)
+	def(&d.FailbackSync, 5*time.Minute, 20*time.Minute)
 	if d.WindowsFactor == 0 {
 		d.WindowsFactor = 2
 	}

@@ -207,6 +207,7 @@ func (r *region) launchStage(j *job, ps *jobServer, at time.Time, dataAt time.Ti
 	if srv.launchCfg.copyTags {
 		in.tags = copyTags(srv.tags)
 	}
+	srv.originOf(in)
 	r.addInstance(in)
 	ps.recoveryInstanceID = in.id
 	srv.recoveryInstanceID = in.id
@@ -283,7 +284,7 @@ func (r *region) createFailbackJob(now time.Time, insts []*instance, tags map[st
 			d := r.draw(r.cfg.durations.Conversion) + r.draw(r.cfg.durations.Launch)
 			r.schedule(at.Add(d), func(t time.Time) {
 				r.logJob(j, t, evConversionEnd, &JobLogEventData{SourceServerID: ps.sourceServerID})
-				if in := r.instances[ps.recoveryInstanceID]; in != nil {
+				if in := r.instances[ps.recoveryInstanceID]; in != nil && in.failbackState == failbackInProgress {
 					in.failbackState = failbackCompleted
 				}
 				ps.finishedAt = t

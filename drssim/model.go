@@ -78,6 +78,13 @@ type server struct {
 
 	launchCfg launchConfig
 
+	// origin is where an EC2-origin (in-AWS) server runs: its
+	// sourceCloudProperties; nil for an on-premises server (failback.go).
+	origin *origin
+	// reversedArn is the source server replicating in the other
+	// direction after ReverseReplication of one of its recovery instances.
+	reversedArn string
+
 	// enc is the server's JSON as DescribeSourceServers lists it, with the
 	// members that move with the clock as holes (rendercache.go). Whatever
 	// changes a member of the server's shape calls changed.
@@ -163,6 +170,15 @@ type instance struct {
 	originEnv     string
 	failbackState string
 	reversedArn   string
+	// originAZ is the availability zone of the server it was launched
+	// from (its origin's for an EC2-origin server); failbackRepl the
+	// state of its failback replication (NOT_STARTED until
+	// ReverseReplication or a failback client starts it); failbackGen
+	// moves when StopFailback ends a replication, so that its scheduled
+	// completion does nothing (failback.go).
+	originAZ     string
+	failbackRepl string
+	failbackGen  int
 
 	// EC2 and SSM (ec2.go, ssm.go): when EC2 had it running (zero: not
 	// yet, or never), when its status checks pass, and when its SSM agent
@@ -401,7 +417,7 @@ func (r *region) registerJob(j *job) {
 	r.activeSrvrs += len(j.servers)
 	for _, ps := range j.servers {
 		r.hold[ps.sourceServerID] = j
-		if j.typ == jobTypeTerminate && ps.recoveryInstanceID != "" {
+		if (j.typ == jobTypeTerminate || j.initiatedBy == initFailback) && ps.recoveryInstanceID != "" {
 			r.instHold[ps.recoveryInstanceID] = j
 		}
 	}

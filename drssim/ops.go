@@ -57,6 +57,7 @@ func init() {
 	add(&operation{name: "DeleteJob", status: http.StatusNoContent, newInput: func() any { return &DeleteJobInput{} }, run: opDeleteJob})
 	add(&operation{name: "ReverseReplication", newInput: func() any { return &ReverseReplicationInput{} }, run: opReverseReplication})
 	add(&operation{name: "StartFailbackLaunch", newInput: func() any { return &StartFailbackLaunchInput{} }, run: opStartFailbackLaunch})
+	add(&operation{name: "StopFailback", newInput: func() any { return &StopFailbackInput{} }, run: opStopFailback})
 	// Every other operation of the model: routed, answered as not modelled.
 	for _, name := range []string{"AssociateSourceNetworkStack", "CreateExtendedSourceServer",
 		"CreateLaunchConfigurationTemplate", "CreateReplicationConfigurationTemplate", "CreateSourceNetwork",
@@ -65,7 +66,7 @@ func init() {
 		"DescribeReplicationConfigurationTemplates", "DescribeSourceNetworks", "DisconnectSourceServer",
 		"ExportSourceNetworkCfnTemplate", "GetFailbackReplicationConfiguration", "GetReplicationConfiguration",
 		"ListExtensibleSourceServers", "ListLaunchActions", "PutLaunchAction",
-		"StartSourceNetworkRecovery", "StartSourceNetworkReplication", "StopFailback", "StopSourceNetworkReplication",
+		"StartSourceNetworkRecovery", "StartSourceNetworkReplication", "StopSourceNetworkReplication",
 		"UpdateFailbackReplicationConfiguration", "UpdateLaunchConfigurationTemplate", "UpdateReplicationConfiguration",
 		"UpdateReplicationConfigurationTemplate"} {
 		add(&operation{name: name})
@@ -773,24 +774,6 @@ func opDeleteJob(s *Sim, r *region, now time.Time, rq *request) (any, *apiError)
 	}
 	j.deleted = true // no longer listed; its JSON would not change
 	return nil, nil
-}
-
-func opReverseReplication(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {
-	in, e := r.liveInstance(rq.input.(*ReverseReplicationInput).RecoveryInstanceID)
-	if e != nil {
-		return nil, e
-	}
-	if e := r.instanceBusy(in); e != nil {
-		return nil, e
-	}
-	if in.originEnv != "AWS" {
-		return nil, errValidation(reasonOther, fmt.Sprintf(
-			"Recovery instance %s was recovered from an on-premises source server; reverse replication is only for EC2-origin (in-AWS) recovery. Fail back with the DRS Failback Client and StartFailbackLaunch.", in.id))
-	}
-	if in.reversedArn == "" {
-		in.reversedArn = r.arn("source-server", r.hexID("s-", 17))
-	}
-	return reverseReplicationOutput{ReversedDirectionSourceServerArn: in.reversedArn}, nil
 }
 
 func opStartFailbackLaunch(s *Sim, r *region, now time.Time, rq *request) (any, *apiError) {

@@ -140,7 +140,9 @@ func (r *region) serverShape(s *server, t serverTimes) SourceServer {
 		ReplicationDirection:  "FAILOVER",
 		AgentVersion:          "4.7.1.1234.567.8901",
 		StagingArea:           &StagingArea{Status: "NOT_EXTENDED"},
-		SourceCloudProperties: &SourceCloudProperties{},
+		SourceCloudProperties: s.cloudProperties(),
+
+		ReversedDirectionSourceServerArn: s.reversedArn,
 	}
 	// Replication.
 	dri := &DataReplicationInfo{
@@ -251,11 +253,14 @@ func (r *region) renderInstance(in *instance, now time.Time) RecoveryInstance {
 		PointInTimeSnapshotDateTime: formatTime(in.pitTime),
 		IsDrill:                     in.isDrill,
 		OriginEnvironment:           in.originEnv,
-		OriginAvailabilityZone:      r.name + "a",
+		OriginAvailabilityZone:      in.availabilityZone(r),
 		AgentVersion:                "4.7.1.1234.567.8901",
 		Failback:                    &RecoveryInstanceFailback{State: in.failbackState},
 	}
 	state := "NOT_STARTED"
+	if in.failbackRepl != "" {
+		state = in.failbackRepl
+	}
 	if in.disconnected {
 		state = replDisconnected
 	}

@@ -79,6 +79,9 @@ type Durations struct {
 	// (ssm.go); both times WindowsFactor for Windows servers.
 	StatusChecks DurRange `yaml:"statusChecks,omitempty" json:"statusChecks"`
 	SSMAgent     DurRange `yaml:"ssmAgent,omitempty" json:"ssmAgent"`
+	// FailbackSync is how long the failback replication ReverseReplication
+	// starts takes to be ready for a failback launch (failback.go).
+	FailbackSync DurRange `yaml:"failbackSync,omitempty" json:"failbackSync"`
 	// WindowsFactor multiplies conversion time for Windows servers.
 	WindowsFactor float64 `yaml:"windowsFactor,omitempty" json:"windowsFactor"`
 }
@@ -246,6 +249,10 @@ type ServerSpec struct {
 	// BASIC, as DRS's own default, docs/drs.md §16).
 	CopyPrivateIP bool   `yaml:"copyPrivateIp,omitempty" json:"copyPrivateIp,omitempty"`
 	RightSizing   string `yaml:"rightSizing,omitempty" json:"rightSizing,omitempty"`
+	// Origin makes the server an EC2 instance of another region (in-AWS
+	// disaster recovery): its recovery instances can be reverse-replicated
+	// (failback.go).
+	Origin *OriginSpec `yaml:"origin,omitempty" json:"origin,omitempty"`
 	// RecoveryInstances already launched for this server.
 	RecoveryInstances []InstanceSpec `yaml:"recoveryInstances,omitempty" json:"recoveryInstances,omitempty"`
 	// ServerDetail: what a rehearsal twin copies from a real server
@@ -274,6 +281,10 @@ type InstanceSpec struct {
 	// State is its EC2 state (default RUNNING).
 	State string            `yaml:"state,omitempty" json:"state,omitempty"`
 	Tags  map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// FailbackState is its failback state (default FAILBACK_NOT_STARTED);
+	// FAILBACK_READY_FOR_LAUNCH seeds an instance whose failback
+	// replication has caught up (failback.go).
+	FailbackState string `yaml:"failbackState,omitempty" json:"failbackState,omitempty"`
 }
 
 // JobSpec is a job that is already active when the scenario starts. A
@@ -410,6 +421,7 @@ func (sc *Scenario) Validate() error {
 				add("%s: rightSizing %q must be NONE, BASIC or IN_AWS", w, s.RightSizing)
 			}
 			validateServerDetail(w, s, add)
+			validateOrigin(w, s.Origin, add)
 			for _, in := range s.RecoveryInstances {
 				if !validRecoveryInstanceID(in.ID) {
 					add("%s: recovery instance id %q must look like i-0123456789abcdef0", w, in.ID)
@@ -418,6 +430,9 @@ func (sc *Scenario) Validate() error {
 					add("%s: duplicate recovery instance id %s", w, in.ID)
 				}
 				instances[in.ID] = true
+				if in.FailbackState != "" && !failbackStates[in.FailbackState] {
+					add("%s: recovery instance %s: failbackState %q is not a DRS FailbackState (%s)", w, in.ID, in.FailbackState, failbackStateList)
+				}
 				instServer[in.ID] = s.ID
 			}
 		}

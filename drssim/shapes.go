@@ -670,6 +670,11 @@ type ReverseReplicationInput struct {
 	RecoveryInstanceID string `json:"recoveryInstanceID,omitempty"`
 }
 
+// StopFailbackInput is the body of StopFailback.
+type StopFailbackInput struct {
+	RecoveryInstanceID string `json:"recoveryInstanceID,omitempty"`
+}
+
 // StartFailbackLaunchInput is the body of StartFailbackLaunch.
 type StartFailbackLaunchInput struct {
 	RecoveryInstanceIDs []string          `json:"recoveryInstanceIDs,omitempty"`

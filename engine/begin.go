@@ -92,6 +92,9 @@ func (e *Engine) Begin(ctx context.Context, req BeginRequest) (Begun, error) {
 	for _, st := range spec.Steps {
 		for i, sv := range st.Servers {
 			st.Servers[i].Expected = ExpectedLaunch(known[sv.Target][sv.ID])
+			if spec.Mode == ripcord.ModeFailback {
+				continue // the recovery instances are checked below
+			}
 			if ok, why := known[sv.Target][sv.ID].Ready(spec.Settings.RPOTarget); !ok {
 				line := fmt.Sprintf("step %s: server %s: %s", st.Name, sv.ID, why)
 				if sv.Optional {
@@ -102,9 +105,17 @@ func (e *Engine) Begin(ctx context.Context, req BeginRequest) (Begun, error) {
 			}
 		}
 	}
+	hint := "fix replication (ripcord servers shows readiness), mark the servers optional, or raise the plan's rpo"
+	if spec.Mode == ripcord.ModeFailback {
+		warn, nr, err := e.failbackReadiness(ctx, spec)
+		if err != nil {
+			return Begun{}, err
+		}
+		b.Warnings, notReady, hint = append(b.Warnings, warn...), nr, failbackHint
+	}
 	if len(notReady) > 0 {
 		return Begun{Warnings: b.Warnings}, &ripcord.Error{Code: ripcord.EUNAVAILABLE, Message: "servers are not ready:\n  " + strings.Join(notReady, "\n  "),
-			Hint: "fix replication (ripcord servers shows readiness), mark the servers optional, or raise the plan's rpo"}
+			Hint: hint}
 	}
 	// The version keeps the file as written, so that it decodes again (a
 	// plan built in Go has none: its JSON then).

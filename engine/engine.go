@@ -341,6 +341,9 @@ type run struct {
 	notBefore map[string]time.Time
 	backoff   map[string]int
 	jobs      map[string]ripcord.Job // last seen state of this execution's jobs
+	// fbInst is, in failback mode, the recovery instance of each server
+	// (ServerKey) about to be failed back in this pass (failback.go).
+	fbInst map[string]string
 	// Polling by need (poll.go): when this pass began, the targets
 	// looked at in it, when each was last looked at, when each is due
 	// next and at what interval.

@@ -108,6 +108,11 @@ func (r *run) launchTarget(st *StepState, target string, servers []string) error
 	if free, err = r.readyToLaunch(st, target, free); err != nil {
 		return err
 	}
+	if r.s.Spec.Mode == ripcord.ModeFailback {
+		if free, err = r.failbackInstances(st, target, free); err != nil {
+			return err
+		}
+	}
 	q := r.e.cfg.Quotas
 	jobsLeft, serversLeft := q.Free(active)
 	r.e.quotaSeen(QuotaHeadroom{Target: target, Jobs: jobsLeft, Servers: serversLeft})
@@ -193,7 +198,15 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 	for i, sv := range servers {
 		ls[i] = ripcord.LaunchServer{ID: sv}
 	}
-	job, err := r.e.cfg.Targets[target].StartRecovery(r.ctx, ls, s.Spec.Mode == ripcord.ModeDrill, r.jobTags(st.Spec.Name, id))
+	op := "StartRecovery"
+	var job ripcord.Job
+	var err error
+	if s.Spec.Mode == ripcord.ModeFailback {
+		op = "StartFailbackLaunch"
+		job, err = r.startFailbackLaunch(target, servers, r.jobTags(st.Spec.Name, id))
+	} else {
+		job, err = r.e.cfg.Targets[target].StartRecovery(r.ctx, ls, s.Spec.Mode == ripcord.ModeDrill, r.jobTags(st.Spec.Name, id))
+	}
 	r.heard(target, err)
 	if h := r.e.cfg.Hooks.AfterCall; h != nil {
 		if herr := h(id); herr != nil {
@@ -228,14 +241,14 @@ func (r *run) startRecovery(st *StepState, target, id string, servers []string) 
 		if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}
-		return r.pauseFor(fmt.Sprintf("step %s: StartRecovery in target %s refused: %v", st.Spec.Name, target, err), remedyOf(err))
+		return r.pauseFor(fmt.Sprintf("step %s: %s in target %s refused: %v", st.Spec.Name, op, target, err), remedyOf(err))
 	default: // conflict, quota, throttling, transient: try again later
 		r.delay(st.Spec.Name)
 		if err := r.record(r.ev(EvLaunchRefused, LaunchRefused{Batch: id, Code: refusalCode(err), Error: err.Error()})); err != nil {
 			return err
 		}
 		if class == ripcord.ClassTransient {
-			return r.outageSeen(target, "StartRecovery", err)
+			return r.outageSeen(target, op, err)
 		}
 		return nil
 	}

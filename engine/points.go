@@ -39,6 +39,9 @@ func (s *State) uncheckedPoints() map[string][]RecoveryPoint {
 // records it. A failed read is recorded with its error, once: the point is
 // evidence for reports, and never holds up or pauses the execution.
 func (r *run) recordPoints() error {
+	if r.s.Spec.Mode == ripcord.ModeFailback {
+		return nil // a failback's instances are the recovery's: no new data point
+	}
 	todo := r.s.uncheckedPoints()
 	for _, target := range sortedKeys(todo) {
 		points := todo[target]

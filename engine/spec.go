@@ -46,6 +46,12 @@ func BuildSpec(f *ripcord.PlanFile, planName string, mode ripcord.Mode, resolved
 		}
 		spec.Steps = append(spec.Steps, ss)
 	}
+	if mode == ripcord.ModeFailback {
+		// Failback runs the plan backwards and launches nothing from
+		// the source side: no launch overrides (failback.go).
+		spec.Steps = reverseAfter(spec.Steps)
+		spec.Launch = nil
+	}
 	spec.Exclusive = ExclusiveKey(spec)
 	return spec, nil
 }

@@ -33,7 +33,7 @@ func (h *Handler) listExecutions(w http.ResponseWriter, r *http.Request, _ *iden
 	}
 	mode := ripcord.Mode(q.Get("mode"))
 	if mode != "" && !mode.Valid() {
-		return fail(ripcord.EINVALID, fmt.Sprintf("mode=%q is not a mode", mode), "modes are drill and recovery")
+		return fail(ripcord.EINVALID, fmt.Sprintf("mode=%q is not a mode", mode), "modes are drill, recovery and failback")
 	}
 	since, err := timeParam(r, "since")
 	if err != nil {

@@ -135,6 +135,9 @@ func serverError(err error) error {
 // saving the plan file first when -f is given, and follows it to its end.
 func remoteRun(ctx context.Context, cmd *cobra.Command, cl *client.Client, cfg runConfig) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if cfg.Failback {
+		return errInvalid("--failback runs locally for now: leave out --server (and RIPCORD_SERVER)")
+	}
 	if cfg.Drill == cfg.Recovery {
 		return errInvalid("choose exactly one of --drill and --recovery")
 	}

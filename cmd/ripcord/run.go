@@ -16,10 +16,12 @@ import (
 // runConfig is the configuration of `ripcord run`.
 type runConfig struct {
 	connFlags
-	File         string
-	Plan         string
-	Drill        bool
-	Recovery     bool
+	File     string
+	Plan     string
+	Drill    bool
+	Recovery bool
+	// Failback fails a recovered plan back (docs/failback.md).
+	Failback     bool
 	Confirm      string
 	CleanupAfter time.Duration
 	ID           string
@@ -35,10 +37,10 @@ func (c runConfig) Validate() error {
 	if c.File == "" {
 		return errInvalid("missing -f: name the plan file, e.g. ripcord run -f plans.yaml --drill")
 	}
-	if c.Drill == c.Recovery {
-		return errInvalid("choose exactly one of --drill and --recovery")
+	if n := btoi(c.Drill) + btoi(c.Recovery) + btoi(c.Failback); n != 1 {
+		return errInvalid("choose exactly one of --drill, --recovery and --failback")
 	}
-	if c.Recovery && c.CleanupAfter > 0 {
+	if (c.Recovery || c.Failback) && c.CleanupAfter > 0 {
 		return errInvalid("--cleanup-after is for drills: recovery instances are production and are never terminated by ripcord")
 	}
 	if c.CleanupAfter < 0 {
@@ -55,14 +57,20 @@ func (c runConfig) Validate() error {
 func newRunCmd() *cobra.Command {
 	var cfg runConfig
 	cmd := &cobra.Command{
-		Use:   "run [-f FILE] [PLAN] (--drill | --recovery --confirm PLAN)",
-		Short: "Run a recovery plan as a drill or a real recovery",
+		Use:   "run [-f FILE] [PLAN] (--drill | --recovery --confirm PLAN | --failback --confirm PLAN)",
+		Short: "Run a recovery plan as a drill, a real recovery or a failback",
 		Long: `run resolves the plan's servers in DRS, checks they are ready, records a new
 execution and drives it to the end: each step in dependency order, each step's
 servers launched in as few DRS jobs as the quotas allow, after the jobs that
 hold them (found in DRS's own job list) have finished.
 
 A recovery never starts without naming the plan again with --confirm.
+
+With --failback (and --confirm PLAN), run fails a recovered plan back: its
+steps in reverse dependency order, each step's servers failed back with DRS
+StartFailbackLaunch on their recovery instances, which must be
+FAILBACK_READY_FOR_LAUNCH (ripcord reprotect starts that for servers that
+came from AWS). Same exactly-once guarantees as launches (docs/failback.md).
 Exit status: 0 succeeded, 3 failed, 4 cancelled, 5 paused, 2 invalid input.
 A killed run leaves its execution in the store: ripcord exec resume ID.
 
@@ -94,7 +102,8 @@ drives the execution: Ctrl-C stops following, not the execution.`,
 	f.StringVarP(&cfg.File, "file", "f", "", "plan file (- reads standard input)")
 	f.BoolVar(&cfg.Drill, "drill", false, "launch drill instances (non-disruptive)")
 	f.BoolVar(&cfg.Recovery, "recovery", false, "launch recovery instances for real (needs --confirm PLAN)")
-	f.StringVar(&cfg.Confirm, "confirm", "", "the plan's name again, to confirm a recovery")
+	f.BoolVar(&cfg.Failback, "failback", false, "fail a recovered plan back, steps in reverse order (needs --confirm PLAN)")
+	f.StringVar(&cfg.Confirm, "confirm", "", "the plan's name again, to confirm a recovery or a failback")
 	f.DurationVar(&cfg.CleanupAfter, "cleanup-after", 0, "after a drill ends, wait this long, then terminate its instances and verify (e.g. 30m)")
 	f.StringVar(&cfg.ID, "id", "", "execution ID (default: generated)")
 	f.BoolVar(&cfg.AllowConcurrent, "allow-concurrent", false, "run even while another execution of this plan on the same targets is running (in this store, or seen in DRS's job tags)")
@@ -112,6 +121,13 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 		if cfg.Confirm != planName {
 			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("a recovery of plan %s needs --confirm %s", planName, planName),
 				Hint: "a recovery launches production instances; name the plan again to confirm"}
+		}
+	}
+	if cfg.Failback {
+		mode = ripcord.ModeFailback
+		if cfg.Confirm != planName {
+			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("a failback of plan %s needs --confirm %s", planName, planName),
+				Hint: "a failback converts and reboots the machines on the source side; name the plan again to confirm"}
 		}
 	}
 	store, err := cfg.openStore(ctx)
@@ -149,4 +165,11 @@ func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg ru
 		}
 	}
 	return drive(ctx, out, errOut, store, eng, id, driveOpts{JSON: cfg.Output == "json"})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -111,7 +111,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		want  string
 		code  int
 	}{
-		{[]string{"run", "-f", "../../examples/three-tier.yaml"}, nil, "choose exactly one of --drill and --recovery", 2},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml"}, nil, "choose exactly one of --drill, --recovery and --failback", 2},
+		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--failback"}, nil, "a failback of plan orders needs --confirm orders", 2},
 		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery"}, nil, "a recovery of plan orders needs --confirm orders", 2},
 		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--recovery", "--confirm", "other"}, nil, "needs --confirm orders", 2},
 		{[]string{"run", "-f", "../../examples/three-tier.yaml", "--drill", "nosuchplan"}, nil, "nosuchplan", 1},
