@@ -290,7 +290,7 @@ func TestExecutions(t *testing.T) {
 	if _, more, _ := viewer.Executions(e.ctx, client.ExecutionFilter{Limit: 3}); more {
 		t.Error("limit 3 of 3: more is true")
 	}
-	for _, bad := range []client.ExecutionFilter{{State: "done"}, {Mode: "failback"}, {Limit: 1001}, {Limit: -1}, {Plan: "<x>"}} {
+	for _, bad := range []client.ExecutionFilter{{State: "done"}, {Mode: "restore"}, {Limit: 1001}, {Limit: -1}, {Plan: "<x>"}} {
 		_, _, err := viewer.Executions(e.ctx, bad)
 		wantCode(t, err, ripcord.EINVALID)
 	}
