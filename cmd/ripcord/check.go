@@ -19,21 +19,9 @@ import (
 const exitNotReady = 6
 
 // checkConfig is the configuration of `ripcord check`.
-type checkConfig struct {
-	connFlags
-	File string
-	Plan string
-}
+type checkConfig struct{ planConnFlags }
 
-func (c checkConfig) Validate() error {
-	if err := c.connFlags.Validate(); err != nil {
-		return err
-	}
-	if c.File == "" {
-		return errInvalid("missing -f: name the plan file, e.g. ripcord check -f plans.yaml orders")
-	}
-	return nil
-}
+func (c checkConfig) Validate() error { return c.validate("check") }
 
 func newCheckCmd() *cobra.Command {
 	var cfg checkConfig

@@ -13,21 +13,9 @@ import (
 )
 
 // overridesConfig is the configuration of `ripcord overrides`.
-type overridesConfig struct {
-	connFlags
-	File string
-	Plan string
-}
+type overridesConfig struct{ planConnFlags }
 
-func (c overridesConfig) Validate() error {
-	if err := c.connFlags.Validate(); err != nil {
-		return err
-	}
-	if c.File == "" {
-		return errInvalid("missing -f: name the plan file, e.g. ripcord overrides -f plans.yaml orders")
-	}
-	return nil
-}
+func (c overridesConfig) Validate() error { return c.validate("overrides") }
 
 func newOverridesCmd() *cobra.Command {
 	var cfg overridesConfig

@@ -161,3 +161,23 @@ func loadOnePlan(stdin io.Reader, path, planName, verb string) (*ripcord.PlanFil
 	}
 	return file, one, planName, nil
 }
+
+// planConnFlags are the flags of a command that reads one plan of a plan
+// file and asks DRS about it (check, overrides): -f FILE, the plan's name
+// and the connection flags.
+type planConnFlags struct {
+	connFlags
+	File string
+	Plan string
+}
+
+// validate checks the flags of the command named cmd.
+func (c planConnFlags) validate(cmd string) error {
+	if err := c.connFlags.Validate(); err != nil {
+		return err
+	}
+	if c.File == "" {
+		return errInvalid("missing -f: name the plan file, e.g. ripcord %s -f plans.yaml orders", cmd)
+	}
+	return nil
+}
