@@ -148,6 +148,7 @@ type stepView struct {
 	SkippedBy                  string
 	Servers                    []serverView
 	Retry, Skip                bool
+	Approval                   *approvalView // an approval step's open request (console_approval.go)
 }
 
 type serverView struct {
@@ -239,6 +240,9 @@ func (h *Handler) executionView(r *http.Request, idn *identity, s *session) (*ex
 		if c.Allowed && !st.Final() && ss.Status == "failed" {
 			sv.Retry, sv.Skip = true, true
 		}
+		if !st.Final() {
+			sv.Approval = approvalOf(ss, idn)
+		}
 		for _, sp := range ss.Spec.Servers {
 			srv := ss.Servers[sp.ID]
 			if srv == nil {
@@ -299,6 +303,9 @@ func (h *Handler) consoleControl(w http.ResponseWriter, r *http.Request, id *ide
 		return err
 	}
 	action := r.PathValue("action")
+	if action == "approve" || action == "reject" {
+		return h.consoleDecide(w, r, id, s, execID, action) // console_approval.go
+	}
 	step := r.PostForm.Get("step")
 	ctx := r.Context()
 	ex, err := h.checkAction(ctx, id, execID, action, step)
