@@ -320,4 +320,3 @@ func audited(t *testing.T, ac *client.Client, action, object, actor, detail stri
 	}
 	return false
 }
-
