@@ -183,7 +183,8 @@ const maxShownEvents = 200
 // controlEvents are the events a person causes: the page's "who did
 // what".
 var controlEvents = []string{engine.EvExecutionStarted, engine.EvExecutionPaused, engine.EvExecutionResumed,
-	engine.EvCancelRequested, engine.EvStepSkipped, engine.EvRetryRequested, engine.EvCleanupRequested, engine.EvCleanupScheduled}
+	engine.EvCancelRequested, engine.EvStepSkipped, engine.EvRetryRequested, engine.EvCleanupRequested, engine.EvCleanupScheduled,
+	engine.EvApprovalGranted, engine.EvApprovalRejected}
 
 // executionView folds execution id's log into its page.
 func (h *Handler) executionView(r *http.Request, idn *identity, s *session) (*execView, error) {
@@ -490,6 +491,24 @@ func consoleEventText(ev ripcord.Event) string {
 			t := "step " + d.Step + " " + d.Status
 			if d.Reason != "" {
 				t += ": " + d.Reason
+			}
+			return t
+		}
+	case engine.EvApprovalRequested:
+		var d engine.ApprovalRequested
+		if dec(&d) {
+			return "step " + d.Step + " waits for approval: " + d.Message
+		}
+	case engine.EvApprovalGranted, engine.EvApprovalRejected, engine.EvApprovalTimedOut:
+		var d engine.ApprovalDecision
+		if dec(&d) {
+			t := "step " + d.Step + " " + map[string]string{engine.EvApprovalGranted: "approved", engine.EvApprovalRejected: "rejected",
+				engine.EvApprovalTimedOut: "timed out waiting for approval"}[ev.Type]
+			if d.Via != "" {
+				t += " (" + d.Via + ")"
+			}
+			if d.Comment != "" {
+				t += ": " + d.Comment
 			}
 			return t
 		}

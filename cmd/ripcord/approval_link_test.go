@@ -177,6 +177,18 @@ func TestApprovalLinkThroughServer(t *testing.T) {
 		strings.Contains(body, `id="approve-form"`) || !strings.Contains(body, `role recovery (or above), token &#34;alice&#34;`) {
 		t.Errorf("the operator's approval page: want the message, who may decide and no form\n%s", body)
 	}
+	if status, _, body := op.do("GET", "/console/executions/"+x.ID, nil); status != http.StatusOK ||
+		!strings.Contains(body, `id="approval-refused-go-ahead"`) || strings.Contains(body, `id="ctl-approve-go-ahead"`) {
+		t.Errorf("the operator's execution page: %d; want who may decide and no Approve button\n%s", status, body)
+	}
+	// A forged POST of the execution page's form: refused, audited.
+	if status, _, _ := op.do("POST", "/console/executions/"+x.ID+"/approve", url.Values{"csrf": {op.csrf}, "step": {"go-ahead"},
+		"seq": {strings.TrimPrefix(m.ID, x.ID+"/")}}); status != http.StatusForbidden {
+		t.Errorf("the operator's POST of the page's Approve: %d; want 403", status)
+	}
+	if !audited(t, ac, "execution.approve.refused", x.ID, "operator-person (tok_", "step go-ahead, console") {
+		t.Errorf("the operator's refused approval from the page is not audited")
+	}
 	status, _, body := op.do("POST", "/console/approve", url.Values{"csrf": {op.csrf}, "link": {link}, "decision": {"approve"}, "comment": {"fine"}})
 	if status != http.StatusForbidden || !strings.Contains(body, "may not approve step go-ahead") {
 		t.Errorf("the operator's POST: %d; want 403 saying who may\n%s", status, body)
