@@ -206,7 +206,16 @@ type AuthStore interface {
 	// DeleteSession removes a session (signing out); a missing one is not
 	// an error.
 	DeleteSession(ctx context.Context, hash []byte) error
+
+	// ServerSecret returns the server's secret: ServerSecretSize random
+	// bytes, made by the first call and kept, so that every call, of
+	// every replica sharing the store, returns the same bytes (racing
+	// first calls agree). It signs approval links (ApprovalLink.Sign).
+	ServerSecret(ctx context.Context) ([]byte, error)
 }
+
+// ServerSecretSize is the length of the server's secret, in bytes.
+const ServerSecretSize = 32
 
 // Session is a console sign-in, kept in the store so that every replica
 // serves it: the SHA-256 of the session cookie's random value (the value

@@ -231,19 +231,22 @@ func (e *Engine) decide(ctx context.Context, id, actor, typ string, rq ApprovalR
 		case st.Spec.Kind != ripcord.StepApproval:
 			return refuse("step %s is a %s step; only an approval step is approved or rejected", rq.Step, st.Spec.Kind)
 		}
-		if err := notEnded(s, "approved or rejected"); err != nil {
-			return err
-		}
+		// What was decided comes first, also on an ended execution: a
+		// second use of a link says who decided it.
 		a := st.Approval
 		switch {
 		case rq.Seq != 0 && (a == nil || a.Seq != rq.Seq):
 			return refuse("this approval link is for an earlier wait of step %s, which has been decided", rq.Step)
-		case a.Open() && st.Status == stepRunning:
-			return nil
 		case a != nil && a.Decision == ApprovalTimedOut:
 			return refuse("step %s timed out at %s; nobody can decide it any more", rq.Step, a.At.Format(time.RFC3339))
 		case a != nil && a.Decision != "":
 			return refuse("step %s was %s already by %s at %s", rq.Step, a.Decision, a.By, a.At.Format(time.RFC3339))
+		}
+		if err := notEnded(s, "approved or rejected"); err != nil {
+			return err
+		}
+		if a.Open() && st.Status == stepRunning {
+			return nil
 		}
 		return refuse("step %s is %s and waits for no decision", rq.Step, st.Status)
 	})

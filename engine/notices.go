@@ -17,15 +17,22 @@ type Notice struct {
 	Step string // the step it is about, if any
 	// Verdict is how it ended: for NotifyFinished the execution's final
 	// state (succeeded, failed, cancelled); for NotifyCleanup done or
-	// failed; for NotifyWaiting paused.
+	// failed; for NotifyWaiting paused, or approval (an approval step
+	// waits for a decision).
 	Verdict string
 	Reason  string
+	// ApprovalSeq is, for a waiting approval, the seq of its
+	// ApprovalRequested event (what an approval link names), and
+	// Approvers says who may decide (ripcord.Approval.Approvers).
+	ApprovalSeq int64
+	Approvers   string
 }
 
 // ApplyNotice applies ev to s, as Apply does (an event that does not fit
 // the state is passed over), and returns the notice it makes, if any:
 // ExecutionStarted (started); ExecutionPaused (waiting on a person, with
-// the reason); StepFinished failed (stepFailed); ExecutionFinished
+// the reason); ApprovalRequested (waiting on an approver, with the
+// approval's message); StepFinished failed (stepFailed); ExecutionFinished
 // (finished, with the verdict); CleanupFinished (cleanup done); and a
 // driver that stops, without the cleanup done, on an ended execution
 // because DRS refused it or an error stopped it (cleanup failed). An
@@ -51,6 +58,16 @@ func (s *State) ApplyNotice(ev ripcord.Event) (Notice, bool, error) {
 			reason += "; " + d.Remedy
 		}
 		return Notice{Kind: ripcord.NotifyWaiting, Step: d.Step, Verdict: "paused", Reason: reason}, true, nil
+	case EvApprovalRequested:
+		var d ApprovalRequested
+		dec(&d)
+		ap := ripcord.Approval{Roles: d.Roles, Identities: d.Identities}
+		reason := d.Message
+		if reason == "" {
+			reason = "step " + d.Step + " waits for a decision"
+		}
+		return Notice{Kind: ripcord.NotifyWaiting, Step: d.Step, Verdict: "approval", Reason: reason,
+			ApprovalSeq: ev.Seq, Approvers: ap.Approvers()}, true, nil
 	case EvStepFinished:
 		var d StepFinished
 		if dec(&d) && d.Status == stepFailed {

@@ -71,6 +71,7 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	senders map[string]Sender // SNS senders by target and topic
+	secret  []byte            // the store's server secret, once read
 }
 
 // follow is what the dispatcher knows of one execution: its state folded
@@ -182,6 +183,10 @@ func (d *Dispatcher) follow(ctx context.Context, id string) {
 		m := Message{Version: Version, ID: fmt.Sprintf("%s/%d", id, ev.Seq), Kind: n.Kind, Plan: spec.Plan, ExecutionID: id,
 			Mode: spec.Mode, Verdict: n.Verdict, Step: n.Step, Reason: n.Reason, Time: ev.At.UTC()}
 		m.Links(d.cfg.PublicURL)
+		if n.ApprovalSeq != 0 {
+			m.Approvers = n.Approvers
+			m.ApprovalLinks(d.cfg.PublicURL, d.approvalToken(ctx, ripcord.ApprovalLink{Execution: id, Step: n.Step, Seq: n.ApprovalSeq}))
+		}
 		for _, dest := range spec.Settings.Notify {
 			if dest.Wants(n.Kind) {
 				d.start(ctx, ripcord.Delivery{ExecutionID: id, Seq: ev.Seq, Destination: DestinationKey(dest), Kind: n.Kind},
@@ -332,4 +337,28 @@ func clip(s string) string {
 		s += "…"
 	}
 	return s
+}
+
+// approvalToken signs link with the store's server secret, for a waiting
+// approval's message; "" (the message goes without approval links, and
+// says so in the log) when there is no public URL or no secret.
+func (d *Dispatcher) approvalToken(ctx context.Context, link ripcord.ApprovalLink) string {
+	if d.cfg.PublicURL == "" {
+		return ""
+	}
+	d.mu.Lock()
+	secret := d.secret
+	d.mu.Unlock()
+	if secret == nil {
+		var err error
+		if secret, err = d.cfg.Store.ServerSecret(ctx); err != nil {
+			d.cfg.Logger.Warn("notifications: no server secret; the approval notification goes without its links",
+				"execution", link.Execution, "step", link.Step, "error", err)
+			return ""
+		}
+		d.mu.Lock()
+		d.secret = secret
+		d.mu.Unlock()
+	}
+	return link.Sign(secret)
 }

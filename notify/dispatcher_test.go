@@ -44,6 +44,7 @@ type env struct {
 	clock *drssim.ManualClock
 	store ripcord.Store
 	eng   *engine.Engine
+	drs   ripcord.DRS
 }
 
 func newEnv(t *testing.T, faults ...drssim.Fault) *env {
@@ -83,7 +84,7 @@ func newEnvOn(t *testing.T, open func(now func() time.Time) ripcord.Store, fault
 	}
 	eng := engine.New(engine.Config{Store: st, Targets: map[string]ripcord.DRS{"prod": c}, Clock: clock,
 		OwnerGone: func(ripcord.LeaseOwner) bool { return true }})
-	return &env{t: t, sim: sim, srv: srv, clock: clock, store: st, eng: eng}
+	return &env{t: t, sim: sim, srv: srv, clock: clock, store: st, eng: eng, drs: c}
 }
 
 // drill starts a three-step drill of plan "orders" notifying dests.

@@ -37,16 +37,25 @@ type Message struct {
 	ExecutionID string       `json:"executionId,omitempty"`
 	Mode        ripcord.Mode `json:"mode,omitempty"`
 	// Verdict: finished: succeeded, failed or cancelled; cleanup: done or
-	// failed; waiting: paused; stepFailed: failed; readiness: bad.
+	// failed; waiting: paused, or approval (an approval step waits: Step
+	// names it, Reason is its message); stepFailed: failed; readiness:
+	// bad.
 	Verdict string `json:"verdict,omitempty"`
 	Step    string `json:"step,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	// URL is the execution's page in the console; ReportURL its report
 	// (finished and cleanup). Both need ripcord serve --public-url.
-	URL       string    `json:"url,omitempty"`
-	ReportURL string    `json:"reportUrl,omitempty"`
-	Findings  []Finding `json:"findings,omitempty"` // readiness
-	Time      time.Time `json:"time"`               // when the event happened
+	URL       string `json:"url,omitempty"`
+	ReportURL string `json:"reportUrl,omitempty"`
+	// Approvers says who may decide a waiting approval. ApproveURL and
+	// RejectURL open the console's approval page for it (a signed link
+	// naming this wait; it works once, and only for an approver who
+	// signs in): they need --public-url.
+	Approvers  string    `json:"approvers,omitempty"`
+	ApproveURL string    `json:"approveUrl,omitempty"`
+	RejectURL  string    `json:"rejectUrl,omitempty"`
+	Findings   []Finding `json:"findings,omitempty"` // readiness
+	Time       time.Time `json:"time"`               // when the event happened
 }
 
 // Finding is one readiness problem, in a readiness notification.
@@ -70,6 +79,18 @@ func (m *Message) Links(publicURL string) {
 	}
 }
 
+// ApprovalLinks sets m's approve and reject URLs under publicURL: the
+// console's approval page with the signed link token (ripcord.ApprovalLink
+// .Sign); none without publicURL.
+func (m *Message) ApprovalLinks(publicURL, token string) {
+	if publicURL == "" || token == "" {
+		return
+	}
+	page := strings.TrimRight(publicURL, "/") + "/console/approve?link=" + url.QueryEscape(token)
+	m.ApproveURL = page + "&decision=approve"
+	m.RejectURL = page + "&decision=reject"
+}
+
 // Title is a one-line summary, for Slack's text and SNS's subject.
 func (m Message) Title() string {
 	var what string
@@ -78,6 +99,9 @@ func (m Message) Title() string {
 		what = "started"
 	case ripcord.NotifyWaiting:
 		what = "is waiting for a person"
+		if m.Verdict == "approval" {
+			what = fmt.Sprintf("waits for approval of step %s", m.Step)
+		}
 	case ripcord.NotifyStepFailed:
 		what = fmt.Sprintf("step %s failed", m.Step)
 	case ripcord.NotifyFinished:
@@ -117,6 +141,9 @@ func (m Message) Slack() []byte {
 	if m.Reason != "" {
 		body += "\n" + slackEscape(m.Reason)
 	}
+	if m.Approvers != "" {
+		body += "\nMay decide: " + slackEscape(m.Approvers)
+	}
 	for _, f := range m.Findings {
 		body += fmt.Sprintf("\n• %s %s: %s", slackEscape(f.Severity), slackEscape(f.Resource), slackEscape(f.Message))
 	}
@@ -127,6 +154,9 @@ func (m Message) Slack() []byte {
 	}
 	if m.ReportURL != "" {
 		links = append(links, text{Type: "mrkdwn", Text: "<" + m.ReportURL + "|report>"})
+	}
+	if m.ApproveURL != "" {
+		links = append(links, text{Type: "mrkdwn", Text: "<" + m.ApproveURL + "|approve>"}, text{Type: "mrkdwn", Text: "<" + m.RejectURL + "|reject>"})
 	}
 	links = append(links, text{Type: "mrkdwn", Text: m.Time.UTC().Format(time.RFC3339)})
 	blocks = append(blocks, block{Type: "context", Elements: links})

@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) ripcord
 		{"AuditRace", testAuditRace},
 		{"AuditImmutable", testAuditImmutable},
 		{"Sessions", testSessions},
+		{"ServerSecret", plain(testServerSecret)},
 		{"Heartbeats", testHeartbeats},
 		{"Leave", testLeave},
 		{"ClusterInvalid", testClusterInvalid},

@@ -101,7 +101,7 @@ func newConsole() (*console, error) {
 	}
 	c.static = static
 	shared := []string{"console/templates/layout.html", "console/templates/parts.html", "console/templates/readiness.html"}
-	for _, page := range []string{"signin", "overview", "executions", "execution", "plans", "plan", "diff", "servers", "groups", "audit", "error"} {
+	for _, page := range []string{"signin", "overview", "executions", "execution", "plans", "plan", "diff", "servers", "groups", "audit", "error", "approve"} {
 		t, err := template.New(page).Funcs(consoleFuncs).ParseFS(consoleFS, append(shared, "console/templates/"+page+".html")...)
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", page, err)
@@ -148,6 +148,8 @@ func (h *Handler) mountConsole() error {
 	get("/console/servers", ripcord.RoleViewer, h.serversPage)
 	get("/console/groups", ripcord.RoleViewer, h.groupsPage)
 	h.mux.Handle("POST /console/plans/{name}/start", h.consolePost(h.consoleStart))
+	get("/console/approve", ripcord.RoleViewer, h.approvePage) // console_approval.go
+	h.mux.Handle("POST /console/approve", h.consolePost(h.approveByLink))
 	get("/console/audit", ripcord.RoleAdmin, h.auditPage)
 	return nil
 }
@@ -324,7 +326,7 @@ func (h *Handler) consolePage(need ripcord.Role, page func(w http.ResponseWriter
 				h.consoleText(w, http.StatusUnauthorized, "sign in again: /console/signin")
 				return
 			}
-			http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
+			http.Redirect(w, r, signinURL(r), http.StatusSeeOther)
 			return
 		}
 		if err == nil {
@@ -443,6 +445,7 @@ func (h *Handler) consoleStatic(w http.ResponseWriter, r *http.Request) {
 type signinView struct {
 	Error string
 	Token string // the form's CSRF token
+	Next  string // the console page to go back to after signing in
 }
 
 func signinToken(w http.ResponseWriter, r *http.Request) string {
@@ -456,24 +459,27 @@ func signinToken(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
+	next := nextPage(r.URL.Query().Get("next"))
 	if _, _, err := h.session(r); err == nil {
-		http.Redirect(w, r, "/console", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, "signin", "", h.data(nil, nil, "Sign in", "", signinView{Token: signinToken(w, r)}))
+	h.render(w, r, http.StatusOK, "signin", "", h.data(nil, nil, "Sign in", "", signinView{Token: signinToken(w, r), Next: next}))
 }
 
 // signin checks a token from the sign-in form as the API checks a bearer
 // token (the same rate limit of failures per address, the same audit of
 // failures) and starts a session.
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
+	next := "/console"
 	again := func(status int, msg string) {
-		h.render(w, r, status, "signin", "", h.data(nil, nil, "Sign in", "", signinView{Error: msg, Token: signinToken(w, r)}))
+		h.render(w, r, status, "signin", "", h.data(nil, nil, "Sign in", "", signinView{Error: msg, Token: signinToken(w, r), Next: next}))
 	}
 	if err := readForm(w, r); err != nil {
 		h.renderError(w, r, nil, nil, err)
 		return
 	}
+	next = nextPage(r.PostForm.Get("next"))
 	ck, err := r.Cookie(signinCookie)
 	if !sameOrigin(r) || err != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
 		again(http.StatusForbidden, "The sign-in form expired or came from elsewhere: sign in again.")
@@ -517,7 +523,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.id, Path: "/console", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteStrictMode, MaxAge: max(1, int(s.expires.Sub(h.now()).Seconds()))})
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/console/signin", MaxAge: -1})
-	http.Redirect(w, r, "/console", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request, id *identity, s *session) error {

@@ -148,6 +148,7 @@ type stepView struct {
 	SkippedBy                  string
 	Servers                    []serverView
 	Retry, Skip                bool
+	Approval                   *approvalView // an approval step's open request (console_approval.go)
 }
 
 type serverView struct {
@@ -182,7 +183,8 @@ const maxShownEvents = 200
 // controlEvents are the events a person causes: the page's "who did
 // what".
 var controlEvents = []string{engine.EvExecutionStarted, engine.EvExecutionPaused, engine.EvExecutionResumed,
-	engine.EvCancelRequested, engine.EvStepSkipped, engine.EvRetryRequested, engine.EvCleanupRequested, engine.EvCleanupScheduled}
+	engine.EvCancelRequested, engine.EvStepSkipped, engine.EvRetryRequested, engine.EvCleanupRequested, engine.EvCleanupScheduled,
+	engine.EvApprovalGranted, engine.EvApprovalRejected}
 
 // executionView folds execution id's log into its page.
 func (h *Handler) executionView(r *http.Request, idn *identity, s *session) (*execView, error) {
@@ -238,6 +240,9 @@ func (h *Handler) executionView(r *http.Request, idn *identity, s *session) (*ex
 		}
 		if c.Allowed && !st.Final() && ss.Status == "failed" {
 			sv.Retry, sv.Skip = true, true
+		}
+		if !st.Final() {
+			sv.Approval = approvalOf(ss, idn)
 		}
 		for _, sp := range ss.Spec.Servers {
 			srv := ss.Servers[sp.ID]
@@ -299,6 +304,9 @@ func (h *Handler) consoleControl(w http.ResponseWriter, r *http.Request, id *ide
 		return err
 	}
 	action := r.PathValue("action")
+	if action == "approve" || action == "reject" {
+		return h.consoleDecide(w, r, id, s, execID, action) // console_approval.go
+	}
 	step := r.PostForm.Get("step")
 	ctx := r.Context()
 	ex, err := h.checkAction(ctx, id, execID, action, step)
@@ -483,6 +491,24 @@ func consoleEventText(ev ripcord.Event) string {
 			t := "step " + d.Step + " " + d.Status
 			if d.Reason != "" {
 				t += ": " + d.Reason
+			}
+			return t
+		}
+	case engine.EvApprovalRequested:
+		var d engine.ApprovalRequested
+		if dec(&d) {
+			return "step " + d.Step + " waits for approval: " + d.Message
+		}
+	case engine.EvApprovalGranted, engine.EvApprovalRejected, engine.EvApprovalTimedOut:
+		var d engine.ApprovalDecision
+		if dec(&d) {
+			t := "step " + d.Step + " " + map[string]string{engine.EvApprovalGranted: "approved", engine.EvApprovalRejected: "rejected",
+				engine.EvApprovalTimedOut: "timed out waiting for approval"}[ev.Type]
+			if d.Via != "" {
+				t += " (" + d.Via + ")"
+			}
+			if d.Comment != "" {
+				t += ": " + d.Comment
 			}
 			return t
 		}

@@ -133,7 +133,7 @@ func TestApprovalThroughServer(t *testing.T) {
 	}
 	// A second decision is refused (409; exit 2).
 	_, errOut, code = c.ripcord(srv("exec", "reject", x.ID, "go-ahead")...)
-	if code != exitInvalid || !strings.Contains(errOut, "has ended") {
+	if code != exitInvalid || !strings.Contains(errOut, "step go-ahead was approved already by recovery-person") {
 		t.Errorf("exec reject after the end: exit %d\n%s", code, errOut)
 	}
 

@@ -244,6 +244,15 @@ func copyStore(ctx context.Context, src ripcord.Store, dst *postgres.Store, now 
 		}
 		n.tokens++
 	}
+	// The server secret, so that approval links sent before the copy
+	// stay valid (a source without one makes it here).
+	secret, err := src.ServerSecret(ctx)
+	if err != nil {
+		return n, err
+	}
+	if err := dst.ImportServerSecret(ctx, secret); err != nil {
+		return n, err
+	}
 	audit, err := src.ListAudit(ctx, ripcord.AuditFilter{})
 	if err != nil {
 		return n, err
@@ -326,6 +335,17 @@ func compareStores(ctx context.Context, a, b ripcord.Store) error {
 		}) {
 			return differ("the notification deliveries of "+id, len(da), len(db))
 		}
+	}
+	sa, err := a.ServerSecret(ctx)
+	if err != nil {
+		return err
+	}
+	sb, err := b.ServerSecret(ctx)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(sa, sb) {
+		return differ("the server secret", "(secret)", "(another secret)")
 	}
 	ta, err := a.ListTokens(ctx)
 	if err != nil {

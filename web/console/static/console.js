@@ -25,7 +25,14 @@
       .then(function (html) {
         if (html === null) return;
         var active = document.activeElement && document.activeElement.id;
+        // What a person is typing (an approval's comment) survives the swap.
+        var typed = {};
+        root.querySelectorAll("textarea[id]").forEach(function (el) { typed[el.id] = el.value; });
         root.innerHTML = html;
+        Object.keys(typed).forEach(function (id) {
+          var el = document.getElementById(id);
+          if (el && el.tagName === "TEXTAREA" && !el.value) el.value = typed[id];
+        });
         if (active) {
           var el = document.getElementById(active);
           if (el) el.focus();
