@@ -85,6 +85,10 @@ type SpecStep struct {
 	Servers  []SpecServer     `json:"servers,omitempty"`
 	// Approval is what an approval step asks (approval.go).
 	Approval *ripcord.Approval `json:"approval,omitempty"`
+	// Hook is a hook step's hook; Hooks run before and after any step's
+	// own work (hooks.go).
+	Hook  *ripcord.Hook      `json:"hook,omitempty"`
+	Hooks *ripcord.StepHooks `json:"hooks,omitempty"`
 }
 
 // SpecServer is a server of a launch step.

@@ -71,6 +71,9 @@ type State struct {
 	Overrides map[string]*OverrideState
 	// Approvals are the decided approvals, in the order decided.
 	Approvals []ApprovalRecord
+	// HookRuns are the hooks' outcomes (each attempt's result and each
+	// skip), in the order recorded (hooks.go).
+	HookRuns []HookRecord
 	// cleanupRefusal is DRS's last refusal of a cleanup's terminate
 	// batch, for a notice that the cleanup failed (notices.go).
 	cleanupRefusal string
@@ -95,6 +98,9 @@ type StepState struct {
 	// Approval is an approval step's request in its current run (nil
 	// before it asks, and after a retry); approval.go.
 	Approval *ApprovalState
+	// Hooks are the step's hooks in its current run, by phase and index
+	// (hooks.go); a retry forgets those that failed.
+	Hooks map[string]*HookState
 }
 
 // ServerState is one server of a launch step.
@@ -495,8 +501,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		switch {
 		case st == nil:
 			return invalid("no step %q", d.Step)
-		case (st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval) || st.Status != stepFailed:
-			return invalid("step %s is %s; only a failed launch or approval step can be retried", d.Step, st.Status)
+		case (st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval && st.Spec.Kind != ripcord.StepHook) || st.Status != stepFailed:
+			return invalid("step %s is %s; only a failed launch, approval or hook step can be retried", d.Step, st.Status)
 		case s.State == ripcord.ExecCancelled || s.Cancel:
 			return invalid("the execution is cancelled")
 		case s.State == ripcord.ExecSucceeded:
@@ -510,6 +516,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		st.Status, st.Started, st.Ended, st.Reason, st.PausedTotal = stepRunning, ev.At, time.Time{}, "", 0
 		st.Approval = nil // a retried approval step asks again
+		st.retryHooks()
 		if s.State == ripcord.ExecFailed {
 			s.State, s.Finished, s.Reason = ripcord.ExecRunning, time.Time{}, ""
 		}
@@ -591,6 +598,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 	case EvApprovalRequested, EvApprovalGranted, EvApprovalRejected, EvApprovalTimedOut:
 		return s.applyApproval(ev, invalid)
+	case EvHookStarted, EvHookSucceeded, EvHookFailed, EvHookSkipped:
+		return s.applyHook(ev, invalid)
 	case EvDRSUnavailable:
 		var d DRSUnavailable
 		if err := dec(&d); err != nil {
@@ -825,6 +834,13 @@ func (s *State) clone() *State {
 			a := *st.Approval
 			cs.Approval = &a
 		}
+		if st.Hooks != nil {
+			cs.Hooks = make(map[string]*HookState, len(st.Hooks))
+			for k, h := range st.Hooks {
+				ch := *h
+				cs.Hooks[k] = &ch
+			}
+		}
 		for id, sv := range cs.Servers {
 			sv.History = slices.Clone(sv.History)
 			cs.Servers[id] = sv
@@ -845,6 +861,7 @@ func (s *State) clone() *State {
 		}
 	}
 	c.Approvals = slices.Clone(s.Approvals)
+	c.HookRuns = slices.Clone(s.HookRuns)
 	c.Outages = make(map[string]*Outage, len(s.Outages))
 	for k, o := range s.Outages {
 		co := *o
@@ -1011,6 +1028,10 @@ func decodeSpec(data []byte, spec *Spec) bool {
 						st.Duration = time.Duration(p.int())
 					case "approval":
 						p.decode(&st.Approval)
+					case "hook":
+						p.decode(&st.Hook)
+					case "hooks":
+						p.decode(&st.Hooks)
 					case "after":
 						if p.null() {
 							return // nil
