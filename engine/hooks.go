@@ -250,10 +250,6 @@ func (st *StepState) hookUnclear() bool {
 	return false
 }
 
-// hasHooks reports whether the step runs any hook.
-func (st SpecStep) hasHooks() bool {
-	return st.Hook != nil || (st.Hooks != nil && (len(st.Hooks.Before) > 0 || len(st.Hooks.After) > 0))
-}
 
 // errHookPending ends the driving of a step whose hooks are not done: a
 // hook failed for good (the step is finished) or the execution paused.
