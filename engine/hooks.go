@@ -250,7 +250,6 @@ func (st *StepState) hookUnclear() bool {
 	return false
 }
 
-
 // errHookPending ends the driving of a step whose hooks are not done: a
 // hook failed for good (the step is finished) or the execution paused.
 var errHookPending = errors.New("hooks pending")

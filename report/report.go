@@ -49,8 +49,8 @@ type Report struct {
 	Approvals []Approval `json:"approvals,omitempty"`
 	// Hooks are the outcomes of the plan's hooks: each attempt's result
 	// and each skip, in the order recorded (hooks.go).
-	Hooks []Hook `json:"hooks,omitempty"`
-	Failures  []Failure  `json:"failures"`
+	Hooks    []Hook    `json:"hooks,omitempty"`
+	Failures []Failure `json:"failures"`
 	// Cleanup is null for a recovery (its instances are production).
 	Cleanup   *Cleanup   `json:"cleanup"`
 	Instances []Instance `json:"instances"`
