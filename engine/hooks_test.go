@@ -415,3 +415,50 @@ func TestHookUnclearOutcome(t *testing.T) {
 		})
 	}
 }
+
+// TestBeforeHookFailureLaunchesNothing: a before hook that fails (a local
+// command exiting 3) fails its step before anything is launched, with the
+// command's status and output in the result and the step's reason.
+func TestBeforeHookFailureLaunchesNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	eng := hookEngine(e, nil)
+	sp := spec(ripcord.FailureStop, launchStep("database", nil, db1, db2))
+	sp.Steps[0].Hooks = &ripcord.StepHooks{Before: []ripcord.Hook{{Name: "check-lag", Command: &ripcord.CommandHook{
+		Argv: []string{"sh", "-c", "echo lag too high; exit 3"}}}}}
+	e.start(eng, "exec-b", sp)
+	s := e.run(eng, "exec-b")
+	wantState(t, s, ripcord.ExecFailed)
+	evs := e.events("exec-b")
+	fails := evData[engine.HookResult](t, evs, engine.EvHookFailed)
+	if len(fails) != 1 || fails[0].Status != "exit 3" || fails[0].Output != "lag too high\n" || !fails[0].Final {
+		t.Fatalf("failures %+v, want exit 3 with the output", fails)
+	}
+	if n := len(evData[engine.LaunchRequested](t, evs, engine.EvLaunchRequested)); n != 0 || len(e.jobsOf(db1)) != 0 {
+		t.Fatalf("%d launch requests, %d jobs after a failed before hook, want none", n, len(e.jobsOf(db1)))
+	}
+	if r := s.Steps["database"].Reason; r != "before hook check-lag failed: sh exited with status 3" {
+		t.Errorf("step reason %q", r)
+	}
+}
+
+// TestEnvSecrets: a secret is RIPCORD_SECRET_NAME, else the file NAME in
+// RIPCORD_SECRETS_DIR without its trailing newline; a missing one is an
+// invalid-input error that says where to put it and shows no value.
+func TestEnvSecrets(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "FROM_FILE"), []byte("file-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RIPCORD_SECRETS_DIR", dir)
+	t.Setenv("RIPCORD_SECRET_FROM_ENV", "env-value")
+	for name, want := range map[string]string{"FROM_ENV": "env-value", "FROM_FILE": "file-value"} {
+		if got, err := engine.EnvSecrets(name); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+		}
+	}
+	_, err := engine.EnvSecrets("MISSING")
+	if ripcord.ErrorCode(err) != ripcord.EINVALID || !strings.Contains(ripcord.ErrorHint(err), "RIPCORD_SECRET_MISSING") ||
+		!strings.Contains(ripcord.ErrorHint(err), "RIPCORD_SECRETS_DIR") {
+		t.Errorf("missing secret: %v (hint %q)", err, ripcord.ErrorHint(err))
+	}
+}
