@@ -70,13 +70,14 @@ func (rc *receiver) calls(path string) []received {
 const dnsBody = `{"execution":"{{.ExecutionID}}","plan":"{{.Plan}}","mode":"{{.Mode}}","step":"{{.Step}}","instances":[{{range $i, $s := .Servers}}{{if $i}},{{end}}"{{$s.InstanceID}}"{{end}}]}`
 
 // hookPlan is database (before: a local command; after: the HTTP hook
-// "promote"), then app, then the hook step dns (an HTTP DNS switch that
+// "promote"), then app, then web, then the hook step dns (an HTTP DNS switch that
 // runs only in a recovery, with a secret header).
 func hookPlan(mode ripcord.Mode, rc *receiver, marker string) engine.Spec {
 	sp := spec(ripcord.FailureStop,
 		launchStep("database", nil, db1, db2),
 		launchStep("app", []string{"database"}, app1, app2),
-		engine.SpecStep{Name: "dns", Kind: ripcord.StepHook, After: []string{"app"}, Hook: &ripcord.Hook{
+		launchStep("web", []string{"app"}, web1, web2),
+		engine.SpecStep{Name: "dns", Kind: ripcord.StepHook, After: []string{"web"}, Hook: &ripcord.Hook{
 			Name: "switch-dns", Modes: []ripcord.Mode{ripcord.ModeRecovery},
 			HTTP: &ripcord.HTTPHook{Method: "POST", URL: rc.URL + "/dns", Body: dnsBody,
 				Headers: map[string]ripcord.HeaderValue{"Authorization": {Secret: "DNS_TOKEN"}}}}},
@@ -180,7 +181,7 @@ func TestHooksDrillAndRecovery(t *testing.T) {
 				t.Fatalf("the DNS hook was called %d times in a recovery, want 1", len(dns))
 			}
 			var ids []string
-			for _, id := range []string{db1, db2, app1, app2} {
+			for _, id := range []string{db1, db2, app1, app2, web1, web2} {
 				inst := ""
 				for _, st := range s.Steps {
 					if sv := st.Servers[id]; sv != nil {
