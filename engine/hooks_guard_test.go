@@ -19,7 +19,9 @@ func TestHookEventsGuarded(t *testing.T) {
 	ref := HookRef{Step: "dns", Phase: HookOwn, Index: 0, Hook: "switch"}
 	ev := func(typ string, data any) ripcord.Event { return newEvent(typ, "engine", t0, data) }
 	base := []ripcord.Event{ev(EvExecutionStarted, spec), ev(EvStepStarted, StepStarted{Step: "dns"})}
-	start := func(n int) ripcord.Event { return ev(EvHookStarted, HookStarted{HookRef: ref, Kind: "http", Attempt: n}) }
+	start := func(n int) ripcord.Event {
+		return ev(EvHookStarted, HookStarted{HookRef: ref, Kind: "http", Attempt: n})
+	}
 	ok := func(n int) ripcord.Event { return ev(EvHookSucceeded, HookResult{HookRef: ref, Attempt: n}) }
 	fail := func(n int, final bool) ripcord.Event {
 		return ev(EvHookFailed, HookResult{HookRef: ref, Attempt: n, Final: final})
