@@ -140,19 +140,18 @@ type Plan struct {
 // StepKind is what a step does.
 type StepKind string
 
-// Step kinds. Launch, wait and approval are supported so far; the others
-// are recognized so that a plan using them gets a clear error.
+// Step kinds. Every kind here is supported.
 const (
 	StepLaunch   StepKind = "launch"   // launch the servers of protection groups and/or explicit servers
 	StepWait     StepKind = "wait"     // wait for Duration
 	StepApproval StepKind = "approval" // a person must approve (approval.go)
-	StepHook     StepKind = "hook"     // call a webhook, SSM document or command (not supported yet)
+	StepHook     StepKind = "hook"     // call a webhook, SSM document or command (hooks.go)
 	StepCheck    StepKind = "check"    // health checks of the instances of the steps it is after (health.go)
 )
 
 // StepKinds lists the step kinds that plans may use today, the default
 // first.
-var StepKinds = []StepKind{StepLaunch, StepWait, StepApproval, StepCheck}
+var StepKinds = []StepKind{StepLaunch, StepWait, StepApproval, StepCheck, StepHook}
 
 // Step is one node of a plan's graph.
 type Step struct {
@@ -177,6 +176,26 @@ type Step struct {
 	// Checks are a check step's health checks, run on the recovery
 	// instances of the launch steps it is after.
 	Checks []HealthCheck `json:"checks,omitempty"`
+	// Hook is what a hook step runs.
+	Hook *Hook `json:"hook,omitempty"`
+	// Hooks run before the step's own work and after it succeeded.
+	Hooks *StepHooks `json:"hooks,omitempty"`
+}
+
+// AllHooks returns the hooks of the step: its before hooks, a hook step's
+// own hook, then its after hooks.
+func (s *Step) AllHooks() []Hook {
+	var out []Hook
+	if s.Hooks != nil {
+		out = append(out, s.Hooks.Before...)
+	}
+	if s.Hook != nil {
+		out = append(out, *s.Hook)
+	}
+	if s.Hooks != nil {
+		out = append(out, s.Hooks.After...)
+	}
+	return out
 }
 
 // ServerRef names one source server in a launch step.
@@ -249,6 +268,11 @@ func (f *PlanFile) Extract(name string) (*PlanFile, error) {
 		}
 		for _, r := range s.Servers {
 			targets[r.Target] = true
+		}
+		for _, h := range s.AllHooks() {
+			if h.SSM != nil {
+				targets[h.SSM.Target] = true
+			}
 		}
 	}
 	out := &PlanFile{Plans: []Plan{*p}}

@@ -172,7 +172,7 @@ func (r *run) driveApproval(st *StepState) error {
 		}
 		return r.record(r.ev(EvApprovalTimedOut, ApprovalDecision{Step: name}), r.ev(EvStepFinished, fin))
 	case a.Decision == ApprovalApproved:
-		return r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSucceeded, Reason: decisionText(a)}))
+		return r.succeedStep(st, decisionText(a))
 	case a.Decision == ApprovalRejected:
 		return r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepFailed, Reason: decisionText(a)}))
 	}

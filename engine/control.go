@@ -61,10 +61,10 @@ func (e *Engine) Retry(ctx context.Context, id, actor, step string) error {
 			return refuse("execution %s is cancelled: its steps cannot be retried; start a new execution of plan %s with: ripcord run", id, s.Spec.Plan)
 		case s.State == ripcord.ExecSucceeded:
 			return refuse("execution %s has succeeded: nothing is left to retry", id)
-		case st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval && st.Spec.Kind != ripcord.StepCheck:
-			return refuse("step %s is a %s step; only a failed launch, approval or check step can be retried", step, st.Spec.Kind)
+		case st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval && st.Spec.Kind != ripcord.StepCheck && st.Spec.Kind != ripcord.StepHook:
+			return refuse("step %s is a %s step; only a failed launch, approval, check or hook step can be retried", step, st.Spec.Kind)
 		case st.Status != stepFailed:
-			return refuse("step %s is %s; only a failed launch, approval or check step can be retried", step, st.Status)
+			return refuse("step %s is %s; only a failed launch, approval, check or hook step can be retried", step, st.Status)
 		}
 		return nil
 	})

@@ -268,10 +268,10 @@ func TestControlRefusals(t *testing.T) {
 		do   func() error
 		want string
 	}{
-		{"retry a succeeded step", func() error { return eng.Retry(ctx, "exec-r", "x", "database") }, "step database is succeeded; only a failed launch, approval or check step can be retried"},
-		{"retry a running step", func() error { return eng.Retry(ctx, "exec-r", "x", "app") }, "step app is running; only a failed launch, approval or check step can be retried"},
-		{"retry a waiting step", func() error { return eng.Retry(ctx, "exec-r", "x", "web") }, "step web is waiting; only a failed launch, approval or check step can be retried"},
-		{"retry a wait step", func() error { return eng.Retry(ctx, "exec-r", "x", "soak") }, "only a failed launch, approval or check step can be retried"},
+		{"retry a succeeded step", func() error { return eng.Retry(ctx, "exec-r", "x", "database") }, "step database is succeeded; only a failed launch, approval, check or hook step can be retried"},
+		{"retry a running step", func() error { return eng.Retry(ctx, "exec-r", "x", "app") }, "step app is running; only a failed launch, approval, check or hook step can be retried"},
+		{"retry a waiting step", func() error { return eng.Retry(ctx, "exec-r", "x", "web") }, "step web is waiting; only a failed launch, approval, check or hook step can be retried"},
+		{"retry a wait step", func() error { return eng.Retry(ctx, "exec-r", "x", "soak") }, "only a failed launch, approval, check or hook step can be retried"},
 		{"retry an unknown step", func() error { return eng.Retry(ctx, "exec-r", "x", "cache") }, `has no step "cache"`},
 		{"skip a succeeded step", func() error { return eng.Skip(ctx, "exec-r", "x", "database") }, "step database is already succeeded"},
 		{"skip a step with launches in flight", func() error { return eng.Skip(ctx, "exec-r", "x", "app") }, "step app has launches in flight"},

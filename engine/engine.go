@@ -138,6 +138,15 @@ type Config struct {
 	// with the quota headroom the decision saw; like OnEvent it must not
 	// block.
 	OnQuota func(QuotaHeadroom)
+	// SSM returns the SSM client of a target for SSM hooks (hooks.go);
+	// nil: SSM hooks fail, saying so.
+	SSM func(ctx context.Context, t ripcord.Target) (ripcord.SSM, error)
+	// Secrets resolves a hook header's {secret: NAME} (default
+	// EnvSecrets). Values are never logged or recorded.
+	Secrets func(name string) (string, error)
+	// HookHTTP sends HTTP hooks (default: a client without a timeout of
+	// its own; each hook's timeout bounds its attempts).
+	HookHTTP *http.Client
 }
 
 // DefaultOutageLimit is how long a transient DRS outage lasts before the
@@ -154,6 +163,9 @@ type Hooks struct {
 	// AfterConfigCall: UpdateLaunchConfiguration answered for server,
 	// LaunchConfigUpdated not yet recorded.
 	AfterConfigCall func(server string) error
+	// AfterHookCall: a hook of step answered, its result not yet
+	// recorded.
+	AfterHookCall func(step, hook string) error
 }
 
 // ErrCrash is what a hook returns to simulate a crash.
@@ -206,6 +218,12 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.MutationTimeout <= 0 {
 		cfg.MutationTimeout = time.Minute
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = EnvSecrets
+	}
+	if cfg.HookHTTP == nil {
+		cfg.HookHTTP = &http.Client{}
 	}
 	if cfg.OutageLimit <= 0 {
 		cfg.OutageLimit = DefaultOutageLimit
@@ -794,19 +812,22 @@ func (r *run) pass() error {
 		if st.Status != stepRunning {
 			continue
 		}
-		var err error
 		done := r.onStep(name)
-		switch st.Spec.Kind {
-		case ripcord.StepWait:
+		ok, err := r.beforeHooksDone(st)
+		switch {
+		case err != nil || !ok:
+		case st.Spec.Kind == ripcord.StepWait:
 			if !r.now().Before(st.Started.Add(st.Spec.Duration)) {
-				err = r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSucceeded}))
+				err = r.succeedStep(st, "")
 			}
-		case ripcord.StepLaunch:
+		case st.Spec.Kind == ripcord.StepLaunch:
 			err = r.driveLaunch(st)
-		case ripcord.StepApproval:
+		case st.Spec.Kind == ripcord.StepApproval:
 			err = r.driveApproval(st)
-		case ripcord.StepCheck:
+		case st.Spec.Kind == ripcord.StepCheck:
 			err = r.driveCheckStep(st)
+		case st.Spec.Kind == ripcord.StepHook:
+			err = r.driveHookStep(st)
 		}
 		done()
 		if err != nil {
@@ -850,6 +871,18 @@ func (r *run) startReadySteps() error {
 				return err
 			}
 			r.dueNow(st)
+			done := r.onStep(name)
+			ok, err := r.beforeHooksDone(st)
+			if err == nil && ok && st.Spec.Kind == ripcord.StepHook {
+				err = r.driveHookStep(st)
+			}
+			done()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
 			if st.Spec.Kind == ripcord.StepApproval {
 				if err := r.driveApproval(st); err != nil {
 					return err
@@ -946,6 +979,9 @@ func (r *run) maybeFinish() error {
 	// from is read now, when no launch waits for it.
 	if err := r.recordPoints(); err != nil {
 		return err
+	}
+	if s.Paused && s.PausedFor != "" && s.Steps[s.PausedFor].hookUnclear() {
+		return nil // a person decides whether the hook ran (hooks.go)
 	}
 	if failed != "" && s.Spec.Settings.FailurePolicy == ripcord.FailurePause && !s.Paused && s.PausedFor != failed {
 		return r.record(r.ev(EvExecutionPaused, StepRef{Step: failed, Reason: "step " + failed + " failed; retry it, skip it, resume or cancel"}))

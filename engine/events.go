@@ -89,6 +89,10 @@ type SpecStep struct {
 	// checks (health.go).
 	Health []ripcord.HealthCheck `json:"health,omitempty"`
 	Checks []ripcord.HealthCheck `json:"checks,omitempty"`
+	// Hook is a hook step's hook; Hooks run before and after any step's
+	// own work (hooks.go).
+	Hook  *ripcord.Hook      `json:"hook,omitempty"`
+	Hooks *ripcord.StepHooks `json:"hooks,omitempty"`
 }
 
 // SpecServer is a server of a launch step.

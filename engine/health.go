@@ -296,8 +296,7 @@ func (r *run) driveCheckStep(st *StepState) error {
 	if len(failed) > 0 {
 		return r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepFailed, Reason: strings.Join(failed, "; ")}))
 	}
-	return r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSucceeded,
-		Reason: fmt.Sprintf("%d checks passed", len(st.Health))}))
+	return r.succeedStep(st, fmt.Sprintf("%d checks passed", len(st.Health)))
 }
 
 func checkName(h *CheckState) string {

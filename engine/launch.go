@@ -525,7 +525,7 @@ func (r *run) maybeFinishStep(st *StepState) (bool, error) {
 		return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepFailed,
 			Reason: "health gate failed: " + strings.Join(unhealthy, "; ")}))
 	}
-	return true, r.record(r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepSucceeded}))
+	return true, r.succeedStep(st, "")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -345,7 +345,7 @@ func TestFastDecodedTypes(t *testing.T) {
 		{ServerStatus{}, []string{"step", "server", "status", "jobID", "instanceID", "reason"}},
 		{LaunchRequested{}, []string{"step", "batch", "target", "servers", "drsTime"}},
 		{Spec{}, []string{"plan", "planHash", "mode", "settings", "steps", "tags", "targets", "launch", "exclusive"}},
-		{SpecStep{}, []string{"name", "kind", "after", "duration", "servers", "approval", "health", "checks"}},
+		{SpecStep{}, []string{"name", "kind", "after", "duration", "servers", "approval", "health", "checks", "hook", "hooks"}},
 		{SpecServer{}, []string{"id", "target", "optional", "expected"}},
 	} {
 		typ := reflect.TypeOf(tc.v)

@@ -28,7 +28,7 @@ func BuildSpec(f *ripcord.PlanFile, planName string, mode ripcord.Mode, resolved
 		spec.Settings.ConflictDeadline = ripcord.DefaultConflictDeadline
 	}
 	for _, st := range p.Steps {
-		ss := SpecStep{Name: st.Name, Kind: st.Kind, After: st.After, Duration: st.Duration, Approval: st.Approval, Health: st.Health, Checks: st.Checks}
+		ss := SpecStep{Name: st.Name, Kind: st.Kind, After: st.After, Duration: st.Duration, Approval: st.Approval, Health: st.Health, Checks: st.Checks, Hook: st.Hook, Hooks: st.Hooks}
 		if st.Kind == ripcord.StepLaunch {
 			rs, ok := byStep[st.Name]
 			if !ok || len(rs.Servers) == 0 {

@@ -71,6 +71,9 @@ type State struct {
 	Overrides map[string]*OverrideState
 	// Approvals are the decided approvals, in the order decided.
 	Approvals []ApprovalRecord
+	// HookRuns are the hooks' outcomes (each attempt's result and each
+	// skip), in the order recorded (hooks.go).
+	HookRuns []HookRecord
 	// cleanupRefusal is DRS's last refusal of a cleanup's terminate
 	// batch, for a notice that the cleanup failed (notices.go).
 	cleanupRefusal string
@@ -98,6 +101,9 @@ type StepState struct {
 	// Health follows the step's health checks by checkKey (nil: none
 	// started); health.go.
 	Health map[string]*CheckState
+	// Hooks are the step's hooks in its current run, by phase and index
+	// (hooks.go); a retry forgets those that failed.
+	Hooks map[string]*HookState
 }
 
 // ServerState is one server of a launch step.
@@ -498,8 +504,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		switch {
 		case st == nil:
 			return invalid("no step %q", d.Step)
-		case (st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval && st.Spec.Kind != ripcord.StepCheck) || st.Status != stepFailed:
-			return invalid("step %s is %s; only a failed launch, approval or check step can be retried", d.Step, st.Status)
+		case (st.Spec.Kind != ripcord.StepLaunch && st.Spec.Kind != ripcord.StepApproval && st.Spec.Kind != ripcord.StepCheck && st.Spec.Kind != ripcord.StepHook) || st.Status != stepFailed:
+			return invalid("step %s is %s; only a failed launch, approval, check or hook step can be retried", d.Step, st.Status)
 		case s.State == ripcord.ExecCancelled || s.Cancel:
 			return invalid("the execution is cancelled")
 		case s.State == ripcord.ExecSucceeded:
@@ -514,6 +520,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		st.Status, st.Started, st.Ended, st.Reason, st.PausedTotal = stepRunning, ev.At, time.Time{}, "", 0
 		st.Approval = nil // a retried approval step asks again
 		st.retryChecks()  // failed health checks run again
+		st.retryHooks()   // failed hooks run again
 		if s.State == ripcord.ExecFailed {
 			s.State, s.Finished, s.Reason = ripcord.ExecRunning, time.Time{}, ""
 		}
@@ -597,6 +604,8 @@ func (s *State) apply(ev ripcord.Event) error {
 		return s.applyApproval(ev, invalid)
 	case EvHealthCheckStarted, EvHealthCheckPassed, EvHealthCheckFailed:
 		return s.applyHealth(ev, invalid)
+	case EvHookStarted, EvHookSucceeded, EvHookFailed, EvHookSkipped:
+		return s.applyHook(ev, invalid)
 	case EvDRSUnavailable:
 		var d DRSUnavailable
 		if err := dec(&d); err != nil {
@@ -838,6 +847,13 @@ func (s *State) clone() *State {
 				cs.Health[k] = &ch
 			}
 		}
+		if st.Hooks != nil {
+			cs.Hooks = make(map[string]*HookState, len(st.Hooks))
+			for k, h := range st.Hooks {
+				ch := *h
+				cs.Hooks[k] = &ch
+			}
+		}
 		for id, sv := range cs.Servers {
 			sv.History = slices.Clone(sv.History)
 			cs.Servers[id] = sv
@@ -858,6 +874,7 @@ func (s *State) clone() *State {
 		}
 	}
 	c.Approvals = slices.Clone(s.Approvals)
+	c.HookRuns = slices.Clone(s.HookRuns)
 	c.Outages = make(map[string]*Outage, len(s.Outages))
 	for k, o := range s.Outages {
 		co := *o
@@ -1028,6 +1045,10 @@ func decodeSpec(data []byte, spec *Spec) bool {
 						p.decode(&st.Health)
 					case "checks":
 						p.decode(&st.Checks)
+					case "hook":
+						p.decode(&st.Hook)
+					case "hooks":
+						p.decode(&st.Hooks)
 					case "after":
 						if p.null() {
 							return // nil

@@ -307,7 +307,7 @@ func shapeOf(k valueKind) yaml.Kind {
 	switch {
 	case k.isList():
 		return yaml.SequenceNode
-	case k == kTags, k == kObject, k == kObjectMap, k == kStringMap:
+	case k == kTags, k == kObject, k == kObjectMap, k == kStringMap, k == kStringLists, k == kHeaders:
 		return yaml.MappingNode
 	}
 	return yaml.ScalarNode
@@ -408,6 +408,12 @@ func (d *decoder) file(root *yaml.Node) *ripcord.PlanFile {
 				for k := range f.Plans[i].Steps[j].Servers {
 					if r := &f.Plans[i].Steps[j].Servers[k]; r.Target == "" {
 						r.Target = f.Targets[0].Name
+					}
+				}
+				st := &f.Plans[i].Steps[j]
+				for _, h := range st.AllHooks() {
+					if h.SSM != nil && h.SSM.Target == "" {
+						h.SSM.Target = f.Targets[0].Name // SSM is a pointer: this sets the step's
 					}
 				}
 			}
@@ -615,6 +621,7 @@ func (d *decoder) step(n *yaml.Node, path string, index int, kind, prev string) 
 	s.Approval = d.approval(m, path, subj)
 	s.Health = d.checks(m, "health", path, subj)
 	s.Checks = d.checks(m, "checks", path, subj)
+	s.Hook, s.Hooks = d.stepHooks(m, path, subj)
 	if prev != "" {
 		s.After = append(s.After, prev)
 		d.record(path+".after[0]", n)

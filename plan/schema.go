@@ -124,8 +124,19 @@ func fieldSchema(f *field) jsonObject {
 		s = jsonObject{{"type", "object"}, {"propertyNames", ref("serverId")}, {"additionalProperties", ref(f.object.def)}}
 	case kInt:
 		s = jsonObject{{"type", "integer"}, {"minimum", 0}}
+	case kStrings:
+		s = jsonObject{{"type", "array"}, {"items", jsonObject{{"type", "string"}}}, {"minItems", 1}}
 	case kStringMap:
 		s = jsonObject{{"type", "object"}, {"additionalProperties", jsonObject{{"type", "string"}}}}
+	case kStringLists:
+		s = jsonObject{{"type", "object"}, {"additionalProperties", jsonObject{{"oneOf", []jsonObject{
+			{{"type", "string"}}, {{"type", "array"}, {"items", jsonObject{{"type", "string"}}}}}}}}}
+	case kHeaders:
+		from := func(key string) jsonObject {
+			return jsonObject{{"type", "object"}, {"properties", jsonObject{{key, jsonObject{{"type", "string"}}}}}, {"required", []string{key}}, {"additionalProperties", false}}
+		}
+		s = jsonObject{{"type", "object"}, {"additionalProperties", jsonObject{{"oneOf", []jsonObject{
+			{{"type", "string"}}, from("env"), from("secret")}}}}}
 	}
 	s = append(s, jsonMember{"description", f.doc})
 	if f.def != "" {

@@ -49,33 +49,36 @@ const maxExternalID = 1224
 type valueKind int
 
 const (
-	kText       valueKind = iota // free text
-	kName                        // a name (namePattern)
-	kAccount                     // a 12-digit AWS account ID
-	kRegion                      // an AWS region
-	kRoleARN                     // an IAM role ARN
-	kExternalID                  // an sts:ExternalId
-	kURL                         // an http(s) URL
-	kServerID                    // a source server ID
-	kDuration                    // a Go duration
-	kEnum                        // one of field.enum
-	kBool                        // true or false
-	kNames                       // a list of names
-	kServerIDs                   // a list of source server IDs
-	kTags                        // a mapping of tag keys to values
-	kServerRefs                  // a list of server IDs or serverRef objects
-	kObjects                     // a list of field.object
-	kSNSTopic                    // an SNS topic ARN (snsTopicPattern)
-	kObject                      // one field.object
-	kObjectMap                   // a mapping of source server IDs to field.object
-	kInt                         // a whole number, 0 or more
-	kStringMap                   // a mapping of names to text
+	kText        valueKind = iota // free text
+	kName                         // a name (namePattern)
+	kAccount                      // a 12-digit AWS account ID
+	kRegion                       // an AWS region
+	kRoleARN                      // an IAM role ARN
+	kExternalID                   // an sts:ExternalId
+	kURL                          // an http(s) URL
+	kServerID                     // a source server ID
+	kDuration                     // a Go duration
+	kEnum                         // one of field.enum
+	kBool                         // true or false
+	kNames                        // a list of names
+	kServerIDs                    // a list of source server IDs
+	kTags                         // a mapping of tag keys to values
+	kServerRefs                   // a list of server IDs or serverRef objects
+	kObjects                      // a list of field.object
+	kSNSTopic                     // an SNS topic ARN (snsTopicPattern)
+	kObject                       // one field.object
+	kObjectMap                    // a mapping of source server IDs to field.object
+	kInt                          // a whole number, 0 or more
+	kStringMap                    // a mapping of names to text
+	kStrings                      // a list of texts
+	kStringLists                  // a mapping of names to texts or lists of texts
+	kHeaders                      // a mapping of header names to text, {env: NAME} or {secret: NAME}
 )
 
 // isList reports whether values of kind k are YAML sequences.
 func (k valueKind) isList() bool {
 	switch k {
-	case kNames, kServerIDs, kServerRefs, kObjects:
+	case kNames, kServerIDs, kServerRefs, kObjects, kStrings:
 		return true
 	}
 	return false
@@ -144,10 +147,10 @@ var serverRefObject = &object{
 var stepObject = &object{
 	name: "step",
 	def:  "step",
-	doc:  "A step of a plan. A launch step launches protection groups and servers; a wait step waits; an approval step waits for a person's go-ahead.",
+	doc:  "A step of a plan. A launch step launches protection groups and servers; a wait step waits; an approval step waits for a person's go-ahead; a check step runs health checks; a hook step runs a hook.",
 	fields: []field{
 		{key: "name", kind: kName, required: true, doc: "The step's name, unique in its plan."},
-		{key: "kind", kind: kEnum, enum: strs(ripcord.StepKinds), def: string(ripcord.StepLaunch), doc: "What the step does: launch, wait, approval or check (hook is reserved)."},
+		{key: "kind", kind: kEnum, enum: strs(ripcord.StepKinds), def: string(ripcord.StepLaunch), doc: "What the step does: launch, wait, approval, check or hook."},
 		{key: "after", kind: kNames, doc: "Steps that must be done before this one starts."},
 		{key: "groups", kind: kNames, doc: "Protection groups a launch step launches."},
 		{key: "servers", kind: kServerRefs, doc: "Source servers a launch step launches besides its groups'; list a group's server here to mark it optional."},
@@ -159,6 +162,8 @@ var stepObject = &object{
 		{key: "onTimeout", kind: kEnum, enum: ripcord.ApprovalOutcomes, def: ripcord.ApprovalFail, doc: "What an approval step's timeout does: fail (the failure policy applies) or continue."},
 		{key: "health", kind: kObjects, object: checkObject, doc: "A launch step's health gate: checks each launched server must pass for the step to succeed."},
 		{key: "checks", kind: kObjects, object: checkObject, doc: "A check step's health checks, run on the recovery instances of the launch steps it is after."},
+		{key: "hook", kind: kObject, object: hookObject, doc: "What a hook step runs: an HTTP request, an SSM document or a local command."},
+		{key: "hooks", kind: kObject, object: stepHooksObject, doc: "Hooks the step runs before its own work and after it succeeded."},
 	},
 }
 
@@ -178,6 +183,68 @@ var checkObject = &object{
 		{key: "interval", kind: kDuration, def: ripcord.DefaultCheckInterval.String(), doc: "The time between two attempts."},
 		{key: "timeout", kind: kDuration, def: "10m", doc: "How long the check may take to pass, from when it starts (a gate's: when its server launched)."},
 		{key: "retries", kind: kInt, doc: "How many attempts may fail after the first before the check fails; unset: only the timeout bounds it."},
+	},
+}
+
+var stepHooksObject = &object{
+	name: "step hooks",
+	def:  "stepHooks",
+	doc:  "The hooks of a step: before runs before its own work starts, after once it succeeded, each list in order.",
+	fields: []field{
+		{key: "before", kind: kObjects, object: hookObject, doc: "Hooks run, in order, before the step's own work starts."},
+		{key: "after", kind: kObjects, object: hookObject, doc: "Hooks run, in order, after the step's own work succeeded; the step succeeds once they did."},
+	},
+}
+
+var hookObject = &object{
+	name: "hook",
+	def:  "hook",
+	doc:  "A call a plan makes: exactly one of http, ssm and command, with when and how it runs.",
+	fields: []field{
+		{key: "name", kind: kName, required: true, doc: "The hook's name, unique in its step."},
+		{key: "modes", kind: kNames, enum: []string{string(ripcord.ModeDrill), string(ripcord.ModeRecovery), string(ripcord.ModeFailback)}, doc: "The modes the hook runs in: drill, recovery, failback; unset: every mode. In another mode it is recorded as skipped."},
+		{key: "idempotent", kind: kBool, def: "false", doc: "Whether running the hook twice does no harm: after a crash left its outcome unknown it runs again; otherwise the execution pauses for a person."},
+		{key: "timeout", kind: kDuration, def: ripcord.DefaultHookTimeout.String(), doc: "How long one attempt may take."},
+		{key: "retries", kind: kInt, def: "0", doc: "How many times a failed attempt is tried again."},
+		{key: "backoff", kind: kDuration, def: ripcord.DefaultHookBackoff.String(), doc: "The wait before the first retry, doubled for each later one."},
+		{key: "http", kind: kObject, object: httpHookObject, doc: "An HTTP request; any 2xx answer is success."},
+		{key: "ssm", kind: kObject, object: ssmHookObject, doc: "An SSM Automation document, or an SSM Run Command document on the step's recovery instances."},
+		{key: "command", kind: kObject, object: commandHookObject, doc: "A local command, run without a shell."},
+	},
+}
+
+var httpHookObject = &object{
+	name: "http hook",
+	def:  "httpHook",
+	doc:  "An HTTP request of a hook.",
+	fields: []field{
+		{key: "method", kind: kEnum, enum: []string{"POST", "PUT", "PATCH", "GET", "DELETE"}, def: "POST", doc: "The request's method."},
+		{key: "url", kind: kURL, required: true, doc: "The URL, http or https."},
+		{key: "headers", kind: kHeaders, doc: "Request headers: text, {env: NAME} (an environment variable) or {secret: NAME} (a secret); values never logged or recorded."},
+		{key: "body", kind: kText, doc: "The request body, a Go text/template with the execution's context (.ExecutionID, .Plan, .Mode, .Step, .Servers)."},
+	},
+}
+
+var ssmHookObject = &object{
+	name: "ssm hook",
+	def:  "ssmHook",
+	doc:  "An SSM document a hook runs and waits for: automation or command, not both.",
+	fields: []field{
+		{key: "automation", kind: kText, doc: "The name of an SSM Automation document to start."},
+		{key: "command", kind: kText, doc: "The name of an SSM Run Command document to send to the recovery instances of the step's launched servers."},
+		{key: "parameters", kind: kStringLists, doc: "The document's parameters, by name: text, or a list of texts."},
+		{key: "target", kind: kName, doc: "The target whose credentials call SSM; needed only when the file declares more than one target."},
+	},
+}
+
+var commandHookObject = &object{
+	name: "command hook",
+	def:  "commandHook",
+	doc:  "A local command of a hook; exit status 0 is success.",
+	fields: []field{
+		{key: "argv", kind: kStrings, required: true, doc: "The program and its arguments, run without a shell."},
+		{key: "env", kind: kStringMap, doc: "Environment variables added to ripcord's own."},
+		{key: "dir", kind: kText, doc: "The working directory; unset: ripcord's."},
 	},
 }
 
@@ -271,7 +338,8 @@ var fileObject = &object{
 }
 
 // objects lists every object of the format, the file first.
-var objects = []*object{fileObject, targetObject, groupObject, planObject, stepObject, serverRefObject, notifyObject, launchObject}
+var objects = []*object{fileObject, targetObject, groupObject, planObject, stepObject, serverRefObject, notifyObject, launchObject,
+	stepHooksObject, hookObject, httpHookObject, ssmHookObject, commandHookObject}
 
 // describeKind says, for messages, what a value of kind k must be.
 func (f *field) describeKind() string {
@@ -318,6 +386,12 @@ func (f *field) describeKind() string {
 		return "a whole number, such as 3"
 	case kStringMap:
 		return "a mapping of names to text, such as {commands: \"systemctl is-active nginx\"}"
+	case kStrings:
+		return "a list of texts, such as [/usr/local/bin/promote, --wait]"
+	case kStringLists:
+		return "a mapping of names to texts or lists of texts, such as {Region: us-east-1}"
+	case kHeaders:
+		return "a mapping of header names to text, {env: NAME} or {secret: NAME}"
 	}
 	return "a value"
 }

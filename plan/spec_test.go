@@ -15,15 +15,20 @@ func TestDocsCoverEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	headings := map[*object]string{
-		fileObject:      "## The file",
-		targetObject:    "## Targets",
-		groupObject:     "## Protection groups",
-		planObject:      "## Plans",
-		stepObject:      "## Steps and waves",
-		serverRefObject: "### Servers of a step",
-		notifyObject:    "## Notifications",
-		launchObject:    "## Launch overrides",
-		checkObject:     "### Health checks",
+		fileObject:        "## The file",
+		targetObject:      "## Targets",
+		groupObject:       "## Protection groups",
+		planObject:        "## Plans",
+		stepObject:        "## Steps and waves",
+		serverRefObject:   "### Servers of a step",
+		notifyObject:      "## Notifications",
+		launchObject:      "## Launch overrides",
+		checkObject:       "### Health checks",
+		hookObject:        "## Hooks",
+		stepHooksObject:   "### Before and after hooks",
+		httpHookObject:    "### HTTP hooks",
+		ssmHookObject:     "### SSM hooks",
+		commandHookObject: "### Command hooks",
 	}
 	for _, o := range objects {
 		h, ok := headings[o]

@@ -357,16 +357,14 @@ func (v *validator) step(n *names, p *ripcord.Plan, j int, path string) {
 		if len(s.Groups) > 0 || len(s.Servers) > 0 {
 			v.add(path, fmt.Sprintf("wait %s cannot launch groups or servers", subj), "remove groups and servers, or make it a launch step")
 		}
-	case s.Kind == ripcord.StepApproval:
-	case s.Kind == ripcord.StepCheck:
-	case slices.Contains([]ripcord.StepKind{ripcord.StepHook}, s.Kind):
-		v.add(path+".kind", fmt.Sprintf("%s: kind %s is not supported yet", subj, s.Kind), "use launch, wait, approval or check")
+	case s.Kind == ripcord.StepApproval, s.Kind == ripcord.StepCheck, s.Kind == ripcord.StepHook:
 	default:
 		v.add(path+".kind", fmt.Sprintf("%s: unknown kind %q", subj, s.Kind), suggest(string(s.Kind), strs(ripcord.StepKinds), "use "))
 	}
 
 	v.approval(s, path, subj)
 	v.stepChecks(p, &s, path, subj)
+	v.hooks(s, path, subj)
 
 	// after:
 	stepNames := make([]string, len(p.Steps))

@@ -321,6 +321,13 @@ func (r Report) markdown(b *bytes.Buffer) {
 		}
 	}
 
+	if len(r.Hooks) > 0 {
+		b.WriteString("\n## Hooks\n\n| step | phase | hook | attempt | outcome | status | at | detail |\n|---|---|---|---|---|---|---|---|\n")
+		for _, h := range r.Hooks {
+			fmt.Fprintf(b, "| %s | %s | %s | %d | %s | %s | %s | %s |\n", c(h.Step), h.Phase, c(h.Hook), h.Attempt, h.Outcome, c(dash(h.Status)), r.When(&h.At), c(dash(h.Reason)))
+		}
+	}
+
 	b.WriteString("\n## Instances\n\n")
 	if len(r.Instances) == 0 {
 		b.WriteString("None launched.\n")

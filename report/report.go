@@ -47,7 +47,10 @@ type Report struct {
 	// Approvals are the decisions on approval steps, in the order made
 	// (none: the plan has no approval step, and the key is left out).
 	Approvals []Approval `json:"approvals,omitempty"`
-	Failures  []Failure  `json:"failures"`
+	// Hooks are the outcomes of the plan's hooks: each attempt's result
+	// and each skip, in the order recorded (hooks.go).
+	Hooks    []Hook    `json:"hooks,omitempty"`
+	Failures []Failure `json:"failures"`
 	// Cleanup is null for a recovery (its instances are production).
 	Cleanup   *Cleanup   `json:"cleanup"`
 	Instances []Instance `json:"instances"`
@@ -258,6 +261,7 @@ func Build(s *engine.State, events []ripcord.Event, now time.Time) Report {
 	}
 	r.RTO = rto(s)
 	r.Approvals = approvals(s)
+	r.Hooks = hooks(s)
 	for _, name := range s.Order {
 		st := s.Steps[name]
 		rs := Step{Name: name, Kind: string(st.Spec.Kind), Status: st.Status, StartedAt: at(st.Started), EndedAt: at(st.Ended),

@@ -162,7 +162,7 @@ func (c *connFlags) newEngine(ctx context.Context, errOut io.Writer, store ripco
 func (c *connFlags) newEngineAs(ctx context.Context, errOut io.Writer, store ripcord.Store, targets map[string]ripcord.DRS, onChange func(*engine.State), who string, leaseTTL time.Duration) *engine.Engine {
 	cfg := engine.Config{Store: store, Targets: targets, Actor: who, OnChange: onChange, LeaseTTL: leaseTTL,
 		MinPoll: c.Poll, Poll: max(c.Poll, 30*time.Second), Logger: c.logger(errOut), OwnerGone: processGone,
-		Clock: c.clock(ctx), Instances: instancesOf(targets)}
+		Clock: c.clock(ctx), Instances: instancesOf(targets), SSM: c.ssmFor}
 	c.observeEngine(&cfg)
 	return engine.New(cfg)
 }

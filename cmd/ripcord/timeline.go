@@ -333,6 +333,8 @@ func eventText(ev ripcord.Event) (string, error) {
 		}
 	case engine.EvApprovalRequested, engine.EvApprovalGranted, engine.EvApprovalRejected, engine.EvApprovalTimedOut:
 		text, err = approvalText(ev)
+	case engine.EvHookStarted, engine.EvHookSucceeded, engine.EvHookFailed, engine.EvHookSkipped:
+		text, err = hookText(ev)
 	default:
 		text = fmt.Sprintf("%s (an event type this ripcord does not describe): %s", ev.Type, string(ev.Data))
 	}
