@@ -220,15 +220,25 @@ func printIAMPolicies(out io.Writer, res iamPolicies) {
 	}
 }
 
-// addHealthCheckActions grants what a plan's health checks call in EC2 and
-// SSM, in every target's drill and recovery policy (the checks run on the
-// recovery instances the plan launches there): ec2Status reads the
-// instances and their status checks, a check addressed by an instance's
-// private IP or ID reads the instances, an ssm check sends a command and
-// reads its outcome.
+// addHealthCheckActions grants what a plan's health checks and SSM hooks
+// call in EC2 and SSM, in every target's drill and recovery policy (they
+// run on the recovery instances the plan launches there): ec2Status reads
+// the instances and their status checks, a check addressed by an
+// instance's private IP or ID reads the instances, an ssm check or Run
+// Command hook sends a command and reads its outcome, an Automation hook
+// starts an automation and reads it.
 func addHealthCheckActions(res *iamPolicies, p ripcord.Plan) {
 	set := map[string]bool{}
 	for _, st := range p.Steps {
+		for _, h := range st.AllHooks() {
+			switch {
+			case h.SSM == nil:
+			case h.SSM.Automation != "":
+				set["ssm:StartAutomationExecution"], set["ssm:GetAutomationExecution"] = true, true
+			default:
+				set["ssm:SendCommand"], set["ssm:GetCommandInvocation"] = true, true
+			}
+		}
 		for _, c := range append(slices.Clone(st.Health), st.Checks...) {
 			switch {
 			case c.Type == ripcord.CheckEC2Status:
@@ -251,5 +261,5 @@ func addHealthCheckActions(res *iamPolicies, p ripcord.Plan) {
 			}
 		}
 	}
-	res.Notes = append(res.Notes, "the HealthChecks statement is what the plan's health checks call in EC2 and SSM on the recovery instances")
+	res.Notes = append(res.Notes, "the HealthChecks statement is what the plan's health checks and SSM hooks call in EC2 and SSM")
 }
