@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -283,29 +281,6 @@ func TestApprovalLinkThroughServer(t *testing.T) {
 	if strings.Join(decisions, "; ") != "ApprovalRejected by recovery-person via approval link: app errors up; ApprovalGranted by recovery-person via approval link: fixed, go" {
 		t.Errorf("the execution's decisions: %q", decisions)
 	}
-}
-
-// finishedAfter follows execution id from the event after seq to its
-// (next) end.
-func finishedAfter(t *testing.T, cl *client.Client, id string, after int64) engine.ExecutionFinished {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), followLimit)
-	defer cancel()
-	errEnd := errors.New("ended")
-	var finished engine.ExecutionFinished
-	err := cl.Follow(ctx, id, after, func(ev ripcord.Event) error {
-		if ev.Type != engine.EvExecutionFinished {
-			return nil
-		}
-		if err := json.Unmarshal(ev.Data, &finished); err != nil {
-			return err
-		}
-		return errEnd
-	})
-	if !errors.Is(err, errEnd) {
-		t.Fatalf("following execution %s after #%d to its end: %v", id, after, err)
-	}
-	return finished
 }
 
 func mustQuery(t *testing.T, page, key string) string {

@@ -125,12 +125,19 @@ func (b *browser) screenshot(file string) {
 // failure names the last event seen.
 func waitFinished(t *testing.T, cl *client.Client, id string) engine.ExecutionFinished {
 	t.Helper()
+	return finishedAfter(t, cl, id, 0)
+}
+
+// finishedAfter is waitFinished from the event after seq: the execution's
+// next end (after a retry, say).
+func finishedAfter(t *testing.T, cl *client.Client, id string, after int64) engine.ExecutionFinished {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), followLimit)
 	defer cancel()
 	errEnd := errors.New("ended")
 	var finished engine.ExecutionFinished
 	last := "none"
-	err := cl.Follow(ctx, id, 0, func(ev ripcord.Event) error {
+	err := cl.Follow(ctx, id, after, func(ev ripcord.Event) error {
 		last = fmt.Sprintf("#%d %s", ev.Seq, ev.Type)
 		if ev.Type != engine.EvExecutionFinished {
 			return nil
@@ -141,7 +148,7 @@ func waitFinished(t *testing.T, cl *client.Client, id string) engine.ExecutionFi
 		return errEnd
 	})
 	if !errors.Is(err, errEnd) {
-		t.Fatalf("following execution %s to its end: %v (last event seen: %s)", id, err, last)
+		t.Fatalf("following execution %s after #%d to its end: %v (last event seen: %s)", id, after, err, last)
 	}
 	return finished
 }
