@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -115,78 +114,37 @@ func TestReportCommand(t *testing.T) {
 // timeline (a row per server, the failure marked, the cleanup marked) and
 // the plan's name. A screenshot is saved as report.png in the artifacts.
 func TestReportInBrowser(t *testing.T) {
-	chrome := chromium(t)
+	chromium(t) // before any work: skip or fail at once without a browser
 	c := newAuditEnv(t)
 	id := reportDrill(t, c)
 	base, _ := startServe(t, c)
 	viewer := c.mintToken("viewer")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1200, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium %s: %v", chrome, err)
-	}
-	dir := artifacts(t)
-	fail := func(what string, err error) {
-		t.Helper()
-		shot, _ := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		_ = os.WriteFile(filepath.Join(dir, "report-failure.png"), shot, 0o644)
-		html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		t.Fatalf("%s: %v\n%s", what, err, html)
-	}
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
-	count := func(what, js string) int {
-		t.Helper()
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](js))
-		if err != nil {
-			fail(what, err)
-		}
-		return n
-	}
-	step("sign in",
+	b := newBrowser(t, "report", 1200, 900)
+	b.step("sign in",
 		chromedp.Navigate(base+"/console"),
 		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), viewer+"\r"),
 		chromedp.WaitVisible(chromedp.ID("whoami")))
-	step("the drill's page, then its Report link",
+	b.step("the drill's page, then its Report link",
 		chromedp.Navigate(base+"/console/executions/"+id),
 		chromedp.WaitVisible(chromedp.ID("exec-report")),
 		chromedp.Click(chromedp.ID("exec-report")),
 		chromedp.WaitVisible(chromedp.CSS("svg#timeline")))
-	plan, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("plan").textContent`))
-	if err != nil || plan != "orders" {
-		t.Errorf("the report names plan %q (%v), want orders", plan, err)
+	if plan := b.text("the plan's name", `document.getElementById("plan").textContent`); plan != "orders" {
+		t.Errorf("the report names plan %q, want orders", plan)
 	}
-	if n := count("timeline rows", `document.querySelectorAll("svg#timeline g.row").length`); n != 6 {
+	if n := b.eval("timeline rows", `document.querySelectorAll("svg#timeline g.row").length`); n != 6 {
 		t.Errorf("the timeline has %d server rows, want the plan's 6", n)
 	}
-	if n := count("failure marks", `document.querySelectorAll('svg#timeline g.row[data-server="`+reportWeb2+`"] .mark.fail').length`); n != 1 {
+	if n := b.eval("failure marks", `document.querySelectorAll('svg#timeline g.row[data-server="`+reportWeb2+`"] .mark.fail').length`); n != 1 {
 		t.Errorf("the failed optional server's row has %d failure marks, want 1", n)
 	}
-	if n := count("cleanup marks", `document.querySelectorAll("svg#timeline .mark.cleanup").length`); n != 5 {
+	if n := b.eval("cleanup marks", `document.querySelectorAll("svg#timeline .mark.cleanup").length`); n != 5 {
 		t.Errorf("the timeline marks %d instances cleaned up, want 5", n)
 	}
-	if n := count("bars drawn", `Array.from(document.querySelectorAll("svg#timeline rect.bar")).filter(r => r.getBBox().width > 0).length`); n < 6 {
+	if n := b.eval("bars drawn", `Array.from(document.querySelectorAll("svg#timeline rect.bar")).filter(r => r.getBBox().width > 0).length`); n < 6 {
 		t.Errorf("the timeline draws %d bars, want one per server at least", n)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		fail("screenshot", err)
-	}
-	path := filepath.Join(dir, "report.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("report screenshot: %s", path)
+	b.screenshot("report.png")
 }
