@@ -51,8 +51,7 @@ Exit status: 0 ready (warnings and infos allowed), 6 a finding is blocking,
 			return checkPlan(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cfg)
 		},
 	}
-	cfg.connFlags.register(cmd)
-	cmd.Flags().StringVarP(&cfg.File, "file", "f", "", "plan file (- reads standard input)")
+	cfg.register(cmd)
 	return cmd
 }
 

@@ -44,8 +44,7 @@ Exit status: 0 (whether or not something would change), 2 invalid input,
 			return showOverrides(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cfg)
 		},
 	}
-	cfg.connFlags.register(cmd)
-	cmd.Flags().StringVarP(&cfg.File, "file", "f", "", "plan file (- reads standard input)")
+	cfg.register(cmd)
 	return cmd
 }
 

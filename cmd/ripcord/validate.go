@@ -181,3 +181,9 @@ func (c planConnFlags) validate(cmd string) error {
 	}
 	return nil
 }
+
+// register adds the connection flags and -f to cmd.
+func (c *planConnFlags) register(cmd *cobra.Command) {
+	c.connFlags.register(cmd)
+	cmd.Flags().StringVarP(&c.File, "file", "f", "", "plan file (- reads standard input)")
+}
