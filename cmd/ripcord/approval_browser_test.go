@@ -65,7 +65,7 @@ func TestApprovalInBrowser(t *testing.T) {
 	b.step("type a comment",
 		chromedp.SendKeys(chromedp.ID("comment-go-ahead"), "app tier checked in the browser"))
 	b.screenshot("approval.png")
-	b.step("approve", chromedp.Click(chromedp.ID("ctl-approve-go-ahead")),
+	b.step("approve", press("ctl-approve-go-ahead"),
 		chromedp.WaitVisible(chromedp.ID("flash")))
 	if s := b.text("flash", `document.getElementById("flash").textContent`); !strings.Contains(s, "approve of step go-ahead recorded by recovery-person (tok_") {
 		t.Errorf("after Approve the page says %q", s)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -162,4 +163,19 @@ func boundedContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), testLimit)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// press clicks the element with the given id in one step inside the page.
+// The console swaps an execution's live fragment when an event arrives (and
+// once when its stream opens), so a node found by one CDP call may be gone
+// by the next: a Click after a WaitVisible can fail with "Could not find
+// node with given id". Finding and clicking in one evaluation cannot.
+func press(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		ok, err := chromedp.Evaluate[bool](`(b => !!b && (b.click(), true))(document.getElementById(`+strconv.Quote(id)+`))`)(ctx, t)
+		if err == nil && !ok {
+			err = errors.New("no element #" + id)
+		}
+		return err
+	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -112,15 +111,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	// press clicks a button in one evaluation (a query then a mouse click
 	// could meet a node the live update just replaced).
-	press := func(id string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			ok, err := chromedp.Evaluate[bool](`(b => !!b && (b.click(), true))(document.getElementById(`+strconv.Quote(id)+`))`)(ctx, t)
-			if err == nil && !ok {
-				err = errors.New("no button #" + id)
-			}
-			return err
-		})
-	}
 	const launchedJS = `document.querySelectorAll('tr.srv[data-status="LAUNCHED"]').length`
 
 	// Sign in as the operator.

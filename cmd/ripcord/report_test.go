@@ -129,7 +129,7 @@ func TestReportInBrowser(t *testing.T) {
 	b.step("the drill's page, then its Report link",
 		chromedp.Navigate(base+"/console/executions/"+id),
 		chromedp.WaitVisible(chromedp.ID("exec-report")),
-		chromedp.Click(chromedp.ID("exec-report")),
+		press("exec-report"),
 		chromedp.WaitVisible(chromedp.CSS("svg#timeline")))
 	if plan := b.text("the plan's name", `document.getElementById("plan").textContent`); plan != "orders" {
 		t.Errorf("the report names plan %q, want orders", plan)

@@ -11,7 +11,7 @@
     if (status) status.textContent = "Live updates need JavaScript: reload the page to see the latest.";
     return;
   }
-  var busy = false, again = false;
+  var busy = false, again = false, last = null;
   function say(text) { if (status) status.textContent = text; }
   function refresh() {
     if (busy) { again = true; return; }
@@ -24,6 +24,8 @@
       })
       .then(function (html) {
         if (html === null) return;
+        if (html === last) { say("Live: up to date " + new Date().toLocaleTimeString() + "."); return; }
+        last = html; // an unchanged fragment is not swapped: the node under a pointer stays
         var active = document.activeElement && document.activeElement.id;
         // What a person is typing (an approval's comment) survives the swap.
         var typed = {};
