@@ -300,10 +300,19 @@ func remedyOf(err error) string {
 // pauseFor pauses the execution for an error a person must fix.
 func (r *run) pauseFor(reason, remedy string) error {
 	r.logger().Error("execution paused", "reason", reason, "remedy", remedy)
-	if !r.s.Final() {
-		if err := r.record(r.ev(EvExecutionPaused, StepRef{Reason: reason, Remedy: strings.ReplaceAll(remedy, "{execution}", r.s.ID)})); err != nil {
-			return err
+	remedy = strings.ReplaceAll(remedy, "{execution}", r.s.ID)
+	if r.s.Final() {
+		// An ended execution cannot pause (its cleanup is what
+		// stopped): the driver's stop records why (Run), and the fold
+		// shows the cleanup failed (CleanupState.Failed).
+		r.endedPause = reason
+		if remedy != "" {
+			r.endedPause += "; " + remedy
 		}
+		return errPaused
+	}
+	if err := r.record(r.ev(EvExecutionPaused, StepRef{Reason: reason, Remedy: remedy})); err != nil {
+		return err
 	}
 	return errPaused
 }

@@ -332,6 +332,9 @@ type run struct {
 	log   *slog.Logger
 	step  string
 	dirty bool // something changed in this pass: poll again soon
+	// endedPause is why an ended execution's driver stopped for a
+	// person (pauseFor): its cleanup failed.
+	endedPause string
 	// lease is this driver's lease (under leaseMu: keepAlive renews it
 	// too); epoch fences its appends.
 	leaseMu sync.Mutex
@@ -658,6 +661,9 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			// Paused for an error a person must fix (or an outage
 			// past its limit): the reason and remedy are recorded.
 			reason = "paused: " + r.s.PauseReason
+			if r.s.Final() {
+				reason = "paused: " + r.endedPause
+			}
 			if e.cfg.OnChange != nil {
 				e.cfg.OnChange(r.s)
 			}

@@ -226,3 +226,74 @@ func TestDrillPolicyIsLeastPrivilege(t *testing.T) {
 		t.Errorf("%d actions checked", checked)
 	}
 }
+
+// TestRefusedCleanupIsNotSilent: the role loses drs:TerminateRecoveryInstances
+// before an ended drill's cleanup. The drill stays succeeded, its cleanup
+// shows failed with the role, the action and what to grant (the summary
+// every surface shows), and the people notified hear of it once, not once
+// per attempt. Granting it back, the next driver verifies the cleanup and
+// the failure is gone.
+func TestRefusedCleanupIsNotSilent(t *testing.T) {
+	t.Parallel() // its own simulator and store
+	e, api := iamEnv(t, nil)
+	eng := e.engineWith(func(c *engine.Config) { c.Targets = map[string]ripcord.DRS{"prod": api} })
+	ctx := context.Background()
+	e.start(eng, "exec-clean", chain(ripcord.FailureStop))
+	if err := e.sim.Revoke(iamRole, "drs:TerminateRecoveryInstances"); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Cleanup(ctx, "exec-clean", "tester"); err != nil {
+		t.Fatal(err)
+	}
+	e.run(eng, "exec-clean")
+	e.run(eng, "exec-clean") // a second attempt, as the supervisor makes: refused again
+	s, err := eng.Load(ctx, "exec-clean")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, s, ripcord.ExecSucceeded)
+	sum := s.Summarize(0)
+	t.Logf("cleanup %s: %s", sum.Cleanup, sum.CleanupFailed)
+	if sum.Cleanup != "failed" {
+		t.Fatalf("cleanup %q (%s); want failed", sum.Cleanup, sum.CleanupFailed)
+	}
+	for _, want := range []string{"role " + iamRole, "drs:TerminateRecoveryInstances", "grant drs:TerminateRecoveryInstances"} {
+		if !strings.Contains(sum.CleanupFailed, want) {
+			t.Errorf("the cleanup's failure %q lacks %q", sum.CleanupFailed, want)
+		}
+	}
+	if n := e.sim.STS().Denied["drs:TerminateRecoveryInstances"]; n != 2 {
+		t.Errorf("TerminateRecoveryInstances refused %d times; want once per attempt, 2", n)
+	}
+	notices := func() (out []engine.Notice) {
+		evs, err := e.store.Events(ctx, "exec-clean", 0, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := engine.NewState("exec-clean")
+		for _, ev := range evs {
+			n, ok, err := st.ApplyNotice(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok && n.Kind == ripcord.NotifyCleanup {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	if ns := notices(); len(ns) != 1 || ns[0].Verdict != "failed" || ns[0].Reason != sum.CleanupFailed {
+		t.Errorf("cleanup notices %+v; want one, failed, with the summary's reason", ns)
+	}
+
+	if err := e.sim.Grant(iamRole, "drs:TerminateRecoveryInstances"); err != nil {
+		t.Fatal(err)
+	}
+	s = e.run(eng, "exec-clean")
+	if sum := s.Summarize(0); sum.Cleanup != "done" || sum.CleanupFailed != "" || s.Cleanup.Instances != 6 {
+		t.Errorf("after the grant: cleanup %q (%q), %d instances; want done, 6", sum.Cleanup, sum.CleanupFailed, s.Cleanup.Instances)
+	}
+	if ns := notices(); len(ns) != 2 || ns[1].Verdict != "done" {
+		t.Errorf("cleanup notices %+v; want failed, then done", ns)
+	}
+}

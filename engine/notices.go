@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ripcord-dr/ripcord"
 )
@@ -39,7 +38,7 @@ type Notice struct {
 // event that changes nothing makes no notice, so a log read twice, or
 // an event recorded twice, notifies once.
 func (s *State) ApplyNotice(ev ripcord.Event) (Notice, bool, error) {
-	cleanupOpen := s.Final() && s.Cleanup.Requested && !s.Cleanup.Done
+	failedBefore := s.Cleanup.Failed
 	if err := s.apply(ev); err != nil {
 		if errors.As(err, new(*TransitionError)) {
 			return Notice{}, false, nil
@@ -80,21 +79,11 @@ func (s *State) ApplyNotice(ev ripcord.Event) (Notice, bool, error) {
 		dec(&d)
 		return Notice{Kind: ripcord.NotifyCleanup, Verdict: "done",
 			Reason: fmt.Sprintf("%d drill instances terminated (%.1f instance-minutes); %d already gone", d.Instances, d.InstanceMinutes, len(d.AlreadyGone))}, true, nil
-	case EvLaunchRefused:
-		var d LaunchRefused
-		if dec(&d) && s.Batches[d.Batch] != nil && s.Batches[d.Batch].Terminate {
-			s.cleanupRefusal = d.Error
-		}
 	case EvDriverStopped:
-		var d DriverStopped
-		// The reasons Run gives a driver that stops short: paused for
-		// an error a person must fix, or an error (engine.go).
-		if dec(&d) && cleanupOpen && (strings.HasPrefix(d.Reason, "paused") || strings.HasPrefix(d.Reason, "error")) {
-			reason := d.Reason
-			if s.cleanupRefusal != "" {
-				reason = s.cleanupRefusal
-			}
-			return Notice{Kind: ripcord.NotifyCleanup, Verdict: "failed", Reason: reason}, true, nil
+		// A cleanup that failed again for the same reason (the
+		// supervisor keeps trying) does not notify again.
+		if f := s.Cleanup.Failed; f != "" && f != failedBefore && !s.Cleanup.Done {
+			return Notice{Kind: ripcord.NotifyCleanup, Verdict: "failed", Reason: f}, true, nil
 		}
 	}
 	return Notice{}, false, nil

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -74,9 +75,6 @@ type State struct {
 	// HookRuns are the hooks' outcomes (each attempt's result and each
 	// skip), in the order recorded (hooks.go).
 	HookRuns []HookRecord
-	// cleanupRefusal is DRS's last refusal of a cleanup's terminate
-	// batch, for a notice that the cleanup failed (notices.go).
-	cleanupRefusal string
 }
 
 // StepState is one step of an execution.
@@ -190,6 +188,35 @@ type CleanupState struct {
 	Minutes     float64
 	AlreadyGone []string
 	NotOurs     []string
+	// Failed says why the last driver to work on the cleanup of an
+	// ended drill stopped short of verifying it (DRS refused a
+	// TERMINATE, or an error stopped it); "" while none has. It stays
+	// until the cleanup is verified, while ripcord keeps trying.
+	Failed string
+	// refusal is DRS's last refusal of a TERMINATE batch: the cause
+	// of a failure whose stop reason does not give one.
+	refusal string
+}
+
+// cleanupFailure is why a driver that stopped with an ended drill's
+// cleanup open stopped short, or "" when it did not fail (it was stopped,
+// or lost its lease to another driver that goes on). The reasons are
+// Run's (engine.go): "paused: ..." for an error a person must fix, and
+// "error: ...".
+func cleanupFailure(reason, refusal string) string {
+	why, ok := strings.CutPrefix(reason, "paused: ")
+	if !ok {
+		if why, ok = strings.CutPrefix(reason, "error: "); !ok {
+			return ""
+		}
+	}
+	if why == "" {
+		why = refusal
+	}
+	if why == "" {
+		why = reason
+	}
+	return why
 }
 
 // Final reports whether the execution has ended.
@@ -412,6 +439,7 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		b.Refused, b.Unclear = true, false
 		if b.Terminate {
+			s.Cleanup.refusal = d.Error
 			break
 		}
 		if st := s.Steps[b.Step]; st != nil {
@@ -672,6 +700,9 @@ func (s *State) apply(ev ripcord.Event) error {
 			return err
 		}
 		s.DRSCalls += d.DRSCalls
+		if s.Final() && s.Cleanup.Requested && !s.Cleanup.Done {
+			s.Cleanup.Failed = cleanupFailure(d.Reason, s.Cleanup.refusal)
+		}
 	default:
 		return invalid("unknown event type")
 	}

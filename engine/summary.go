@@ -34,10 +34,12 @@ type Summary struct {
 	OptionalFailed []string `json:"optionalFailed,omitempty"`
 	// Skipped names the skipped steps, with why.
 	Skipped []string `json:"skipped,omitempty"`
-	// Cleanup is "", "scheduled", "requested" or "done"; CleanupDue is
-	// when a scheduled cleanup is due.
-	Cleanup    string    `json:"cleanup,omitempty"`
-	CleanupDue time.Time `json:"cleanupDue,omitzero"`
+	// Cleanup is "", "scheduled", "requested", "failed" or "done";
+	// CleanupDue is when a scheduled cleanup is due. A failed cleanup
+	// (CleanupFailed says why) is still open: ripcord keeps trying.
+	Cleanup       string    `json:"cleanup,omitempty"`
+	CleanupDue    time.Time `json:"cleanupDue,omitzero"`
+	CleanupFailed string    `json:"cleanupFailed,omitempty"`
 	// Outages are the targets where DRS keeps failing, in words.
 	Outages  []string `json:"outages,omitempty"`
 	DRSCalls int64    `json:"drsCalls"`
@@ -91,6 +93,8 @@ func (s *State) Summarize(calls int64) Summary {
 	switch c := s.Cleanup; {
 	case c.Done:
 		sum.Cleanup = "done"
+	case c.Requested && c.Failed != "":
+		sum.Cleanup, sum.CleanupFailed = "failed", c.Failed
 	case c.Requested:
 		sum.Cleanup = "requested"
 	case !c.Due.IsZero() || c.After > 0:

@@ -196,6 +196,8 @@ func (r Report) CleanupWords() string {
 		return "scheduled after the end"
 	case "requested":
 		return "requested at " + r.When(c.RequestedAt) + " by " + c.RequestedBy + "; not verified yet"
+	case "failed":
+		return "requested at " + r.When(c.RequestedAt) + " by " + c.RequestedBy + "; FAILED: " + c.Failed + "; the drill's instances are still running"
 	}
 	return "not requested: the drill's instances are still running"
 }

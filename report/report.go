@@ -198,8 +198,10 @@ type Failure struct {
 
 // Cleanup is a drill's cleanup: what was terminated and verified gone.
 type Cleanup struct {
-	// Status is "not requested", "scheduled", "requested" or "verified".
+	// Status is "not requested", "scheduled", "requested", "failed"
+	// (Failed says why; the instances are still running) or "verified".
 	Status      string     `json:"status"`
+	Failed      string     `json:"failed,omitempty"`
 	DueAt       *time.Time `json:"dueAt"`
 	RequestedAt *time.Time `json:"requestedAt"`
 	RequestedBy string     `json:"requestedBy,omitempty"`
@@ -519,6 +521,8 @@ func cleanup(s *engine.State, events []ripcord.Event) *Cleanup {
 	switch {
 	case c.Done:
 		out.Status = "verified"
+	case c.Requested && c.Failed != "":
+		out.Status, out.Failed = "failed", c.Failed
 	case c.Requested:
 		out.Status = "requested"
 	case !c.Due.IsZero() || c.After > 0:

@@ -473,7 +473,7 @@ func (s *Supervisor) TakeOver(ctx context.Context) error {
 			if err != nil || x.Mode != ripcord.ModeDrill {
 				continue
 			}
-			if sum.Cleanup == "requested" || sum.Cleanup == "scheduled" && !s.cfg.Clock.Now().Before(sum.CleanupDue) {
+			if sum.Cleanup == "requested" || sum.Cleanup == "failed" || sum.Cleanup == "scheduled" && !s.cfg.Clock.Now().Before(sum.CleanupDue) {
 				if s.Driving(x.ID) {
 					continue
 				}

@@ -89,9 +89,11 @@ type execRow struct {
 	Launched *int `json:"launched,omitempty"`
 	Failed   *int `json:"failed,omitempty"`
 	// Cleanup is a drill's cleanup: "scheduled" (due at CleanupDue once
-	// the drill has ended), "requested" or "done".
-	Cleanup    string    `json:"cleanup,omitempty"`
-	CleanupDue time.Time `json:"cleanup_due,omitzero"`
+	// the drill has ended), "requested", "failed" (CleanupFailed says
+	// why) or "done".
+	Cleanup       string    `json:"cleanup,omitempty"`
+	CleanupDue    time.Time `json:"cleanup_due,omitzero"`
+	CleanupFailed string    `json:"cleanup_failed,omitempty"`
 }
 
 func newExecRow(x ripcord.Execution) execRow {
@@ -106,7 +108,7 @@ func newExecRow(x ripcord.Execution) execRow {
 	}
 	r.Exceptions = sum.Exceptions
 	r.Servers, r.Launched, r.Failed = &sum.Servers, &sum.Launched, &sum.Failed
-	r.Cleanup, r.CleanupDue = sum.Cleanup, sum.CleanupDue
+	r.Cleanup, r.CleanupDue, r.CleanupFailed = sum.Cleanup, sum.CleanupDue, sum.CleanupFailed
 	return r
 }
 

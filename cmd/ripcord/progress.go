@@ -223,10 +223,12 @@ type execSummary struct {
 	Drivers      int   `json:"drivers"`
 	BlockedWaits int   `json:"launches_that_waited_for_other_jobs"`
 	Refused      int   `json:"launches_refused_by_drs"`
-	// Cleanup is "", "scheduled", "requested" or "done"; CleanupDue is
-	// when a scheduled one is due (zero until the drill ends).
+	// Cleanup is "", "scheduled", "requested", "failed" (CleanupFailed
+	// says why; ripcord keeps trying) or "done"; CleanupDue is when a
+	// scheduled one is due (zero until the drill ends).
 	Cleanup         string        `json:"cleanup,omitempty"`
 	CleanupDue      time.Time     `json:"cleanup_due,omitzero"`
+	CleanupFailed   string        `json:"cleanup_failed,omitempty"`
 	CleanupAfter    time.Duration `json:"-"`
 	CleanupDone     bool          `json:"cleanup_verified"`
 	CleanupInstance int           `json:"cleanup_instances,omitempty"`
@@ -274,7 +276,7 @@ func summarizeEvents(s *engine.State, evs []ripcord.Event) execSummary {
 		Started: s.Started, Ended: s.Finished, Servers: d.Servers, Launched: d.Launched, Failed: d.Failed,
 		OptionalFailed: d.OptionalFailed, Skipped: d.Skipped,
 		APICalls: d.DRSCalls, Drivers: s.Drivers,
-		Cleanup: d.Cleanup, CleanupDue: d.CleanupDue, CleanupAfter: s.Cleanup.After,
+		Cleanup: d.Cleanup, CleanupDue: d.CleanupDue, CleanupFailed: d.CleanupFailed, CleanupAfter: s.Cleanup.After,
 		CleanupDone: s.Cleanup.Done, CleanupInstance: s.Cleanup.Instances, InstanceMinutes: s.Cleanup.Minutes,
 		CleanupAlreadyGone: s.Cleanup.AlreadyGone, CleanupNotOurs: s.Cleanup.NotOurs}
 	if sum.Reason == "" && s.State != ripcord.ExecSucceeded {
@@ -435,6 +437,8 @@ func cleanupWords(sum execSummary) string {
 		return fmt.Sprintf("%d drill instances terminated and verified gone (%.0f instance-minutes)", sum.CleanupInstance, sum.InstanceMinutes)
 	case "requested":
 		return "requested, not finished yet; ripcord exec resume " + sum.ID + " carries it out"
+	case "failed":
+		return "FAILED: " + sum.CleanupFailed + "; the drill's instances are still running. Once that is fixed, ripcord serve tries again on its own, or run ripcord exec resume " + sum.ID
 	case "scheduled":
 		if !sum.CleanupDue.IsZero() {
 			return "due " + sum.CleanupDue.UTC().Format(time.RFC3339) + "; the process driving the execution, or ripcord exec resume " + sum.ID + ", carries it out"
