@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -229,6 +230,41 @@ func (d *Dispatcher) NotifyReadiness(ctx context.Context, plan ripcord.Plan, tar
 		}
 	}
 }
+
+// NotifyNotStarted tells plan's destinations that want started or
+// finished notifications that its scheduled drill for slot (execution ID
+// id, which the slot decides) could not start, with why (err, and its
+// hint when it is a ripcord.Error): a drill that did not happen is a
+// verdict too. Each replica that fails to start the slot for the same
+// reason finds the same delivery, and the store lets one of them send it:
+// a slot and reason is notified once; another reason for the same slot
+// is notified again. The caller leaves out a start that only waits (the
+// plan's other execution is live).
+func (d *Dispatcher) NotifyNotStarted(ctx context.Context, plan ripcord.Plan, targets []ripcord.Target, id string, slot time.Time, err error, at time.Time) {
+	reason := err.Error()
+	var re *ripcord.Error
+	if errors.As(err, &re) && re.Hint != "" {
+		reason += "; " + re.Hint
+	}
+	sum := sha256.Sum256([]byte(id + "\n" + reason))
+	seq := int64(binary.BigEndian.Uint64(sum[:8]) >> 1) // a positive seq
+	m := Message{Version: Version, ID: fmt.Sprintf("%s/not-started/%x", id, sum[:8]), Kind: ripcord.NotifyFinished,
+		Plan: plan.Name, ExecutionID: id, Mode: ripcord.ModeDrill, Verdict: VerdictNotStarted,
+		Reason: fmt.Sprintf("the drill scheduled for %s could not start: %s", slot.UTC().Format(time.RFC3339), reason), Time: at.UTC()}
+	if d.cfg.PublicURL != "" {
+		m.URL = strings.TrimRight(d.cfg.PublicURL, "/") + "/console/plans/" + url.PathEscape(plan.Name)
+	}
+	for _, dest := range plan.Settings.Notify {
+		if dest.Wants(ripcord.NotifyStarted) || dest.Wants(ripcord.NotifyFinished) {
+			d.start(ctx, ripcord.Delivery{ExecutionID: id, Seq: seq, Destination: DestinationKey(dest),
+				Kind: ripcord.NotifyFinished}, dest, targets, m)
+		}
+	}
+}
+
+// VerdictNotStarted is the verdict of a finished notification for a
+// scheduled drill that could not start (NotifyNotStarted).
+const VerdictNotStarted = "not started"
 
 // start delivers in the background: a slow receiver holds up nothing.
 func (d *Dispatcher) start(ctx context.Context, del ripcord.Delivery, dest ripcord.Notification, targets []ripcord.Target, m Message) {

@@ -36,7 +36,9 @@ type Message struct {
 	Plan        string       `json:"plan"`
 	ExecutionID string       `json:"executionId,omitempty"`
 	Mode        ripcord.Mode `json:"mode,omitempty"`
-	// Verdict: finished: succeeded, failed or cancelled; cleanup: done or
+	// Verdict: finished: succeeded, failed or cancelled, or "not started"
+	// (a scheduled drill that could not start; URL is then the plan's
+	// page); cleanup: done or
 	// failed; waiting: paused, or approval (an approval step waits: Step
 	// names it, Reason is its message); stepFailed: failed; readiness:
 	// bad.
@@ -105,6 +107,9 @@ func (m Message) Title() string {
 	case ripcord.NotifyStepFailed:
 		what = fmt.Sprintf("step %s failed", m.Step)
 	case ripcord.NotifyFinished:
+		if m.Verdict == VerdictNotStarted {
+			return fmt.Sprintf("ripcord: the scheduled drill of %s (%s) could not start", m.Plan, m.ExecutionID)
+		}
 		what = "finished: " + m.Verdict
 	case ripcord.NotifyCleanup:
 		what = "cleanup " + m.Verdict

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -135,6 +136,15 @@ func (s *Supervisor) due(ctx context.Context, name string, versions []ripcord.Pl
 		return ScheduledRun{}, false
 	}
 	run := ScheduledRun{Plan: name, Slot: slot, ID: ScheduledID(name, slot)}
+	s.mu.Lock()
+	for id := range s.sched.reported {
+		// An earlier slot's failure is not reported again: a later
+		// slot replaced it.
+		if id != run.ID && strings.HasPrefix(id, name+"-scheduled-") {
+			delete(s.sched.reported, id)
+		}
+	}
+	s.mu.Unlock()
 	if _, err := s.cfg.Store.Execution(ctx, run.ID); err == nil {
 		return ScheduledRun{}, false // ran (or runs) already
 	} else if ripcord.ErrorCode(err) != ripcord.ENOTFOUND {

@@ -39,9 +39,15 @@ func receiver(t *testing.T) (url string, got chan notify.Message) {
 // clock's now.
 func (w *world) scheduledPlan(schedule, tz, hook string) *ripcord.PlanFile {
 	w.t.Helper()
+	return w.scheduledPlanFrom(string(examples.ThreeTier), schedule, tz, hook)
+}
+
+// scheduledPlanFrom is scheduledPlan of the three-tier plan file src.
+func (w *world) scheduledPlanFrom(src, schedule, tz, hook string) *ripcord.PlanFile {
+	w.t.Helper()
 	extra := "    schedule: \"" + schedule + "\"\n    timeZone: " + tz + "\n    cleanupAfter: 1h\n" +
 		"    notify:\n      - webhook: " + hook + "\n"
-	src := strings.Replace(string(examples.ThreeTier), "    failurePolicy: stop\n", "    failurePolicy: stop\n"+extra, 1)
+	src = strings.Replace(src, "    failurePolicy: stop\n", "    failurePolicy: stop\n"+extra, 1)
 	f, err := plan.Decode("scheduled.yaml", []byte(src))
 	if err != nil {
 		w.t.Fatal(err)
@@ -172,5 +178,49 @@ func TestScheduledDrill(t *testing.T) {
 	}
 	if len(list) != 2 {
 		t.Errorf("%d executions of the plan; want 2 (one per run of the scheduler, none per missed slot)", len(list))
+	}
+}
+
+// TestScheduledDrillThatCannotStart: a plan whose target names the wrong
+// account (credentials mixed up) is scheduled daily. At the slot its drill
+// cannot start: the look returns the failure with the reason, and
+// OnSchedule (which serve turns into a notification) hears of it once,
+// not at every look; nothing is recorded for the slot. The next day's slot
+// fails again and is told again.
+func TestScheduledDrillThatCannotStart(t *testing.T) {
+	w := newWorld(t, engine.Hooks{})
+	hook, _ := receiver(t)
+	w.scheduledPlanFrom(strings.Replace(string(examples.ThreeTier), `account: "111122223333"`, `account: "999999999999"`, 1), "0 4 * * *", "UTC", hook)
+	told := make(chan supervisor.ScheduledRun, 8)
+	w.sup = w.newSupervisorWith(func(c *supervisor.Config) { c.OnSchedule = func(r supervisor.ScheduledRun) { told <- r } })
+	ctx := t.Context()
+	slot := time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
+	w.clock.Set(slot.Add(time.Minute))
+	for look := range 3 {
+		runs, err := w.sup.RunSchedules(ctx)
+		if err != nil || len(runs) != 1 || runs[0].Err == nil || runs[0].ID != supervisor.ScheduledID("orders", slot) {
+			t.Fatalf("look %d: %+v, %v; want the slot's drill refused", look, runs, err)
+		}
+		t.Logf("look %d: %v", look, runs[0].Err)
+		if !strings.Contains(runs[0].Err.Error(), "999999999999") {
+			t.Errorf("look %d: the refusal %q does not name the plan's account", look, runs[0].Err)
+		}
+	}
+	if n := len(told); n != 1 {
+		t.Errorf("OnSchedule heard of the failure %d times in three looks; want once", n)
+	}
+	if _, err := w.store.Execution(ctx, supervisor.ScheduledID("orders", slot)); ripcord.ErrorCode(err) != ripcord.ENOTFOUND {
+		t.Errorf("the refused slot left an execution: %v", err)
+	}
+	w.clock.Set(slot.Add(24*time.Hour + time.Minute))
+	if _, err := w.sup.RunSchedules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(told); n != 2 {
+		t.Fatalf("after the next day's slot OnSchedule heard %d failures; want 2", n)
+	}
+	<-told
+	if r := <-told; r.Err == nil || r.ID != supervisor.ScheduledID("orders", slot.Add(24*time.Hour)) {
+		t.Errorf("the next day: %+v; want its slot refused", r)
 	}
 }

@@ -163,6 +163,13 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		cfg.metrics = metrics.New(metrics.Config{Store: store, Logger: logger})
 	}
 	owner := replicaOwner()
+	// The supervisor, the readiness keeper and the notifications run
+	// until supCtx ends; notifications start first, so that the
+	// supervisor's first look at the schedules can notify.
+	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
+	dispatcher, notified := startNotifications(supCtx, cfg, store, ripcord.NewReplicaID(owner), logger)
+	defer notified() // after stopSup, below: deferred calls run last first
+	defer stopSup()
 	sup := supervisor.New(supervisor.Config{
 		Store:   store,
 		Connect: cfg.clients,
@@ -177,6 +184,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		Heartbeat:  cfg.Heartbeat,
 		ReplicaTTL: cfg.LeaseTTL,
 		Schedules:  cfg.ScheduleInterval,
+		OnSchedule: scheduleHooks(store, dispatcher, cfg.clock(ctx).Now),
 		OwnerGone:  processGone,
 	})
 	rk := &readinessKeeper{store: store, connect: cfg.clients, now: cfg.clock(ctx).Now, interval: cfg.CheckInterval,
@@ -197,10 +205,8 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		ready(ln.Addr().String())
 	}
 
-	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
 	supDone := make(chan error, 1)
 	go func() { supDone <- sup.Run(supCtx) }()
-	dispatcher, notified := startNotifications(supCtx, cfg, store, ripcord.NewReplicaID(owner), logger)
 	rk.OnReadiness = readinessHooks(store, dispatcher, func(name string, findings []ripcord.Finding) {
 		if cfg.metrics != nil {
 			bySeverity := map[string]int{}
@@ -243,7 +249,6 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 	if err := <-supDone; err != nil {
 		logger.Warn("the supervisor stopped with an error", "err", err)
 	}
-	notified()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ripcord-dr/ripcord/drs"
 	"github.com/ripcord-dr/ripcord/notify"
 	"github.com/ripcord-dr/ripcord/plan"
+	"github.com/ripcord-dr/ripcord/supervisor"
 )
 
 // validPublicURL checks --public-url: empty, or an http(s) URL without a
@@ -69,16 +70,45 @@ func readinessHooks(store ripcord.Store, d *notify.Dispatcher, extra func(string
 	return func(name string, findings []ripcord.Finding) {
 		if d != nil && ripcord.Blocking(findings) {
 			ctx := context.Background()
-			if versions, err := store.ListPlanVersions(ctx, name); err == nil && len(versions) > 0 {
-				if f, err := plan.Decode(name+".yaml", versions[0].Source); err == nil {
-					if p, err := f.Extract(name); err == nil && len(p.Plans) == 1 {
-						d.NotifyReadiness(ctx, p.Plans[0], p.Targets, findings, time.Now())
-					}
-				}
+			if p, ok := latestPlan(ctx, store, name); ok {
+				d.NotifyReadiness(ctx, p.Plans[0], p.Targets, findings, time.Now())
 			}
 		}
 		if extra != nil {
 			extra(name, findings)
 		}
 	}
+}
+
+// scheduleHooks is what serve does with each scheduled drill the
+// supervisor started or could not start: one that could not start tells
+// the plan's destinations (the supervisor reports a slot's failure once
+// per reason; the store lets one replica deliver it). A slot that only
+// waits for the plan's other, live execution is not a failure: it starts
+// when that one ends.
+func scheduleHooks(store ripcord.Store, d *notify.Dispatcher, now func() time.Time) func(supervisor.ScheduledRun) {
+	return func(run supervisor.ScheduledRun) {
+		if d == nil || run.Err == nil || ripcord.ErrorCode(run.Err) == ripcord.ECONFLICT {
+			return
+		}
+		ctx := context.Background()
+		if p, ok := latestPlan(ctx, store, run.Plan); ok {
+			d.NotifyNotStarted(ctx, p.Plans[0], p.Targets, run.ID, run.Slot, run.Err, now())
+		}
+	}
+}
+
+// latestPlan is plan name as its latest saved version has it, alone in
+// its file with its targets.
+func latestPlan(ctx context.Context, store ripcord.Store, name string) (*ripcord.PlanFile, bool) {
+	versions, err := store.ListPlanVersions(ctx, name)
+	if err != nil || len(versions) == 0 {
+		return nil, false
+	}
+	f, err := plan.Decode(name+".yaml", versions[0].Source)
+	if err != nil {
+		return nil, false
+	}
+	p, err := f.Extract(name)
+	return p, err == nil && len(p.Plans) == 1
 }
