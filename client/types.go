@@ -215,8 +215,8 @@ type TokenList struct {
 // StartRequest is the body of POST /api/v1/executions.
 type StartRequest struct {
 	Plan string       `json:"plan"`
-	Mode ripcord.Mode `json:"mode"` // drill or recovery
-	// Confirm is the plan's name again: a recovery needs it.
+	Mode ripcord.Mode `json:"mode"` // drill, recovery or failback
+	// Confirm is the plan's name again: a recovery and a failback need it.
 	Confirm string `json:"confirm,omitempty"`
 	// CleanupAfter, for a drill, schedules its cleanup this long after it
 	// ends (a Go duration, e.g. "30m").

@@ -302,6 +302,9 @@ func TestConsoleStart(t *testing.T) {
 	if status, _, _ := op.do("POST", "/console/plans/orders/start", url.Values{"csrf": {op.csrf}, "mode": {"recovery"}, "confirm": {"orders"}}); status != http.StatusForbidden {
 		t.Errorf("an operator's forged recovery: %d; want 403", status)
 	}
+	if status, _, _ := op.do("POST", "/console/plans/orders/start", url.Values{"csrf": {op.csrf}, "mode": {"failback"}, "confirm": {"orders"}}); status != http.StatusForbidden {
+		t.Errorf("an operator's forged failback: %d; want 403", status)
+	}
 	if status, _, _ := op.do("POST", "/console/plans/orders/start", url.Values{"mode": {"drill"}}); status != http.StatusForbidden {
 		t.Errorf("a start without the CSRF token: %d; want 403", status)
 	}
@@ -310,8 +313,15 @@ func TestConsoleStart(t *testing.T) {
 	rc := e.browser()
 	rc.signIn(e.secrets[ripcord.RoleRecovery])
 	_, _, page = rc.do("GET", "/console/plans/orders", nil)
-	if !strings.Contains(page, `value="recovery"`) || !strings.Contains(page, `id="confirm"`) {
-		t.Fatalf("the recovery role's plan page: want the recovery option and the confirmation field")
+	if !strings.Contains(page, `value="recovery"`) || !strings.Contains(page, `value="failback"`) || !strings.Contains(page, `id="confirm"`) {
+		t.Fatalf("the recovery role's plan page: want the recovery and failback options and the confirmation field")
+	}
+	status, h, _ = rc.do("POST", "/console/plans/orders/start", url.Values{"csrf": {rc.csrf}, "mode": {"failback"}})
+	if status != http.StatusSeeOther || h.Get("Location") != "/console/plans/orders" {
+		t.Fatalf("a failback without the confirmation: %d %v; want back to the plan's page", status, h)
+	}
+	if _, _, page = rc.do("GET", "/console/plans/orders", nil); !strings.Contains(page, "not started: a failback of plan orders needs") {
+		t.Errorf("the plan's page does not say why the failback did not start")
 	}
 	status, h, _ = rc.do("POST", "/console/plans/orders/start", url.Values{"csrf": {rc.csrf}, "mode": {"recovery"}, "confirm": {"order"}})
 	if status != http.StatusSeeOther || h.Get("Location") != "/console/plans/orders" {

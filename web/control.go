@@ -26,7 +26,7 @@ type Executions interface {
 
 // modeRole is the role that may start or control an execution of mode.
 func modeRole(mode ripcord.Mode) ripcord.Role {
-	if mode == ripcord.ModeRecovery {
+	if mode == ripcord.ModeRecovery || mode == ripcord.ModeFailback {
 		return ripcord.RoleRecovery
 	}
 	return ripcord.RoleOperator
@@ -65,8 +65,8 @@ func (h *Handler) begin(ctx context.Context, id *identity, rq client.StartReques
 	if !planNameRe.MatchString(rq.Plan) {
 		return none, fail(ripcord.EINVALID, fmt.Sprintf("%q is not a plan name", rq.Plan), "name a saved plan: GET /api/v1/plans lists them")
 	}
-	if rq.Mode != ripcord.ModeDrill && rq.Mode != ripcord.ModeRecovery {
-		return none, fail(ripcord.EINVALID, fmt.Sprintf("mode %q is neither drill nor recovery", rq.Mode), `give "mode": "drill" or "mode": "recovery"`)
+	if !rq.Mode.Valid() {
+		return none, fail(ripcord.EINVALID, fmt.Sprintf("mode %q is not drill, recovery or failback", rq.Mode), `give "mode": "drill", "recovery" or "failback"`)
 	}
 	if err := authorize(id, modeRole(rq.Mode)); err != nil {
 		return none, err
@@ -74,6 +74,10 @@ func (h *Handler) begin(ctx context.Context, id *identity, rq client.StartReques
 	if rq.Mode == ripcord.ModeRecovery && rq.Confirm != rq.Plan {
 		return none, fail(ripcord.EINVALID, fmt.Sprintf("a recovery of plan %s needs \"confirm\": %q", rq.Plan, rq.Plan),
 			"a recovery launches production instances; name the plan again to confirm")
+	}
+	if rq.Mode == ripcord.ModeFailback && rq.Confirm != rq.Plan {
+		return none, fail(ripcord.EINVALID, fmt.Sprintf("a failback of plan %s needs \"confirm\": %q", rq.Plan, rq.Plan),
+			"a failback converts and reboots the machines on the source side; name the plan again to confirm")
 	}
 	var cleanup time.Duration
 	if rq.CleanupAfter != "" {

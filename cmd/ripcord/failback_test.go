@@ -103,6 +103,13 @@ func TestReprotectAndFailback(t *testing.T) {
 	if sum.State != "succeeded" || sum.Mode != "failback" {
 		t.Fatalf("summary %+v", sum)
 	}
+	checkFailbackJobs(t, c, res)
+}
+
+// checkFailbackJobs checks the simulator's failback jobs: one per tier,
+// web, app, then database, each server in one.
+func checkFailbackJobs(t *testing.T, c *cliEnv, res []engine.ReprotectResult) {
+	t.Helper()
 	tier := map[string]string{}
 	for _, r := range res {
 		tier[r.Server] = r.Step
@@ -128,9 +135,54 @@ func TestReprotectAndFailback(t *testing.T) {
 	if strings.Join(order, ",") != "web,app,database" {
 		t.Errorf("failback jobs by creation: %v, want web,app,database", order)
 	}
-	for _, id := range ids {
-		if per[id] != 1 {
-			t.Errorf("server %s in %d failback jobs, want 1", id, per[id])
+	for _, r := range res {
+		if per[r.Server] != 1 {
+			t.Errorf("server %s in %d failback jobs, want 1", r.Server, per[r.Server])
 		}
 	}
+}
+
+// TestFailbackThroughServer: a recovery started through the server, the
+// servers reprotected and ready, then a failback started through the
+// server with run --failback --server: an operator may not, a recovery
+// token must confirm, and the confirmed failback runs web, app, database,
+// once each, driven by the server.
+func TestFailbackThroughServer(t *testing.T) {
+	c := newFailbackCLIEnv(t)
+	base, _ := startServe(t, c)
+	admin, operator, recovery := c.mintToken("admin"), c.mintToken("operator"), c.mintToken("recovery")
+	plan := "../../examples/three-tier.yaml"
+	remote := func(token string, args ...string) (string, string, int) {
+		return c.ripcord(append(args, "--server", base, "--token", token, "--output", "json")...)
+	}
+	if out, errOut, code := remote(admin, "run", "-f", plan, "--recovery", "--confirm", "orders"); code != 0 {
+		t.Fatalf("recovery through the server: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code := c.ripcord(append([]string{"reprotect", "-f", plan, "--output", "json"}, c.conn()...)...)
+	var res []engine.ReprotectResult
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil {
+		t.Fatalf("reprotect: exit %d %v\n%s", code, err, errOut)
+	}
+	var ids []string
+	for _, r := range res {
+		ids = append(ids, r.Server)
+	}
+	if _, err := c.sim.MakeFailbackReady("", "us-east-1", nil, ids); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := remote(operator, "run", "orders", "--failback", "--confirm", "orders"); code == 0 || !strings.Contains(errOut, "has role operator; this needs role recovery") {
+		t.Errorf("an operator's failback: exit %d; want refused for want of role recovery\n%s", code, errOut)
+	}
+	if _, errOut, code := remote(recovery, "run", "orders", "--failback"); code != exitInvalid || !strings.Contains(errOut, "a failback of plan orders needs --confirm orders") {
+		t.Errorf("a failback without --confirm: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code = remote(recovery, "run", "orders", "--failback", "--confirm", "orders")
+	if code != 0 {
+		t.Fatalf("failback through the server: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var sum execSummary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.State != "succeeded" || sum.Mode != "failback" {
+		t.Fatalf("failback summary %+v (%v)\n%s", sum, err, out)
+	}
+	checkFailbackJobs(t, c, res)
 }

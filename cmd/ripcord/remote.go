@@ -135,13 +135,10 @@ func serverError(err error) error {
 // saving the plan file first when -f is given, and follows it to its end.
 func remoteRun(ctx context.Context, cmd *cobra.Command, cl *client.Client, cfg runConfig) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	if cfg.Failback {
-		return errInvalid("--failback runs locally for now: leave out --server (and RIPCORD_SERVER)")
+	if n := btoi(cfg.Drill) + btoi(cfg.Recovery) + btoi(cfg.Failback); n != 1 {
+		return errInvalid("choose exactly one of --drill, --recovery and --failback")
 	}
-	if cfg.Drill == cfg.Recovery {
-		return errInvalid("choose exactly one of --drill and --recovery")
-	}
-	if cfg.Recovery && cfg.CleanupAfter > 0 {
+	if (cfg.Recovery || cfg.Failback) && cfg.CleanupAfter > 0 {
 		return errInvalid("--cleanup-after is for drills: recovery instances are production and are never terminated by ripcord")
 	}
 	if cfg.CleanupAfter < 0 {
@@ -185,13 +182,9 @@ func remoteRun(ctx context.Context, cmd *cobra.Command, cl *client.Client, cfg r
 	if planName == "" {
 		return errInvalid("name the plan to run: ripcord run PLAN --server URL runs its latest saved version; -f FILE saves a plan file first (admin)")
 	}
-	mode := ripcord.ModeDrill
-	if cfg.Recovery {
-		mode = ripcord.ModeRecovery
-		if cfg.Confirm != planName {
-			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("a recovery of plan %s needs --confirm %s", planName, planName),
-				Hint: "a recovery launches production instances; name the plan again to confirm"}
-		}
+	mode, err := cfg.mode(planName)
+	if err != nil {
+		return err
 	}
 	rq := client.StartRequest{Plan: planName, Mode: mode, Confirm: cfg.Confirm, AllowConcurrent: cfg.AllowConcurrent}
 	if cfg.CleanupAfter > 0 {

@@ -110,25 +110,34 @@ drives the execution: Ctrl-C stops following, not the execution.`,
 	return cmd
 }
 
+// mode is the mode the flags choose for plan planName: a recovery and a
+// failback need the plan's name again in --confirm. Local and remote runs
+// decide it here.
+func (c runConfig) mode(planName string) (ripcord.Mode, error) {
+	confirm := func(what, why string) error {
+		if c.Confirm == planName {
+			return nil
+		}
+		return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("a %s of plan %s needs --confirm %s", what, planName, planName),
+			Hint: why + "; name the plan again to confirm"}
+	}
+	switch {
+	case c.Recovery:
+		return ripcord.ModeRecovery, confirm("recovery", "a recovery launches production instances")
+	case c.Failback:
+		return ripcord.ModeFailback, confirm("failback", "a failback converts and reboots the machines on the source side")
+	}
+	return ripcord.ModeDrill, nil
+}
+
 func runPlan(ctx context.Context, stdin io.Reader, out, errOut io.Writer, cfg runConfig) error {
 	file, one, planName, err := loadOnePlan(stdin, cfg.File, cfg.Plan, "run")
 	if err != nil {
 		return err
 	}
-	mode := ripcord.ModeDrill
-	if cfg.Recovery {
-		mode = ripcord.ModeRecovery
-		if cfg.Confirm != planName {
-			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("a recovery of plan %s needs --confirm %s", planName, planName),
-				Hint: "a recovery launches production instances; name the plan again to confirm"}
-		}
-	}
-	if cfg.Failback {
-		mode = ripcord.ModeFailback
-		if cfg.Confirm != planName {
-			return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("a failback of plan %s needs --confirm %s", planName, planName),
-				Hint: "a failback converts and reboots the machines on the source side; name the plan again to confirm"}
-		}
+	mode, err := cfg.mode(planName)
+	if err != nil {
+		return err
 	}
 	store, err := cfg.openStore(ctx)
 	if err != nil {
