@@ -52,7 +52,7 @@ func TestApprovalInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), recovery+"\r"),
 		chromedp.WaitVisible(chromedp.ID("ctl-approve-go-ahead")),
-		chromedp.WaitVisible(chromedp.ID("live-status")))
+		liveSettled())
 	if u := b.text("the URL", `location.href`); u != page {
 		t.Errorf("after signing in the browser is at %s; want back at %s", u, page)
 	}

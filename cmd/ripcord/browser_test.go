@@ -179,3 +179,15 @@ func press(id string) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
+
+// liveSettled waits until an execution's page has swapped in its live
+// fragment once (console.js says "Live: updated" or "Live: up to date"):
+// from then on the fragment changes only when an event arrives, so typing
+// into it is not cut short by the swap that follows the stream's opening.
+func liveSettled() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`(document.getElementById("live-status") || {textContent: ""}).textContent.startsWith("Live: up")`,
+			chromedp.WithPollingInterval(50*time.Millisecond))(ctx, t)
+		return err
+	})
+}
