@@ -24,8 +24,9 @@ func (s *Supervisor) JobLog(ctx context.Context, t ripcord.Target, jobID string)
 }
 
 // inventoryClient returns the DRS client of target t from s.clients,
-// connecting once per target definition (the map SourceServers fills,
-// under the same key).
+// connecting once per target definition (the map SourceServers and
+// Clients fill, under the same key), within the replica's share of the
+// rate (connect).
 func (s *Supervisor) inventoryClient(ctx context.Context, t ripcord.Target) (ripcord.DRS, error) {
 	key, err := json.Marshal(t)
 	if err != nil {
@@ -37,7 +38,7 @@ func (s *Supervisor) inventoryClient(ctx context.Context, t ripcord.Target) (rip
 	if api != nil {
 		return api, nil
 	}
-	clients, err := s.cfg.Connect(ctx, []ripcord.Target{t})
+	clients, err := s.connect(ctx, []ripcord.Target{t})
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 
 // TestJobLog: after a drill, each of its DRS jobs' logs is read through the
 // supervisor (JOB_START first, JOB_END last, the job's servers named), over
-// one connection per target that SourceServers shares; an unknown job is
+// one connection per target that SourceServers and Clients share; an unknown job is
 // DRS's error, not a panic or an empty log.
 func TestJobLog(t *testing.T) {
 	w := newWorld(t, engine.Hooks{})
@@ -60,8 +60,12 @@ func TestJobLog(t *testing.T) {
 	if jobs != 3 {
 		t.Errorf("%d jobs; want one per tier", jobs)
 	}
+	// The readiness checks' clients are the same connection.
+	if clients, err := w.sup.Clients(ctx, []ripcord.Target{target}); err != nil || clients[target.Name] == nil {
+		t.Fatalf("Clients: %v, %v", clients, err)
+	}
 	if n := connects.Load(); n != 1 {
-		t.Errorf("%d connections for SourceServers and JobLog of one target; want 1", n)
+		t.Errorf("%d connections for SourceServers, JobLog and Clients of one target; want 1", n)
 	}
 	if log, err := w.sup.JobLog(ctx, target, "drsjob-00000000000000000"); err == nil {
 		t.Errorf("an unknown job: %+v; want DRS's error", log)

@@ -707,22 +707,27 @@ func (s *Supervisor) engineFor(ctx context.Context, targets []ripcord.Target) (*
 // SourceServers lists what DRS holds in a target, over a connection made
 // once per target definition.
 func (s *Supervisor) SourceServers(ctx context.Context, t ripcord.Target) ([]ripcord.SourceServer, error) {
-	key, err := json.Marshal(t)
+	api, err := s.inventoryClient(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	api := s.clients[string(key)]
-	s.mu.Unlock()
-	if api == nil {
-		clients, err := s.connect(ctx, []ripcord.Target{t})
+	return api.ListSourceServers(ctx, nil)
+}
+
+// Clients returns a DRS client for each of targets, by target name, for
+// work beside the executions (the console's inventory, readiness checks):
+// each is connected once per target definition and, like the engines'
+// clients, given this replica's share of the rate, so the replicas
+// together stay within it.
+func (s *Supervisor) Clients(ctx context.Context, targets []ripcord.Target) (map[string]ripcord.DRS, error) {
+	out := make(map[string]ripcord.DRS, len(targets))
+	for _, t := range targets {
+		api, err := s.inventoryClient(ctx, t)
 		if err != nil {
 			return nil, err
 		}
-		api = clients[t.Name]
-		s.mu.Lock()
-		s.clients[string(key)] = api
-		s.mu.Unlock()
+		out[t.Name] = api
 	}
-	return api.ListSourceServers(ctx, nil)
+	return out, nil
 }
+

@@ -187,7 +187,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		OnSchedule: scheduleHooks(store, dispatcher, cfg.clock(ctx).Now),
 		OwnerGone:  processGone,
 	})
-	rk := &readinessKeeper{store: store, connect: cfg.clients, now: cfg.clock(ctx).Now, interval: cfg.CheckInterval,
+	rk := &readinessKeeper{store: store, connect: sup.Clients, now: cfg.clock(ctx).Now, interval: cfg.CheckInterval,
 		log: logger, OnReadiness: cfg.OnReadiness}
 	h, err := web.New(web.Config{Store: store, Logger: logger, Executions: sup, Inventory: sup, Readiness: rk})
 	if err != nil {

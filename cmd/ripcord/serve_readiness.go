@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -20,7 +19,10 @@ import (
 // (web.Readiness). OnReadiness, when set, is called after each plan's
 // check with its findings (notifications and metrics hook in there).
 type readinessKeeper struct {
-	store    ripcord.Store
+	store ripcord.Store
+	// connect gives the DRS clients of a plan's targets; serve's are the
+	// supervisor's, connected once per target and within the replica's
+	// share of the rate (supervisor.Clients).
 	connect  func(context.Context, []ripcord.Target) (map[string]ripcord.DRS, error)
 	now      func() time.Time
 	interval time.Duration
@@ -31,7 +33,6 @@ type readinessKeeper struct {
 
 	mu      sync.Mutex
 	results map[string]client.Readiness
-	clients map[string]ripcord.DRS // by the target's JSON
 }
 
 // Run checks every plan at once and then every interval, until ctx ends.
@@ -90,7 +91,7 @@ func (k *readinessKeeper) check(ctx context.Context, v ripcord.PlanVersion) clie
 		rd.Error = err.Error()
 		return rd
 	}
-	targets, err := k.clientsFor(ctx, one.Targets)
+	targets, err := k.connect(ctx, one.Targets)
 	if err != nil {
 		rd.Error = err.Error()
 		return rd
@@ -103,40 +104,6 @@ func (k *readinessKeeper) check(ctx context.Context, v ripcord.PlanVersion) clie
 	}
 	rd.PlanHash, rd.Findings, rd.Staleness, rd.Ready = rep.PlanHash, rep.Findings, rep.Staleness, !ripcord.Blocking(rep.Findings)
 	return rd
-}
-
-// clientsFor connects to each target once and keeps the connections.
-func (k *readinessKeeper) clientsFor(ctx context.Context, targets []ripcord.Target) (map[string]ripcord.DRS, error) {
-	out := map[string]ripcord.DRS{}
-	var missing []ripcord.Target
-	k.mu.Lock()
-	for _, t := range targets {
-		key, _ := json.Marshal(t)
-		if c := k.clients[string(key)]; c != nil {
-			out[t.Name] = c
-		} else {
-			missing = append(missing, t)
-		}
-	}
-	k.mu.Unlock()
-	if len(missing) == 0 {
-		return out, nil
-	}
-	got, err := k.connect(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.clients == nil {
-		k.clients = map[string]ripcord.DRS{}
-	}
-	for _, t := range missing {
-		key, _ := json.Marshal(t)
-		k.clients[string(key)] = got[t.Name]
-		out[t.Name] = got[t.Name]
-	}
-	return out, nil
 }
 
 // Readiness returns the plan's latest check (web.Readiness).
