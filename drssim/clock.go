@@ -101,6 +101,11 @@ func (c *ManualClock) Sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
+// Virtual reports that this clock's time passes only when it is slept on
+// or advanced: a program driven by it (the engine) must not let time move
+// on while it waits for something that takes real time.
+func (c *ManualClock) Virtual() bool { return true }
+
 // Set moves the clock to t if t is later than the current time.
 func (c *ManualClock) Set(t time.Time) {
 	c.mu.Lock()

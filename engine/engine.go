@@ -32,6 +32,17 @@ type Clock interface {
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
+// virtualClock is implemented by a clock whose Sleep moves time instead of
+// waiting (drssim.ManualClock): time there passes only when the engine
+// sleeps, so work that takes real time (a hook's call) must end before it
+// does.
+type virtualClock interface{ Virtual() bool }
+
+func isVirtual(c Clock) bool {
+	v, ok := c.(virtualClock)
+	return ok && v.Virtual()
+}
+
 // RealClock is the wall clock.
 type RealClock struct{}
 
@@ -335,6 +346,8 @@ type run struct {
 	// endedPause is why an ended execution's driver stopped for a
 	// person (pauseFor): its cleanup failed.
 	endedPause string
+	// hookCalls are the hook calls in flight, by hookCallKey (hooks.go).
+	hookCalls map[string]*hookCall
 	// lease is this driver's lease (under leaseMu: keepAlive renews it
 	// too); epoch fences its appends.
 	leaseMu sync.Mutex
@@ -596,7 +609,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{e: e, s: s, ctx: ctx, log: e.cfg.Logger.With("execution", id), notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{},
+	r := &run{e: e, s: s, ctx: ctx, log: e.cfg.Logger.With("execution", id), notBefore: map[string]time.Time{}, backoff: map[string]int{}, jobs: map[string]ripcord.Job{}, hookCalls: map[string]*hookCall{},
 		outage: map[string]*Outage{}, failedNow: map[string]bool{}, answeredNow: map[string]bool{}, calls0: e.totalCalls(),
 		lastLook: map[string]time.Time{}, due: map[string]time.Time{}, ival: map[string]time.Duration{}}
 	// Every DRS request this driver sends checks, right before it leaves,
@@ -619,6 +632,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 	defer unregister()
 	stopRenewing := r.keepAlive()
 	defer func() {
+		r.drainHooks() // while the lease is still renewed
 		stopRenewing()
 		if !r.crashed {
 			r.release(reason)
@@ -702,6 +716,20 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		if due := r.schedulePolls(); !due.IsZero() {
 			interval = max(due.Sub(r.now()), time.Millisecond)
 		}
+		if len(r.hookCalls) > 0 && isVirtual(e.cfg.Clock) {
+			// In virtual time a hook call takes none (hooks.go): while
+			// one is in flight time stands still. A pass that changed
+			// something may be followed by more at once; one that did
+			// not waits for a call to return.
+			if !r.dirty && !r.hooksFinished() {
+				select {
+				case <-wake:
+				case <-ctx.Done():
+					return stopped()
+				}
+			}
+			continue
+		}
 		if next := r.nextDeadline(); !next.IsZero() {
 			if d := next.Sub(r.now()); d < interval {
 				interval = max(d, time.Millisecond)
@@ -727,7 +755,7 @@ func (r *run) settled() bool {
 		}
 		return !s.Cleanup.Requested && s.Cleanup.Due.IsZero()
 	}
-	return s.Paused && !r.anyActive() && !s.Cancel
+	return s.Paused && !r.anyActive() && !s.Cancel && len(r.hookCalls) == 0
 }
 
 // anyActive reports whether DRS is still working on jobs of this execution.
@@ -774,6 +802,7 @@ func (r *run) nextDeadline() time.Time {
 		consider(x)
 	}
 	r.healthNext(consider)
+	r.hooksNext(consider)
 	if r.s.Final() && !r.s.Cleanup.Requested {
 		consider(r.s.Cleanup.Due)
 	}
@@ -786,6 +815,7 @@ func (r *run) pass() error {
 	if err := r.catchUp(); err != nil {
 		return err
 	}
+	r.settleOrphanHooks()
 	if err := r.reconcileUnclear(); err != nil {
 		return err
 	}
@@ -1026,6 +1056,10 @@ func (r *run) finishCancel() error {
 	for _, name := range r.s.Order {
 		st := r.s.Steps[name]
 		if st.Status != stepRunning {
+			continue
+		}
+		if r.hookInFlight(name) {
+			inFlight = true // its call returns and is recorded first
 			continue
 		}
 		if st.Spec.Kind == ripcord.StepLaunch {

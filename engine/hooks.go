@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -19,14 +20,21 @@ import (
 //	                                      └─ (none left, Final) ─▶ StepFinished failed (failure policy)
 //	a hook that does not run in the execution's mode: HookSkipped
 //
-// Hooks run in the driver's pass, one at a time, in the step's order: the
-// before hooks when the step starts (its own work waits for them), a hook
-// step's hook, and the after hooks once the step's own work succeeded (the
-// step succeeds after them). A HookStarted with no result when a driver
-// takes the execution up is unclear: the call may have had its effect. An
-// idempotent hook runs again; any other pauses the execution with the
-// step failed, for a person to retry it (the hook is called again) or skip
-// it (dependents go on).
+// A step's hooks run one at a time, in the step's order: the before hooks
+// when the step starts (its own work waits for them), a hook step's hook,
+// and the after hooks once the step's own work succeeded (the step
+// succeeds after them). Each call runs beside the driver (hookCall): the
+// driver records the intent, starts the call and goes on with the other
+// steps, so a long SSM document or a slow endpoint holds up only its own
+// step; the driver records the result when the call returns (a stop waits
+// for calls in flight and records them). In virtual time (a clock whose
+// Sleep moves time, as in the demo and the tests) time does not move while
+// a call is in flight: a call takes no virtual time, as DRS's jobs take no
+// real time there. A HookStarted with no result when a driver takes the
+// execution up is unclear: the call may have had its effect. An idempotent
+// hook runs again; any other pauses the execution with the step failed,
+// for a person to retry it (the hook is called again) or skip it
+// (dependents go on).
 const (
 	EvHookStarted   = "HookStarted"
 	EvHookSucceeded = "HookSucceeded"
@@ -277,7 +285,7 @@ func (r *run) driveHooks(st *StepState, phase string) error {
 			continue
 		case hs != nil && hs.Status == hookFailed && hs.Final:
 			return errHookPending // recorded with the step's end
-		case hs != nil && hs.Status == hookRunning:
+		case hs != nil && hs.Status == hookRunning && r.hookCalls[hookCallKey(ref)] == nil:
 			// Started by a driver that stopped before the outcome was
 			// recorded: it may have had its effect.
 			if err := r.unclearHook(st, ref, h, hs); err != nil {
@@ -289,6 +297,120 @@ func (r *run) driveHooks(st *StepState, phase string) error {
 		}
 	}
 	return nil
+}
+
+// hookCall is a hook attempt in flight, started by this driver after its
+// intent was recorded. The call's goroutine sends its outcome on done
+// (buffered: it never blocks), sets finished and wakes the driver.
+type hookCall struct {
+	ref      HookRef
+	hook     ripcord.Hook
+	attempt  int
+	failures int // the hook's failures before this attempt
+	done     chan hookOutcome
+	finished atomic.Bool
+}
+
+func hookCallKey(ref HookRef) string { return ref.Step + "/" + hookKey(ref.Phase, ref.Index) }
+
+// hookRetryAt is when a hook whose last attempt failed (with a known
+// outcome) may be tried again: the doubling backoff after its end. It is
+// zero when nothing delays the next attempt.
+func hookRetryAt(h ripcord.Hook, hs *HookState) time.Time {
+	if hs == nil || hs.Status != hookFailed || hs.Unclear || hs.Final || hs.Failures == 0 {
+		return time.Time{}
+	}
+	backoff := h.Backoff
+	if backoff <= 0 {
+		backoff = ripcord.DefaultHookBackoff
+	}
+	return hs.Ended.Add(backoff << min(hs.Failures-1, 16))
+}
+
+// hooksNext gives consider when a failed hook of a running step may be
+// tried again, so that the driver wakes for it (nextDeadline).
+func (r *run) hooksNext(consider func(time.Time)) {
+	for _, st := range r.s.Steps {
+		if st.Status != stepRunning {
+			continue
+		}
+		for _, phase := range []string{HookBefore, HookOwn, HookAfter} {
+			for i, h := range st.Spec.hookList(phase) {
+				consider(hookRetryAt(h, st.Hooks[hookKey(phase, i)]))
+			}
+		}
+	}
+}
+
+// hooksFinished reports whether a call in flight has returned and waits
+// to be recorded.
+func (r *run) hooksFinished() bool {
+	for _, c := range r.hookCalls {
+		if c.finished.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// hookInFlight reports whether step has a hook call in flight.
+func (r *run) hookInFlight(step string) bool {
+	for _, c := range r.hookCalls {
+		if c.ref.Step == step {
+			return true
+		}
+	}
+	return false
+}
+
+// settleOrphanHooks records nothing for the calls in flight whose step
+// has ended meanwhile (a person skipped it): the fold would refuse their
+// result. The result goes to the log, and the call is forgotten once it
+// returned.
+func (r *run) settleOrphanHooks() {
+	for key, c := range r.hookCalls {
+		st := r.s.Steps[c.ref.Step]
+		if st != nil && st.Status == stepRunning {
+			continue
+		}
+		select {
+		case out := <-c.done:
+			delete(r.hookCalls, key)
+			r.logger().Warn("a hook returned after its step ended; its result is not recorded", "step", c.ref.Step,
+				"hook", c.ref.Hook, "attempt", c.attempt, "status", out.Status, "err", out.Err)
+		default:
+		}
+	}
+}
+
+// drainHooks waits for the calls in flight when the driver stops, and
+// records their results while it still holds the lease (a soft stop lets
+// a call finish and be recorded). A crashed driver (a test's crash, like
+// a killed process) records nothing.
+func (r *run) drainHooks() {
+	if len(r.hookCalls) == 0 || r.crashed || r.lost {
+		return
+	}
+	saved := r.ctx
+	defer func() { r.ctx = saved }()
+	for key, c := range r.hookCalls {
+		out := <-c.done // each call is bounded by its hook's timeout
+		delete(r.hookCalls, key)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(saved), r.e.cfg.MutationTimeout)
+		r.ctx = ctx
+		st := r.s.Steps[c.ref.Step]
+		var err error
+		if st != nil && st.Status == stepRunning {
+			err = r.hookReturned(st, c, out)
+		} else {
+			err = errors.New("its step ended meanwhile")
+		}
+		cancel()
+		if err != nil && !errors.Is(err, errHookPending) {
+			r.logger().Warn("recording a hook's result as the driver stopped failed; the next driver finds it unclear", "step", c.ref.Step,
+				"hook", c.ref.Hook, "attempt", c.attempt, "err", err)
+		}
+	}
 }
 
 // unclearHook decides about a hook whose outcome is unknown: an idempotent
@@ -315,70 +437,91 @@ func (r *run) unclearHook(st *StepState, ref HookRef, h ripcord.Hook, hs *HookSt
 	return errPaused
 }
 
-// runHook runs the attempts of one hook until one succeeds or none is
-// left, recording each; the wait between attempts is on the engine's clock.
+// runHook moves one hook on: it records the result of its call in flight
+// once the call returned (nil once the hook succeeded), or starts its next
+// attempt (the first, or a retry after the backoff on the engine's clock)
+// and returns errHookPending while the call runs. A paused or cancelled
+// execution starts no attempt; a call in flight is still recorded.
 func (r *run) runHook(st *StepState, ref HookRef, h ripcord.Hook) error {
-	for {
-		hs := st.Hooks[hookKey(ref.Phase, ref.Index)]
-		attempt, failures := 1, 0
-		if hs != nil {
-			attempt, failures = hs.Attempt+1, hs.Failures
-			if hs.Status == hookFailed && !hs.Unclear && failures > 0 {
-				backoff := h.Backoff
-				if backoff <= 0 {
-					backoff = ripcord.DefaultHookBackoff
-				}
-				wait := backoff << min(failures-1, 16)
-				if d := hs.Ended.Add(wait).Sub(r.now()); d > 0 {
-					if err := r.e.cfg.Clock.Sleep(r.ctx, d); err != nil {
-						return fmt.Errorf("%w: %w", ErrStopped, err)
-					}
-				}
-			}
-		}
-		if r.ctx.Err() != nil {
-			return fmt.Errorf("%w: %w", ErrStopped, r.ctx.Err())
-		}
-		if err := r.renew(r.ctx); err != nil {
-			return err
-		}
-		if err := r.record(r.ev(EvHookStarted, HookStarted{HookRef: ref, Kind: h.Kind(), Attempt: attempt, What: hookWhat(h), Idempotent: h.Idempotent})); err != nil {
-			return err
-		}
-		timeout := h.Timeout
-		if timeout <= 0 {
-			timeout = ripcord.DefaultHookTimeout
-		}
-		// A soft stop lets the call finish and be recorded.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), timeout)
-		out := r.e.callHook(ctx, h, r.hookContext(st, ref), r.s.Spec)
-		cancel()
-		if fn := r.e.cfg.Hooks.AfterHookCall; fn != nil {
-			if err := fn(st.Spec.Name, h.Name); err != nil {
-				return err
-			}
-		}
-		res := HookResult{HookRef: ref, Attempt: attempt, Status: out.Status, Output: excerpt(out.Output)}
-		if out.Err == nil {
-			return r.record(r.ev(EvHookSucceeded, res))
-		}
-		res.Reason = out.Err.Error()
-		if failures+1 > h.Retries {
-			res.Final = true
-			reason := fmt.Sprintf("%s hook %s failed", ref.Phase, h.Name)
-			if h.Retries > 0 {
-				reason += fmt.Sprintf(" %d times", failures+1)
-			}
-			if err := r.record(r.ev(EvHookFailed, res),
-				r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepFailed, Reason: reason + ": " + res.Reason})); err != nil {
-				return err
-			}
+	key := hookCallKey(ref)
+	if c := r.hookCalls[key]; c != nil {
+		select {
+		case out := <-c.done:
+			delete(r.hookCalls, key)
+			return r.hookReturned(st, c, out)
+		default:
 			return errHookPending
 		}
-		if err := r.record(r.ev(EvHookFailed, res)); err != nil {
+	}
+	if r.s.Paused || r.s.Cancel {
+		return errHookPending
+	}
+	hs := st.Hooks[hookKey(ref.Phase, ref.Index)]
+	attempt, failures := 1, 0
+	if hs != nil {
+		attempt, failures = hs.Attempt+1, hs.Failures
+		if at := hookRetryAt(h, hs); r.now().Before(at) {
+			return errHookPending // nextDeadline wakes the driver at the retry
+		}
+	}
+	if r.ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrStopped, r.ctx.Err())
+	}
+	if err := r.renew(r.ctx); err != nil {
+		return err
+	}
+	if err := r.record(r.ev(EvHookStarted, HookStarted{HookRef: ref, Kind: h.Kind(), Attempt: attempt, What: hookWhat(h), Idempotent: h.Idempotent})); err != nil {
+		return err
+	}
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = ripcord.DefaultHookTimeout
+	}
+	c := &hookCall{ref: ref, hook: h, attempt: attempt, failures: failures, done: make(chan hookOutcome, 1)}
+	r.hookCalls[key] = c
+	hctx, spec, id := r.hookContext(st, ref), r.s.Spec, r.s.ID
+	// A soft stop lets the call finish and be recorded (drainHooks).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), timeout)
+	go func() {
+		defer cancel()
+		c.done <- r.e.callHook(ctx, h, hctx, spec)
+		c.finished.Store(true)
+		r.e.wakeUp(id)
+	}()
+	return errHookPending
+}
+
+// hookReturned records the outcome of call c of a hook of step st: nil
+// when it succeeded, errHookPending when it failed (the next attempt waits
+// for its backoff; none left: the step failed).
+func (r *run) hookReturned(st *StepState, c *hookCall, out hookOutcome) error {
+	ref, h := c.ref, c.hook
+	if fn := r.e.cfg.Hooks.AfterHookCall; fn != nil {
+		if err := fn(st.Spec.Name, h.Name); err != nil {
 			return err
 		}
 	}
+	res := HookResult{HookRef: ref, Attempt: c.attempt, Status: out.Status, Output: excerpt(out.Output)}
+	if out.Err == nil {
+		return r.record(r.ev(EvHookSucceeded, res))
+	}
+	res.Reason = out.Err.Error()
+	if c.failures+1 > h.Retries {
+		res.Final = true
+		reason := fmt.Sprintf("%s hook %s failed", ref.Phase, h.Name)
+		if h.Retries > 0 {
+			reason += fmt.Sprintf(" %d times", c.failures+1)
+		}
+		if err := r.record(r.ev(EvHookFailed, res),
+			r.ev(EvStepFinished, StepFinished{Step: st.Spec.Name, Status: stepFailed, Reason: reason + ": " + res.Reason})); err != nil {
+			return err
+		}
+		return errHookPending
+	}
+	if err := r.record(r.ev(EvHookFailed, res)); err != nil {
+		return err
+	}
+	return errHookPending
 }
 
 // succeedStep ends a step whose own work succeeded: after its after hooks,

@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -338,8 +340,10 @@ func TestHookSSMAutomation(t *testing.T) {
 			if r := s.Steps["promote"].Reason; !strings.Contains(r, "replica lag too high") {
 				t.Errorf("step reason %q, want the document's failure message", r)
 			}
-			if st := s.Steps["app"].Status; st != "skipped" || len(e.jobsOf(app1)) != 0 {
-				t.Errorf("app is %s with %d jobs after the failed promotion, want skipped and never launched", st, len(e.jobsOf(app1)))
+			// Under stop no step starts after a failure (as after a
+			// failed launch, policy_test.go): app stays waiting.
+			if st := s.Steps["app"].Status; st != "waiting" || len(e.jobsOf(app1)) != 0 {
+				t.Errorf("app is %s with %d jobs after the failed promotion, want waiting and never launched", st, len(e.jobsOf(app1)))
 			}
 		})
 	}
@@ -461,5 +465,114 @@ func TestEnvSecrets(t *testing.T) {
 	if ripcord.ErrorCode(err) != ripcord.EINVALID || !strings.Contains(ripcord.ErrorHint(err), "RIPCORD_SECRET_MISSING") ||
 		!strings.Contains(ripcord.ErrorHint(err), "RIPCORD_SECRETS_DIR") {
 		t.Errorf("missing secret: %v (hint %q)", err, ripcord.ErrorHint(err))
+	}
+}
+
+// TestSlowHookHoldsOnlyItsStep: a hook step and a launch step that do not
+// depend on each other start together. The hook's endpoint answers only
+// once the launch step's DRS job exists: the launch does not wait for the
+// hook (the call runs beside the driver), the hook's result is recorded
+// when it returns, and the execution succeeds. Were the call made in the
+// driver's pass, the launch would wait for the hook and the endpoint for
+// the launch: the endpoint gives up after a minute of real time and the
+// test fails.
+func TestSlowHookHoldsOnlyItsStep(t *testing.T) {
+	sc, err := drssim.LoadScenario("three-tier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Regions[0].Jobs = nil // no earlier TERMINATE job holds the servers: they launch at once
+	e := newEnv(t, sc)
+	release := make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+			fmt.Fprint(w, "ticket opened")
+		case <-time.After(time.Minute): // a bound on a hang, not a pause
+			t.Error("the launch step's job was never created while the hook ran: the hook held up the driver")
+			w.WriteHeader(http.StatusGatewayTimeout)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	defer once.Do(func() { close(release) })
+	eng := hookEngine(e, func(c *engine.Config) {
+		c.OnEvent = func(_ *engine.State, ev ripcord.Event) {
+			if ev.Type == engine.EvJobCreated {
+				once.Do(func() { close(release) })
+			}
+		}
+	})
+	sp := spec(ripcord.FailureStop,
+		engine.SpecStep{Name: "ticket", Kind: ripcord.StepHook, Hook: &ripcord.Hook{
+			Name: "open-ticket", Timeout: 5 * time.Minute, HTTP: &ripcord.HTTPHook{URL: srv.URL + "/ticket"}}},
+		launchStep("database", nil, db1, db2))
+	e.start(eng, "exec-slow", sp)
+	s := e.run(eng, "exec-slow")
+	wantState(t, s, ripcord.ExecSucceeded)
+	evs := e.events("exec-slow")
+	started := seqOf(t, evs, engine.EvHookStarted, about("ticket"))
+	job := seqOf(t, evs, engine.EvJobCreated, func(ripcord.Event) bool { return true })
+	done := seqOf(t, evs, engine.EvHookSucceeded, about("ticket"))
+	if !(started < job && job < done) {
+		t.Errorf("hook started at seq %d, the launch's job at %d, the hook's result at %d: want the job created while the hook ran", started, job, done)
+	}
+	if st := s.Steps["ticket"]; st.Status != "succeeded" {
+		t.Errorf("the hook step is %s (%s)", st.Status, st.Reason)
+	}
+	// In virtual time the call took none.
+	if hs := s.Steps["ticket"].Hooks["hook/0"]; hs == nil || !hs.Ended.Equal(hs.Started) {
+		t.Errorf("the hook %+v: want it to end at the virtual time it started", hs)
+	}
+}
+
+// TestSoftStopRecordsHookInFlight: the driver is stopped (a soft stop,
+// as on SIGTERM) while a hook's call is in flight. It lets the call
+// finish and records its result before it stops, so the next driver goes
+// on without calling the hook again (nor pausing on an unclear outcome).
+func TestSoftStopRecordsHookInFlight(t *testing.T) {
+	e := newEnv(t, nil)
+	called, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			close(called)
+		}
+		<-release
+		fmt.Fprint(w, "promoted")
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	sp := spec(ripcord.FailureStop,
+		engine.SpecStep{Name: "promote", Kind: ripcord.StepHook, Hook: &ripcord.Hook{
+			Name: "promote-db", HTTP: &ripcord.HTTPHook{URL: srv.URL + "/promote"}}},
+		launchStep("app", []string{"promote"}, app1, app2))
+	eng := hookEngine(e, nil)
+	e.start(eng, "exec-stop", sp)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-called
+		cancel() // the stop arrives while the call is in flight
+		close(release)
+	}()
+	if _, err := eng.Run(ctx, "exec-stop"); !errors.Is(err, engine.ErrStopped) {
+		t.Fatalf("the stopped run: %v; want ErrStopped", err)
+	}
+	evs := e.events("exec-stop")
+	ok := seqOf(t, evs, engine.EvHookSucceeded, about("promote"))
+	stopped := seqOf(t, evs, engine.EvDriverStopped, func(ripcord.Event) bool { return true })
+	if ok > stopped {
+		t.Errorf("the hook's result (seq %d) was recorded after the driver stopped (seq %d)", ok, stopped)
+	}
+	s := e.run(hookEngine(e, nil), "exec-stop")
+	wantState(t, s, ripcord.ExecSucceeded)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the hook was called %d times; want once", n)
 	}
 }
