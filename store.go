@@ -291,6 +291,11 @@ type Store interface {
 	// Started, then by ID, descending).
 	ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, error)
 
+	// CountExecutions returns how many executions the store holds in
+	// each state (states with none are left out): a count, not a
+	// listing, for the metrics every scrape reads.
+	CountExecutions(ctx context.Context) (map[ExecState]int, error)
+
 	// Close releases the store. Calls after Close return errors.
 	Close() error
 

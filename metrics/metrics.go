@@ -2,7 +2,7 @@
 // of one `ripcord serve` process on a registry of its own (no global
 // default registry, so that tests run servers side by side), fed by the
 // DRS adapter's per-attempt hook (DRSRequest), the engine's OnEvent and
-// OnQuota hooks, the store's execution listing (read at each scrape) and
+// OnQuota hooks, the store's execution counts (read at each scrape) and
 // the readiness checks (SetReadinessFindings). docs/metrics.md lists every
 // metric. The package knows no AWS: cmd/ripcord wires the hooks.
 package metrics
@@ -23,19 +23,19 @@ import (
 	"github.com/ripcord-dr/ripcord/engine"
 )
 
-// Lister is the part of the store the executions gauge reads.
-type Lister interface {
-	ListExecutions(ctx context.Context, f ripcord.ExecutionFilter) ([]ripcord.Execution, error)
+// Counter is the part of the store the executions gauge reads.
+type Counter interface {
+	CountExecutions(ctx context.Context) (map[ripcord.ExecState]int, error)
 }
 
 // Config configures Metrics.
 type Config struct {
-	// Store is listed at each scrape for ripcord_executions; nil: the
-	// gauge is not served.
-	Store Lister
+	// Store's executions are counted at each scrape for
+	// ripcord_executions; nil: the gauge is not served.
+	Store Counter
 	// Logger receives scrape errors (default: discard).
 	Logger *slog.Logger
-	// ListTimeout bounds the store listing of one scrape (default 10s).
+	// ListTimeout bounds the store's count of one scrape (default 10s).
 	ListTimeout time.Duration
 }
 
@@ -196,12 +196,12 @@ func (m *Metrics) Event(s *engine.State, ev ripcord.Event) {
 // executionsCollector lists the store's executions at each scrape:
 // ripcord_executions{state}, every state always present.
 type executionsCollector struct {
-	store   Lister
+	store   Counter
 	timeout time.Duration
 }
 
 var executionsDesc = prometheus.NewDesc("ripcord_executions",
-	"Executions in the store by state (running, paused, succeeded, failed, cancelled), read from the store's listing at each scrape.",
+	"Executions in the store by state (running, paused, succeeded, failed, cancelled), counted in the store at each scrape.",
 	[]string{"state"}, nil)
 
 func (c *executionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- executionsDesc }
@@ -209,14 +209,10 @@ func (c *executionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- execu
 func (c *executionsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	xs, err := c.store.ListExecutions(ctx, ripcord.ExecutionFilter{})
+	n, err := c.store.CountExecutions(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(executionsDesc, fmt.Errorf("listing the store's executions: %w", err))
+		ch <- prometheus.NewInvalidMetric(executionsDesc, fmt.Errorf("counting the store's executions: %w", err))
 		return
-	}
-	n := map[ripcord.ExecState]int{}
-	for _, x := range xs {
-		n[x.State]++
 	}
 	for _, st := range []ripcord.ExecState{ripcord.ExecRunning, ripcord.ExecPaused, ripcord.ExecSucceeded, ripcord.ExecFailed, ripcord.ExecCancelled} {
 		ch <- prometheus.MustNewConstMetric(executionsDesc, prometheus.GaugeValue, float64(n[st]), string(st))

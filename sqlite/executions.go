@@ -261,6 +261,28 @@ func (s *Store) Execution(ctx context.Context, id string) (ripcord.Execution, er
 	return x, nil
 }
 
+// CountExecutions returns how many executions are in each state.
+func (s *Store) CountExecutions(ctx context.Context) (map[ripcord.ExecState]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM executions GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count executions: %w", err)
+	}
+	defer rows.Close()
+	out := map[ripcord.ExecState]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count executions: %w", err)
+		}
+		out[ripcord.ExecState(state)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count executions: %w", err)
+	}
+	return out, nil
+}
+
 // ListExecutions returns the executions f selects, newest first.
 func (s *Store) ListExecutions(ctx context.Context, f ripcord.ExecutionFilter) ([]ripcord.Execution, error) {
 	if err := f.Validate(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -861,6 +862,14 @@ func testListExecutions(t *testing.T, s ripcord.Store) {
 	for _, bad := range []ripcord.ExecutionFilter{{State: "bogus"}, {Limit: -1}} {
 		_, err := s.ListExecutions(ctx, bad)
 		wantCode(t, err, ripcord.EINVALID)
+	}
+	counts, err := s.CountExecutions(ctx)
+	if err != nil {
+		t.Fatalf("CountExecutions: %v", err)
+	}
+	want := map[ripcord.ExecState]int{ripcord.ExecSucceeded: 1, ripcord.ExecFailed: 2, ripcord.ExecRunning: 2, ripcord.ExecPaused: 1}
+	if !maps.Equal(counts, want) {
+		t.Errorf("CountExecutions = %v, want %v", counts, want)
 	}
 }
 
