@@ -722,11 +722,18 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			// something may be followed by more at once; one that did
 			// not waits for a call to return.
 			if !r.dirty && !r.hooksFinished() {
+				// The call wakes the driver when it returns; a wake
+				// taken by the last sleep's helper (wake.go) is made
+				// up for by looking again after a short real time.
+				t := time.NewTimer(20 * time.Millisecond)
 				select {
 				case <-wake:
+				case <-t.C:
 				case <-ctx.Done():
+					t.Stop()
 					return stopped()
 				}
+				t.Stop()
 			}
 			continue
 		}
@@ -1065,18 +1072,31 @@ func (r *run) finishCancel() error {
 		if st.Spec.Kind == ripcord.StepLaunch {
 			// Launches in flight finish first; servers not yet launched
 			// (waiting on a blocker, or after a refusal) never will be.
-			busy, waiting := false, 0
+			busy, waiting, final := false, 0, true
 			for _, sv := range st.Servers {
 				switch sv.Status {
 				case srvRequested, srvLaunching:
 					busy = true
 				case srvPending:
 					waiting++
+				case srvLaunched, srvFailed:
+				default:
+					final = false
 				}
 			}
-			if busy || waiting == 0 {
+			if busy || (waiting == 0 && !final) {
 				inFlight = true
 				continue // maybeFinishStep ends it once its launches are final
+			}
+			if waiting == 0 {
+				// Every launch ended and maybeFinishStep did not end the
+				// step: it waits for after hooks, which a cancel does not
+				// start (runHook).
+				if err := r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSkipped,
+					Reason: "execution cancelled after its launches ended, before its after hooks ran"})); err != nil {
+					return err
+				}
+				continue
 			}
 			if err := r.record(r.ev(EvStepFinished, StepFinished{Step: name, Status: stepSkipped,
 				Reason: fmt.Sprintf("execution cancelled before %d of its servers were launched", waiting)})); err != nil {

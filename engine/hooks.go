@@ -309,6 +309,7 @@ type hookCall struct {
 	failures int // the hook's failures before this attempt
 	done     chan hookOutcome
 	finished atomic.Bool
+	cancel   context.CancelFunc // ends the call early: its step ended meanwhile
 }
 
 func hookCallKey(ref HookRef) string { return ref.Step + "/" + hookKey(ref.Phase, ref.Index) }
@@ -363,24 +364,25 @@ func (r *run) hookInFlight(step string) bool {
 	return false
 }
 
-// settleOrphanHooks records nothing for the calls in flight whose step
-// has ended meanwhile (a person skipped it): the fold would refuse their
-// result. The result goes to the log, and the call is forgotten once it
-// returned.
+// settleOrphanHooks ends the calls in flight whose step has ended
+// meanwhile (a person skipped it): the fold would refuse their result, so
+// the call is cancelled and forgotten, and the log says so.
 func (r *run) settleOrphanHooks() {
 	for key, c := range r.hookCalls {
-		st := r.s.Steps[c.ref.Step]
-		if st != nil && st.Status == stepRunning {
+		if !r.orphan(c) {
 			continue
 		}
-		select {
-		case out := <-c.done:
-			delete(r.hookCalls, key)
-			r.logger().Warn("a hook returned after its step ended; its result is not recorded", "step", c.ref.Step,
-				"hook", c.ref.Hook, "attempt", c.attempt, "status", out.Status, "err", out.Err)
-		default:
-		}
+		c.cancel()
+		delete(r.hookCalls, key)
+		r.logger().Warn("a hook's step ended while its call ran: the call is cancelled and its result not recorded", "step", c.ref.Step,
+			"hook", c.ref.Hook, "attempt", c.attempt)
 	}
+}
+
+// orphan reports whether call c's step is no longer running.
+func (r *run) orphan(c *hookCall) bool {
+	st := r.s.Steps[c.ref.Step]
+	return st == nil || st.Status != stepRunning
 }
 
 // drainHooks waits for the calls in flight when the driver stops, and
@@ -393,18 +395,13 @@ func (r *run) drainHooks() {
 	}
 	saved := r.ctx
 	defer func() { r.ctx = saved }()
+	r.settleOrphanHooks()
 	for key, c := range r.hookCalls {
 		out := <-c.done // each call is bounded by its hook's timeout
 		delete(r.hookCalls, key)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(saved), r.e.cfg.MutationTimeout)
 		r.ctx = ctx
-		st := r.s.Steps[c.ref.Step]
-		var err error
-		if st != nil && st.Status == stepRunning {
-			err = r.hookReturned(st, c, out)
-		} else {
-			err = errors.New("its step ended meanwhile")
-		}
+		err := r.hookReturned(r.s.Steps[c.ref.Step], c, out)
 		cancel()
 		if err != nil && !errors.Is(err, errHookPending) {
 			r.logger().Warn("recording a hook's result as the driver stopped failed; the next driver finds it unclear", "step", c.ref.Step,
@@ -447,8 +444,15 @@ func (r *run) runHook(st *StepState, ref HookRef, h ripcord.Hook) error {
 	if c := r.hookCalls[key]; c != nil {
 		select {
 		case out := <-c.done:
+			err := r.hookReturned(st, c, out)
+			if err != nil && !errors.Is(err, errHookPending) {
+				// Not recorded (a stop, a racing command, the store):
+				// the outcome waits for the next pass or drainHooks.
+				c.done <- out
+				return err
+			}
 			delete(r.hookCalls, key)
-			return r.hookReturned(st, c, out)
+			return err
 		default:
 			return errHookPending
 		}
@@ -477,11 +481,11 @@ func (r *run) runHook(st *StepState, ref HookRef, h ripcord.Hook) error {
 	if timeout <= 0 {
 		timeout = ripcord.DefaultHookTimeout
 	}
-	c := &hookCall{ref: ref, hook: h, attempt: attempt, failures: failures, done: make(chan hookOutcome, 1)}
-	r.hookCalls[key] = c
-	hctx, spec, id := r.hookContext(st, ref), r.s.Spec, r.s.ID
 	// A soft stop lets the call finish and be recorded (drainHooks).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), timeout)
+	c := &hookCall{ref: ref, hook: h, attempt: attempt, failures: failures, done: make(chan hookOutcome, 1), cancel: cancel}
+	r.hookCalls[key] = c
+	hctx, spec, id := r.hookContext(st, ref), r.s.Spec, r.s.ID
 	go func() {
 		defer cancel()
 		c.done <- r.e.callHook(ctx, h, hctx, spec)

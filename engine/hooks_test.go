@@ -576,3 +576,64 @@ func TestSoftStopRecordsHookInFlight(t *testing.T) {
 		t.Errorf("the hook was called %d times; want once", n)
 	}
 }
+
+// TestCancelBeforeAfterHooks: a drill is cancelled while its first step's
+// launch is in flight. The launch ends; the step's after hook is not
+// started (a cancel starts no hook) and the step is skipped with why, so
+// the execution ends cancelled instead of waiting for the hook for ever.
+func TestCancelBeforeAfterHooks(t *testing.T) {
+	e := newEnv(t, nil)
+	rc := newReceiver(t)
+	ctx := context.Background()
+	var once sync.Once
+	eng := hookEngine(e, func(c *engine.Config) {
+		c.Hooks.AfterCall = func(string) error {
+			once.Do(func() {
+				if err := engine.New(engine.Config{Store: e.store}).Cancel(ctx, "exec-cancel", "dave"); err != nil {
+					t.Error(err)
+				}
+			})
+			return nil
+		}
+	})
+	db := launchStep("database", nil, db1, db2)
+	db.Hooks = &ripcord.StepHooks{After: []ripcord.Hook{{Name: "notify", HTTP: &ripcord.HTTPHook{URL: rc.URL + "/notify"}}}}
+	e.start(eng, "exec-cancel", spec(ripcord.FailureStop, db, launchStep("app", []string{"database"}, app1, app2)))
+	s := e.run(eng, "exec-cancel")
+	wantState(t, s, ripcord.ExecCancelled)
+	if st := s.Steps["database"]; st.Status != "skipped" || !strings.Contains(st.Reason, "before its after hooks ran") {
+		t.Errorf("database is %s (%s); want skipped before its after hooks", st.Status, st.Reason)
+	}
+	if n := len(rc.calls("/notify")); n != 0 {
+		t.Errorf("the after hook was called %d times after the cancel; want 0", n)
+	}
+}
+
+// TestSoftStopWhileRecordingHookResult: the stop arrives after a hook's
+// call returned and before its result was recorded: the driver records it
+// as it stops, and the next driver goes on without calling it again or
+// pausing on an unknown outcome.
+func TestSoftStopWhileRecordingHookResult(t *testing.T) {
+	e := newEnv(t, nil)
+	rc := newReceiver(t)
+	sp := spec(ripcord.FailureStop,
+		engine.SpecStep{Name: "promote", Kind: ripcord.StepHook, Hook: &ripcord.Hook{Name: "promote-db", HTTP: &ripcord.HTTPHook{URL: rc.URL + "/promote"}}},
+		launchStep("app", []string{"promote"}, app1, app2))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	eng := hookEngine(e, func(c *engine.Config) {
+		c.Hooks.AfterHookCall = func(string, string) error { cancel(); return nil } // SIGTERM as the call returns
+	})
+	e.start(eng, "exec-stop2", sp)
+	if _, err := eng.Run(ctx, "exec-stop2"); !errors.Is(err, engine.ErrStopped) {
+		t.Fatalf("the stopped run: %v; want ErrStopped", err)
+	}
+	if oks := evData[engine.HookResult](t, e.events("exec-stop2"), engine.EvHookSucceeded); len(oks) != 1 {
+		t.Errorf("%d results recorded by the stopped driver; want 1", len(oks))
+	}
+	s := e.run(hookEngine(e, nil), "exec-stop2")
+	wantState(t, s, ripcord.ExecSucceeded)
+	if n := len(rc.calls("/promote")); n != 1 {
+		t.Errorf("the hook was called %d times; want once", n)
+	}
+}

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -295,5 +297,63 @@ func TestRefusedCleanupIsNotSilent(t *testing.T) {
 	}
 	if ns := notices(); len(ns) != 2 || ns[1].Verdict != "done" {
 		t.Errorf("cleanup notices %+v; want failed, then done", ns)
+	}
+}
+
+// TestCleanupFailureSurvivesAStop: a cleanup refused after the drill
+// ended shows failed; a driver that is then stopped (SIGTERM) says
+// nothing of the cleanup, so it still shows failed, and the next identical
+// refusal does not notify again.
+func TestCleanupFailureSurvivesAStop(t *testing.T) {
+	t.Parallel() // its own simulator and store
+	e, api := iamEnv(t, nil)
+	stopOnce := false
+	eng := e.engineWith(func(c *engine.Config) {
+		c.Targets = map[string]ripcord.DRS{"prod": api}
+		c.Hooks.DuringCleanup = func() error {
+			if stopOnce {
+				stopOnce = false
+				return fmt.Errorf("SIGTERM: %w", engine.ErrStopped)
+			}
+			return nil
+		}
+	})
+	ctx := context.Background()
+	e.start(eng, "exec-clean", chain(ripcord.FailureStop))
+	if err := e.sim.Revoke(iamRole, "drs:TerminateRecoveryInstances"); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Cleanup(ctx, "exec-clean", "tester"); err != nil {
+		t.Fatal(err)
+	}
+	e.run(eng, "exec-clean")
+	stopOnce = true
+	if _, err := eng.Run(ctx, "exec-clean"); !errors.Is(err, engine.ErrStopped) {
+		t.Fatalf("the stopped cleanup: %v; want ErrStopped", err)
+	}
+	s, err := eng.Load(ctx, "exec-clean")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := s.Summarize(0); sum.Cleanup != "failed" {
+		t.Errorf("after a stop the cleanup is %q; want still failed", sum.Cleanup)
+	}
+	e.run(eng, "exec-clean") // refused again, for the same reason
+	evs, err := e.store.Events(ctx, "exec-clean", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, n := engine.NewState("exec-clean"), 0
+	for _, ev := range evs {
+		nt, ok, err := st.ApplyNotice(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && nt.Kind == ripcord.NotifyCleanup {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d cleanup notices for one unchanged reason; want 1", n)
 	}
 }

@@ -201,14 +201,19 @@ type CleanupState struct {
 // cleanupFailure is why a driver that stopped with an ended drill's
 // cleanup open stopped short, or "" when it did not fail (it was stopped,
 // or lost its lease to another driver that goes on). The reasons are
-// Run's (engine.go): "paused: ..." for an error a person must fix, and
-// "error: ...".
+// Run's (engine.go): "paused: ..." for an error a person must fix,
+// "error: ...", and "target check failed: ..." (the role could not be
+// assumed, the account is not the plan's).
 func cleanupFailure(reason, refusal string) string {
-	why, ok := strings.CutPrefix(reason, "paused: ")
-	if !ok {
-		if why, ok = strings.CutPrefix(reason, "error: "); !ok {
-			return ""
+	var why string
+	ok := false
+	for _, prefix := range []string{"paused: ", "error: ", "target check failed: "} {
+		if why, ok = strings.CutPrefix(reason, prefix); ok {
+			break
 		}
+	}
+	if !ok {
+		return ""
 	}
 	if why == "" {
 		why = refusal
@@ -701,7 +706,11 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		s.DRSCalls += d.DRSCalls
 		if s.Final() && s.Cleanup.Requested && !s.Cleanup.Done {
-			s.Cleanup.Failed = cleanupFailure(d.Reason, s.Cleanup.refusal)
+			// A stop or a lost lease says nothing of the cleanup: the
+			// last failure stands until the cleanup is verified.
+			if why := cleanupFailure(d.Reason, s.Cleanup.refusal); why != "" {
+				s.Cleanup.Failed = why
+			}
 		}
 	default:
 		return invalid("unknown event type")

@@ -73,6 +73,7 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	senders map[string]Sender // SNS senders by target and topic
 	secret  []byte            // the store's server secret, once read
+	closed  bool              // Run ended: no delivery starts (wg is waited on)
 }
 
 // follow is what the dispatcher knows of one execution: its state folded
@@ -113,7 +114,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if d.cfg.Since.IsZero() {
 		d.cfg.Since = d.cfg.Clock.Now().Add(-time.Hour)
 	}
-	defer d.wg.Wait()
+	defer func() {
+		d.mu.Lock()
+		d.closed = true // a late NotifyReadiness or NotifyNotStarted starts nothing
+		d.mu.Unlock()
+		d.wg.Wait()
+	}()
 	notes, err := d.cfg.Store.Subscribe(ctx)
 	if err != nil {
 		d.cfg.Logger.Warn("notifications: the store's notes are not available; executions are read every poll", "error", err)
@@ -235,20 +241,20 @@ func (d *Dispatcher) NotifyReadiness(ctx context.Context, plan ripcord.Plan, tar
 // finished notifications that its scheduled drill for slot (execution ID
 // id, which the slot decides) could not start, with why (err, and its
 // hint when it is a ripcord.Error): a drill that did not happen is a
-// verdict too. Each replica that fails to start the slot for the same
-// reason finds the same delivery, and the store lets one of them send it:
-// a slot and reason is notified once; another reason for the same slot
-// is notified again. The caller leaves out a start that only waits (the
-// plan's other execution is live).
+// verdict too. Each replica that fails to start the slot finds the same
+// delivery (whatever the words of its error), and the store lets one of
+// them send it: a slot is notified once, with the first reason. The
+// caller leaves out a start that only waits (the plan's other execution
+// is live).
 func (d *Dispatcher) NotifyNotStarted(ctx context.Context, plan ripcord.Plan, targets []ripcord.Target, id string, slot time.Time, err error, at time.Time) {
 	reason := err.Error()
 	var re *ripcord.Error
 	if errors.As(err, &re) && re.Hint != "" {
 		reason += "; " + re.Hint
 	}
-	sum := sha256.Sum256([]byte(id + "\n" + reason))
+	sum := sha256.Sum256([]byte(id + "\nnot started"))
 	seq := int64(binary.BigEndian.Uint64(sum[:8]) >> 1) // a positive seq
-	m := Message{Version: Version, ID: fmt.Sprintf("%s/not-started/%x", id, sum[:8]), Kind: ripcord.NotifyFinished,
+	m := Message{Version: Version, ID: fmt.Sprintf("%s/not-started", id), Kind: ripcord.NotifyFinished,
 		Plan: plan.Name, ExecutionID: id, Mode: ripcord.ModeDrill, Verdict: VerdictNotStarted,
 		Reason: fmt.Sprintf("the drill scheduled for %s could not start: %s", slot.UTC().Format(time.RFC3339), reason), Time: at.UTC()}
 	if d.cfg.PublicURL != "" {
@@ -268,6 +274,11 @@ const VerdictNotStarted = "not started"
 
 // start delivers in the background: a slow receiver holds up nothing.
 func (d *Dispatcher) start(ctx context.Context, del ripcord.Delivery, dest ripcord.Notification, targets []ripcord.Target, m Message) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || ctx.Err() != nil {
+		return // stopping: the next start of a replica delivers what is owed
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

@@ -149,7 +149,7 @@ func (s *Supervisor) due(ctx context.Context, name string, versions []ripcord.Pl
 		return ScheduledRun{}, false // ran (or runs) already
 	} else if ripcord.ErrorCode(err) != ripcord.ENOTFOUND {
 		run.Err = err
-		return s.scheduleFailed(run), true
+		return s.scheduleFailed(ctx, run), true
 	}
 	req := engine.BeginRequest{File: latest.file, Plan: name, Mode: ripcord.ModeDrill, ID: run.ID,
 		CleanupAfter: latest.set.CleanupAfter, CleanupAtEnd: latest.set.CleanupAfter == 0, Actor: scheduleActor(latest.set)}
@@ -170,17 +170,23 @@ func (s *Supervisor) due(ctx context.Context, name string, versions []ripcord.Pl
 		}
 	}
 	run.Err = err
-	return s.scheduleFailed(run), true
+	return s.scheduleFailed(ctx, run), true
 }
 
-// scheduleFailed logs a scheduled drill that could not start and tells
-// OnSchedule, once per slot and error.
-func (s *Supervisor) scheduleFailed(run ScheduledRun) ScheduledRun {
+// scheduleFailed logs a scheduled drill that could not start, once per
+// slot and error, and tells OnSchedule once per slot (serve notifies:
+// an error whose words change from look to look, a connection's port
+// say, must not notify at every look). A look cut short by a stop is no
+// failure: the next look, here or on another replica, starts the slot.
+func (s *Supervisor) scheduleFailed(ctx context.Context, run ScheduledRun) ScheduledRun {
+	if ctx.Err() != nil {
+		return run
+	}
 	s.mu.Lock()
-	told := s.sched.reported[run.ID] == run.Err.Error()
+	last, seen := s.sched.reported[run.ID]
 	s.sched.reported[run.ID] = run.Err.Error()
 	s.mu.Unlock()
-	if told {
+	if last == run.Err.Error() {
 		return run
 	}
 	msg := "a scheduled drill could not start; trying again at the next look"
@@ -193,7 +199,7 @@ func (s *Supervisor) scheduleFailed(run ScheduledRun) ScheduledRun {
 		attrs = append(attrs, "hint", re.Hint)
 	}
 	s.cfg.Logger.Warn(msg, attrs...)
-	if s.cfg.OnSchedule != nil {
+	if s.cfg.OnSchedule != nil && !seen {
 		s.cfg.OnSchedule(run)
 	}
 	return run

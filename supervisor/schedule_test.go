@@ -224,3 +224,35 @@ func TestScheduledDrillThatCannotStart(t *testing.T) {
 		t.Errorf("the next day: %+v; want its slot refused", r)
 	}
 }
+
+// stopAtLook is a store whose Execution stops the look that asks it (a
+// serve shutting down in the middle of a look at the schedules).
+type stopAtLook struct {
+	ripcord.Store
+	stop context.CancelFunc
+}
+
+func (s stopAtLook) Execution(ctx context.Context, id string) (ripcord.Execution, error) {
+	s.stop()
+	return s.Store.Execution(ctx, id)
+}
+
+// TestScheduleStopIsNotAFailure: a look at the schedules cut short by a
+// stop tells OnSchedule nothing (serve would notify that the drill could
+// not start); the slot is started by the next look.
+func TestScheduleStopIsNotAFailure(t *testing.T) {
+	w := newWorld(t, engine.Hooks{})
+	hook, _ := receiver(t)
+	w.scheduledPlan("0 4 * * *", "UTC", hook)
+	ctx, cancel := context.WithCancel(t.Context())
+	told := make(chan supervisor.ScheduledRun, 8)
+	w.sup = w.newSupervisorWith(func(c *supervisor.Config) {
+		c.Store = stopAtLook{Store: w.store, stop: cancel}
+		c.OnSchedule = func(r supervisor.ScheduledRun) { told <- r }
+	})
+	w.clock.Set(time.Date(2026, 11, 26, 4, 1, 0, 0, time.UTC))
+	_, _ = w.sup.RunSchedules(ctx)
+	if len(told) != 0 {
+		t.Errorf("OnSchedule heard %+v from a look cut short by a stop; want nothing", <-told)
+	}
+}

@@ -92,7 +92,7 @@ type Config struct {
 	// (schedule.go; 0: never). The first look is at start-up.
 	Schedules time.Duration
 	// OnSchedule, when set, hears of every scheduled drill started, and of
-	// every one that could not start (once per slot and error).
+	// every one that could not start (once per slot).
 	OnSchedule func(ScheduledRun)
 }
 
@@ -613,7 +613,14 @@ func (s *Supervisor) Drive(id string) error {
 		s.mu.Unlock()
 		var held *engine.LeaseHeldError
 		var lost *engine.LostLeaseError
+		cleanupFailed := err == nil && st != nil && st.Final() && st.Cleanup.Requested && !st.Cleanup.Done && st.Cleanup.Failed != ""
 		switch {
+		case cleanupFailed:
+			// Shown on the execution and notified (engine): it is tried
+			// again with the same backoff as a failed driver, not at
+			// every scan.
+			retry := s.failedNow(id)
+			s.cfg.Logger.Warn("a drill's cleanup failed; it is tried again", "execution", id, "reason", st.Cleanup.Failed, "retry_in", retry)
 		case err == nil, errors.As(err, &held), errors.Is(err, engine.ErrStopped):
 		case errors.As(err, &lost):
 			s.cfg.Logger.Warn("lost the lease of an execution: another replica drives it now; this one stopped before calling DRS again", "execution", id, "err", err)
@@ -621,7 +628,7 @@ func (s *Supervisor) Drive(id string) error {
 			retry := s.failedNow(id)
 			s.cfg.Logger.Error("driving an execution failed; it stays resumable, and is tried again", "execution", id, "err", err, "retry_in", retry)
 		}
-		if err == nil {
+		if err == nil && !cleanupFailed {
 			s.mu.Lock()
 			delete(s.failed, id)
 			s.mu.Unlock()
@@ -730,4 +737,3 @@ func (s *Supervisor) Clients(ctx context.Context, targets []ripcord.Target) (map
 	}
 	return out, nil
 }
-

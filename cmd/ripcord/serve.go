@@ -184,7 +184,7 @@ func serve(ctx context.Context, errOut io.Writer, cfg serveConfig, ready func(ad
 		Heartbeat:  cfg.Heartbeat,
 		ReplicaTTL: cfg.LeaseTTL,
 		Schedules:  cfg.ScheduleInterval,
-		OnSchedule: scheduleHooks(store, dispatcher, cfg.clock(ctx).Now),
+		OnSchedule: scheduleHooks(supCtx, store, dispatcher, cfg.clock(ctx).Now),
 		OwnerGone:  processGone,
 	})
 	rk := &readinessKeeper{store: store, connect: sup.Clients, now: cfg.clock(ctx).Now, interval: cfg.CheckInterval,

@@ -86,12 +86,11 @@ func readinessHooks(store ripcord.Store, d *notify.Dispatcher, extra func(string
 // per reason; the store lets one replica deliver it). A slot that only
 // waits for the plan's other, live execution is not a failure: it starts
 // when that one ends.
-func scheduleHooks(store ripcord.Store, d *notify.Dispatcher, now func() time.Time) func(supervisor.ScheduledRun) {
+func scheduleHooks(ctx context.Context, store ripcord.Store, d *notify.Dispatcher, now func() time.Time) func(supervisor.ScheduledRun) {
 	return func(run supervisor.ScheduledRun) {
-		if d == nil || run.Err == nil || ripcord.ErrorCode(run.Err) == ripcord.ECONFLICT {
+		if d == nil || run.Err == nil || ripcord.ErrorCode(run.Err) == ripcord.ECONFLICT || ctx.Err() != nil {
 			return
 		}
-		ctx := context.Background()
 		if p, ok := latestPlan(ctx, store, run.Plan); ok {
 			d.NotifyNotStarted(ctx, p.Plans[0], p.Targets, run.ID, run.Slot, run.Err, now())
 		}
