@@ -240,14 +240,7 @@ func TestRefusedCleanupIsNotSilent(t *testing.T) {
 	e, api := iamEnv(t, nil)
 	eng := e.engineWith(func(c *engine.Config) { c.Targets = map[string]ripcord.DRS{"prod": api} })
 	ctx := context.Background()
-	e.start(eng, "exec-clean", chain(ripcord.FailureStop))
-	if err := e.sim.Revoke(iamRole, "drs:TerminateRecoveryInstances"); err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Cleanup(ctx, "exec-clean", "tester"); err != nil {
-		t.Fatal(err)
-	}
-	e.run(eng, "exec-clean")
+	drillRefusedCleanup(t, e, eng, "exec-clean")
 	e.run(eng, "exec-clean") // a second attempt, as the supervisor makes: refused again
 	s, err := eng.Load(ctx, "exec-clean")
 	if err != nil {
@@ -267,23 +260,7 @@ func TestRefusedCleanupIsNotSilent(t *testing.T) {
 	if n := e.sim.STS().Denied["drs:TerminateRecoveryInstances"]; n != 2 {
 		t.Errorf("TerminateRecoveryInstances refused %d times; want once per attempt, 2", n)
 	}
-	notices := func() (out []engine.Notice) {
-		evs, err := e.store.Events(ctx, "exec-clean", 0, 100000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := engine.NewState("exec-clean")
-		for _, ev := range evs {
-			n, ok, err := st.ApplyNotice(ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ok && n.Kind == ripcord.NotifyCleanup {
-				out = append(out, n)
-			}
-		}
-		return out
-	}
+	notices := func() []engine.Notice { return cleanupNotices(t, e, "exec-clean") }
 	if ns := notices(); len(ns) != 1 || ns[0].Verdict != "failed" || ns[0].Reason != sum.CleanupFailed {
 		t.Errorf("cleanup notices %+v; want one, failed, with the summary's reason", ns)
 	}
@@ -319,14 +296,7 @@ func TestCleanupFailureSurvivesAStop(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	e.start(eng, "exec-clean", chain(ripcord.FailureStop))
-	if err := e.sim.Revoke(iamRole, "drs:TerminateRecoveryInstances"); err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Cleanup(ctx, "exec-clean", "tester"); err != nil {
-		t.Fatal(err)
-	}
-	e.run(eng, "exec-clean")
+	drillRefusedCleanup(t, e, eng, "exec-clean")
 	stopOnce = true
 	if _, err := eng.Run(ctx, "exec-clean"); !errors.Is(err, engine.ErrStopped) {
 		t.Fatalf("the stopped cleanup: %v; want ErrStopped", err)
@@ -339,21 +309,39 @@ func TestCleanupFailureSurvivesAStop(t *testing.T) {
 		t.Errorf("after a stop the cleanup is %q; want still failed", sum.Cleanup)
 	}
 	e.run(eng, "exec-clean") // refused again, for the same reason
-	evs, err := e.store.Events(ctx, "exec-clean", 0, 100000)
-	if err != nil {
+	if n := len(cleanupNotices(t, e, "exec-clean")); n != 1 {
+		t.Errorf("%d cleanup notices for one unchanged reason; want 1", n)
+	}
+}
+
+// drillRefusedCleanup runs drill id of the example chain to its end with
+// its cleanup requested and drs:TerminateRecoveryInstances revoked from
+// the role eng calls through: the cleanup is refused.
+func drillRefusedCleanup(t *testing.T, e *env, eng *engine.Engine, id string) {
+	t.Helper()
+	e.start(eng, id, chain(ripcord.FailureStop))
+	if err := e.sim.Revoke(iamRole, "drs:TerminateRecoveryInstances"); err != nil {
 		t.Fatal(err)
 	}
-	st, n := engine.NewState("exec-clean"), 0
-	for _, ev := range evs {
-		nt, ok, err := st.ApplyNotice(ev)
+	if err := eng.Cleanup(context.Background(), id, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	e.run(eng, id)
+}
+
+// cleanupNotices are the cleanup notifications execution id's log makes
+// (engine.ApplyNotice, as the dispatcher reads it).
+func cleanupNotices(t *testing.T, e *env, id string) (out []engine.Notice) {
+	t.Helper()
+	st := engine.NewState(id)
+	for _, ev := range e.events(id) {
+		n, ok, err := st.ApplyNotice(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok && nt.Kind == ripcord.NotifyCleanup {
-			n++
+		if ok && n.Kind == ripcord.NotifyCleanup {
+			out = append(out, n)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d cleanup notices for one unchanged reason; want 1", n)
-	}
+	return out
 }
