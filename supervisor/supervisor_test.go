@@ -432,3 +432,70 @@ func TestFailedDriverBacksOff(t *testing.T) {
 		t.Fatalf("third driver: %+v; want the drill to succeed", s)
 	}
 }
+
+// refuseTerminate is a DRS client whose TerminateRecoveryInstances is
+// refused for good (as a missing permission is), counting the calls.
+type refuseTerminate struct {
+	ripcord.DRS
+	calls *atomic.Int32
+}
+
+func (r refuseTerminate) TerminateRecoveryInstances(context.Context, []string) (ripcord.Job, error) {
+	r.calls.Add(1)
+	return ripcord.Job{}, &ripcord.Error{Code: ripcord.EINVALID, Message: "AccessDeniedException: not authorized to perform drs:TerminateRecoveryInstances",
+		Hint: "grant drs:TerminateRecoveryInstances"}
+}
+
+// TestFailedCleanupBacksOff: a drill's cleanup that DRS refuses for good
+// after the drill ended shows failed, and the supervisor tries it again
+// with its driver backoff, not at every scan.
+func TestFailedCleanupBacksOff(t *testing.T) {
+	w := newWorld(t, engine.Hooks{})
+	var calls atomic.Int32
+	connect := w.connect
+	w.connect = func(ctx context.Context, targets []ripcord.Target) (map[string]ripcord.DRS, error) {
+		clients, err := connect(ctx, targets)
+		for name, c := range clients {
+			clients[name] = refuseTerminate{DRS: c, calls: &calls}
+		}
+		return clients, err
+	}
+	w.sup = w.newSupervisor()
+	w.run()
+	if _, err := w.sup.Begin(context.Background(), engine.BeginRequest{File: w.file, Plan: "orders", Mode: ripcord.ModeDrill, ID: "drill-refused",
+		Actor: "alice", CleanupAtEnd: true}); err != nil {
+		t.Fatal(err)
+	}
+	s := w.next()
+	if s.err != nil || s.s.State != ripcord.ExecSucceeded || s.s.Cleanup.Failed == "" || calls.Load() != 1 {
+		t.Fatalf("the drill: %v, %s, cleanup %+v, %d terminate calls; want succeeded, its cleanup failed once", s.err, s.s.State, s.s.Cleanup, calls.Load())
+	}
+	// settle waits until no driver of the drill runs (Drive marks it
+	// driving before TakeOver returns), so a scan that drove it is seen.
+	settle := func() {
+		for w.sup.Driving("drill-refused") {
+			w.next()
+		}
+	}
+	for range 3 { // scans before the backoff has passed
+		if err := w.sup.TakeOver(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		settle()
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d terminate calls after three scans within the backoff; want still 1", n)
+	}
+	w.clock.Advance(time.Minute) // past the first backoff
+	if err := w.sup.TakeOver(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	st, err := engine.New(engine.Config{Store: w.store}).Load(context.Background(), "drill-refused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 2 || st.Summarize(0).Cleanup != "failed" {
+		t.Errorf("after the backoff: %d terminate calls, cleanup %q; want tried again once, still failed", n, st.Summarize(0).Cleanup)
+	}
+}
