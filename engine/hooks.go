@@ -402,6 +402,13 @@ func (r *run) drainHooks() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(saved), r.e.cfg.MutationTimeout)
 		r.ctx = ctx
 		err := r.hookReturned(r.s.Steps[c.ref.Step], c, out)
+		if errors.Is(err, errReplan) {
+			// A person's command came first: read it, then record the
+			// result if the step still runs.
+			if err = r.catchUp(); err == nil && !r.orphan(c) {
+				err = r.hookReturned(r.s.Steps[c.ref.Step], c, out)
+			}
+		}
 		cancel()
 		if err != nil && !errors.Is(err, errHookPending) {
 			r.logger().Warn("recording a hook's result as the driver stopped failed; the next driver finds it unclear", "step", c.ref.Step,

@@ -637,3 +637,47 @@ func TestSoftStopWhileRecordingHookResult(t *testing.T) {
 		t.Errorf("the hook was called %d times; want once", n)
 	}
 }
+
+// TestStopAndPauseWhileHookInFlight: while a hook's call is in flight a
+// person pauses the execution (another process's command, appended to
+// the log) and the driver is stopped. The driver reads the pause, records
+// the hook's result as it stops, and after the resume the plan goes on
+// without calling the hook again.
+func TestStopAndPauseWhileHookInFlight(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if err := engine.New(engine.Config{Store: e.store}).Pause(context.Background(), "exec-pause", "carol"); err != nil {
+			t.Error(err)
+		}
+		cancel() // and SIGTERM, before the answer
+		fmt.Fprint(w, "promoted")
+	}))
+	t.Cleanup(srv.Close)
+	sp := spec(ripcord.FailureStop,
+		engine.SpecStep{Name: "promote", Kind: ripcord.StepHook, Hook: &ripcord.Hook{Name: "promote-db", HTTP: &ripcord.HTTPHook{URL: srv.URL + "/promote"}}},
+		launchStep("app", []string{"promote"}, app1, app2))
+	eng := hookEngine(e, nil)
+	e.start(eng, "exec-pause", sp)
+	if _, err := eng.Run(ctx, "exec-pause"); !errors.Is(err, engine.ErrStopped) {
+		t.Fatalf("the stopped run: %v; want ErrStopped", err)
+	}
+	evs := e.events("exec-pause")
+	if oks := evData[engine.HookResult](t, evs, engine.EvHookSucceeded); len(oks) != 1 {
+		t.Fatalf("%d results recorded by the stopped driver; want 1", len(oks))
+	}
+	if seqOf(t, evs, engine.EvExecutionPaused, func(ripcord.Event) bool { return true }) > seqOf(t, evs, engine.EvHookSucceeded, about("promote")) {
+		t.Errorf("the hook's result was recorded before the pause it raced with; want the pause read first")
+	}
+	if err := eng.Resume(context.Background(), "exec-pause", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	s := e.run(hookEngine(e, nil), "exec-pause")
+	wantState(t, s, ripcord.ExecSucceeded)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the hook was called %d times; want once", n)
+	}
+}
