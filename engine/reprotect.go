@@ -50,6 +50,74 @@ type ReprotectResult struct {
 // the others go on; an error is returned only when nothing could be done
 // (the plan, the accounts, a listing).
 func Reprotect(ctx context.Context, f *ripcord.PlanFile, planName string, targets map[string]ripcord.DRS) ([]ReprotectResult, error) {
+	return eachRecovered(ctx, f, planName, targets, func(res ReprotectResult, ri ripcord.RecoveryInstance) ReprotectResult {
+		if ri.Origin != ripcord.OriginAWS {
+			res.Outcome = ReprotectOnPremises
+			res.Message = fmt.Sprintf("recovery instance %s came from %s, not from AWS: DRS reverses replication only for EC2-origin servers; "+
+				"fail it back with the DRS Failback Client on the source side, then ripcord run --failback", ri.ID, originName(ri.Origin))
+			return res
+		}
+		rev, isRev := targets[res.Target].(Reverser)
+		if !isRev {
+			res.Outcome, res.Message = ReprotectFailed, "the DRS client of target "+res.Target+" cannot reverse replication"
+			return res
+		}
+		arn, err := rev.ReverseReplication(ctx, ri.ID)
+		if err != nil {
+			return failedResult(res, err)
+		}
+		res.Outcome, res.ReversedARN = ReprotectDone, arn
+		res.Message = fmt.Sprintf("recovery instance %s replicates back to %s; fail back once it is FAILBACK_READY_FOR_LAUNCH", ri.ID, arn)
+		return res
+	})
+}
+
+// Stopper is what stopping a failback needs of a target's DRS besides
+// ripcord.DRS: StopFailback (drs.Client has it).
+type Stopper interface {
+	StopFailback(ctx context.Context, instanceID string) error
+}
+
+// Outcomes of StopFailback, besides ReprotectNoInstance and ReprotectFailed.
+const (
+	FailbackStopped   = "stopped"         // the instance's failback was stopped: FAILBACK_NOT_STARTED again
+	FailbackNotActive = "nothing-to-stop" // not started, or completed: nothing was called
+)
+
+// StopFailback gives up the failback of a plan's recovered servers: for
+// each recovery instance whose failback is under way (in progress, ready
+// for launch, or in error) it calls DRS StopFailback, which puts it back
+// to FAILBACK_NOT_STARTED (its failback replication ends; reprotect starts
+// it again). An instance whose failback has not started, or completed, is
+// left alone. Resolution, account checks and errors are Reprotect's.
+func StopFailback(ctx context.Context, f *ripcord.PlanFile, planName string, targets map[string]ripcord.DRS) ([]ReprotectResult, error) {
+	return eachRecovered(ctx, f, planName, targets, func(res ReprotectResult, ri ripcord.RecoveryInstance) ReprotectResult {
+		switch ri.FailbackState {
+		case "", ripcord.FailbackNotStarted, ripcord.FailbackCompleted:
+			res.Outcome = FailbackNotActive
+			res.Message = fmt.Sprintf("recovery instance %s is %s: no failback to stop", ri.ID, dashIfEmpty(ri.FailbackState))
+			return res
+		}
+		stop, ok := targets[res.Target].(Stopper)
+		if !ok {
+			res.Outcome, res.Message = ReprotectFailed, "the DRS client of target "+res.Target+" cannot stop a failback"
+			return res
+		}
+		if err := stop.StopFailback(ctx, ri.ID); err != nil {
+			return failedResult(res, err)
+		}
+		res.Outcome = FailbackStopped
+		res.Message = fmt.Sprintf("recovery instance %s: failback stopped (it was %s); it is FAILBACK_NOT_STARTED, and ripcord reprotect starts it again", ri.ID, ri.FailbackState)
+		return res
+	})
+}
+
+// eachRecovered resolves the plan's servers in DRS (after checking every
+// target's account) and returns do's result for each server with its
+// recovery instance: the one ready for failback if any, else the latest;
+// never a drill instance. A server without one is ReprotectNoInstance.
+func eachRecovered(ctx context.Context, f *ripcord.PlanFile, planName string, targets map[string]ripcord.DRS,
+	do func(ReprotectResult, ripcord.RecoveryInstance) ReprotectResult) ([]ReprotectResult, error) {
 	one, err := f.Extract(planName)
 	if err != nil {
 		return nil, err
@@ -91,36 +159,33 @@ func Reprotect(ctx context.Context, f *ripcord.PlanFile, planName string, target
 		for _, sv := range rs.Servers {
 			res := ReprotectResult{Step: rs.Step, Target: sv.Target, Server: sv.ID}
 			ri, ok := pickFailbackInstance(inst[ServerKey(sv.Target, sv.ID)])
-			switch {
-			case !ok:
+			if !ok {
 				res.Outcome = ReprotectNoInstance
-				res.Message = "no recovery instance (only drill instances, or none): recover the server first; there is nothing to reprotect"
-			case ri.Origin != ripcord.OriginAWS:
-				res.Instance, res.FailbackState, res.Outcome = ri.ID, ri.FailbackState, ReprotectOnPremises
-				res.Message = fmt.Sprintf("recovery instance %s came from %s, not from AWS: DRS reverses replication only for EC2-origin servers; "+
-					"fail it back with the DRS Failback Client on the source side, then ripcord run --failback", ri.ID, originName(ri.Origin))
-			default:
-				res.Instance, res.FailbackState = ri.ID, ri.FailbackState
-				rev, isRev := targets[sv.Target].(Reverser)
-				if !isRev {
-					res.Outcome, res.Message = ReprotectFailed, "the DRS client of target "+sv.Target+" cannot reverse replication"
-					break
-				}
-				arn, err := rev.ReverseReplication(ctx, ri.ID)
-				if err != nil {
-					res.Outcome, res.Message = ReprotectFailed, err.Error()
-					if h := ripcord.ErrorHint(err); h != "" {
-						res.Message += " (" + h + ")"
-					}
-					break
-				}
-				res.Outcome, res.ReversedARN = ReprotectDone, arn
-				res.Message = fmt.Sprintf("recovery instance %s replicates back to %s; fail back once it is FAILBACK_READY_FOR_LAUNCH", ri.ID, arn)
+				res.Message = "no recovery instance (only drill instances, or none): recover the server first"
+				out = append(out, res)
+				continue
 			}
-			out = append(out, res)
+			res.Instance, res.FailbackState = ri.ID, ri.FailbackState
+			out = append(out, do(res, ri))
 		}
 	}
 	return out, nil
+}
+
+// failedResult is res failed with DRS's error and its hint.
+func failedResult(res ReprotectResult, err error) ReprotectResult {
+	res.Outcome, res.Message = ReprotectFailed, err.Error()
+	if h := ripcord.ErrorHint(err); h != "" {
+		res.Message += " (" + h + ")"
+	}
+	return res
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "without a failback state"
+	}
+	return s
 }
 
 func originName(o string) string {

@@ -186,3 +186,49 @@ func TestFailbackThroughServer(t *testing.T) {
 	}
 	checkFailbackJobs(t, c, res)
 }
+
+// TestStopFailback: after a recovery and a reprotect, reprotect --stop
+// (confirmed) stops the failback of the web servers, whose replication
+// back was under way, and leaves the others (never started) alone; their
+// instances are FAILBACK_NOT_STARTED after it, so a second --stop has
+// nothing to do. Without --confirm it is refused.
+func TestStopFailback(t *testing.T) {
+	c := newFailbackCLIEnv(t)
+	plan := "../../examples/three-tier.yaml"
+	if out, errOut, code := c.ripcord(append([]string{"run", "-f", plan, "--recovery", "--confirm", "orders", "--id", "rec"}, c.conn()...)...); code != 0 {
+		t.Fatalf("recovery: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, errOut, code := c.ripcord(append([]string{"reprotect", "-f", plan}, c.conn()...)...); code != 0 {
+		t.Fatalf("reprotect: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := c.ripcord(append([]string{"reprotect", "-f", plan, "--stop"}, c.conn()...)...); code != exitInvalid ||
+		!strings.Contains(errOut, "stopping the failback of plan orders needs --confirm orders") {
+		t.Errorf("--stop without --confirm: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := c.ripcord(append([]string{"reprotect", "-f", plan, "--confirm", "orders"}, c.conn()...)...); code != exitInvalid ||
+		!strings.Contains(errOut, "--confirm is for --stop") {
+		t.Errorf("--confirm without --stop: exit %d\n%s", code, errOut)
+	}
+	stop := func() []engine.ReprotectResult {
+		t.Helper()
+		out, errOut, code := c.ripcord(append([]string{"reprotect", "-f", plan, "--stop", "--confirm", "orders", "--output", "json"}, c.conn()...)...)
+		var res []engine.ReprotectResult
+		if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || len(res) != 6 {
+			t.Fatalf("reprotect --stop: exit %d, %v, %d results\n%s\n%s", code, err, len(res), out, errOut)
+		}
+		return res
+	}
+	for _, r := range stop() {
+		switch {
+		case r.Step == "web" && (r.Outcome != engine.FailbackStopped || r.FailbackState != ripcord.FailbackInProgress):
+			t.Errorf("web server %s: %+v; want its failback in progress, stopped", r.Server, r)
+		case r.Step != "web" && (r.Outcome != engine.FailbackNotActive || r.FailbackState != ripcord.FailbackNotStarted):
+			t.Errorf("%s server %s: %+v; want nothing to stop", r.Step, r.Server, r)
+		}
+	}
+	for _, r := range stop() {
+		if r.Outcome != engine.FailbackNotActive || r.FailbackState != ripcord.FailbackNotStarted {
+			t.Errorf("second --stop, %s server %s: %+v; want FAILBACK_NOT_STARTED, nothing to stop", r.Step, r.Server, r)
+		}
+	}
+}

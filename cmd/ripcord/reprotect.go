@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/engine"
 )
 
@@ -13,9 +14,10 @@ import (
 // plan's recovered servers that came from AWS (docs/failback.md).
 func newReprotectCmd() *cobra.Command {
 	var cf connFlags
-	var file string
+	var file, confirm string
+	var stop bool
 	cmd := &cobra.Command{
-		Use:   "reprotect -f FILE [PLAN]",
+		Use:   "reprotect -f FILE [PLAN] [--stop --confirm PLAN]",
 		Short: "Reverse replication of a recovered plan's servers that came from AWS",
 		Long: `reprotect resolves the plan's servers in DRS and, for each server recovered
 from an EC2 instance of another region (in-AWS disaster recovery), starts
@@ -27,8 +29,17 @@ it again for a server already reversed changes nothing.
 Servers recovered from on premises cannot be reverse-replicated by DRS:
 they are listed with how to fail them back (the DRS Failback Client).
 Servers without a recovery instance are listed as such.
-Exit status: 0 when every server that came from AWS is reprotected, 3 when
-DRS refused or did not answer for one, 2 invalid input.`,
+
+With --stop (and --confirm PLAN), reprotect gives the failback up instead:
+for each recovery instance whose failback is under way (in progress, ready
+for launch, or in error) it calls DRS StopFailback, which ends its failback
+replication and puts it back to FAILBACK_NOT_STARTED; reprotect without
+--stop starts it again. Instances whose failback has not started, or
+completed, are left alone.
+
+Exit status: 0 when every server that came from AWS is reprotected (or,
+with --stop, every failback under way is stopped), 3 when DRS refused or
+did not answer for one, 2 invalid input.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cf.Validate(); err != nil {
@@ -46,11 +57,22 @@ DRS refused or did not answer for one, 2 invalid input.`,
 			if err != nil {
 				return err
 			}
+			switch {
+			case stop && confirm != planName:
+				return &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("stopping the failback of plan %s needs --confirm %s", planName, planName),
+					Hint: "stopping ends the failback replication of the plan's recovery instances; name the plan again to confirm"}
+			case !stop && confirm != "":
+				return errInvalid("--confirm is for --stop: reprotect itself changes nothing that needs confirming")
+			}
 			clients, err := cf.clients(ctx, one.Targets)
 			if err != nil {
 				return err
 			}
-			res, err := engine.Reprotect(ctx, f, planName, clients)
+			act, what := engine.Reprotect, "reprotected"
+			if stop {
+				act, what = engine.StopFailback, "stopped"
+			}
+			res, err := act(ctx, f, planName, clients)
 			if err != nil {
 				return err
 			}
@@ -73,13 +95,15 @@ DRS refused or did not answer for one, 2 invalid input.`,
 				}
 			}
 			if failed > 0 {
-				return &exitError{code: 3, msg: fmt.Sprintf("reprotect: %d server(s) not reprotected: DRS refused or did not answer", failed),
-					hint: "see each server's message; run ripcord reprotect again once the cause is fixed (servers already reprotected stay as they are)"}
+				return &exitError{code: 3, msg: fmt.Sprintf("reprotect: %d server(s) not %s: DRS refused or did not answer", failed, what),
+					hint: "see each server's message; run the same command again once the cause is fixed (servers already done stay as they are)"}
 			}
 			return nil
 		},
 	}
 	cf.register(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "plan file (- reads standard input)")
+	cmd.Flags().BoolVar(&stop, "stop", false, "give the failback up: StopFailback on recovery instances whose failback is under way (needs --confirm PLAN)")
+	cmd.Flags().StringVar(&confirm, "confirm", "", "the plan's name again, to confirm --stop")
 	return cmd
 }
