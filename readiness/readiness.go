@@ -61,8 +61,10 @@ type Config struct {
 	// Targets are the DRS connections by target name.
 	Targets map[string]ripcord.DRS
 	// Store, when not nil, is asked for live executions of the plan
-	// (conflicting-execution) and its last good drill (stale).
-	Store ripcord.Store
+	// (conflicting-execution) and its last good drill (stale), through
+	// Drills when not nil.
+	Store  ripcord.Store
+	Drills *DrillCache
 	// Quotas are the engine's (zero: DRS's defaults).
 	Quotas engine.Quotas
 	// Now is the time to judge ages at (DRS's clock against a simulator).
@@ -122,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.Current.Servers = c.keys
 	rep.Current.Fingerprints = c.fingerprints
 	if cfg.Store != nil {
-		last, err := LastGoodDrill(ctx, cfg.Store, cfg.Plan)
+		last, err := cfg.Drills.LastGoodDrill(ctx, cfg.Store, cfg.Plan)
 		if err != nil {
 			return rep, err
 		}

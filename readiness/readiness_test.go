@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -297,6 +298,39 @@ func TestStalenessAfterDrill(t *testing.T) {
 	if err != nil || !st.Stale || len(st.Reasons) != 1 || !strings.Contains(st.Reasons[0], "more than drillEvery (30d)") {
 		t.Fatalf("store staleness past drillEvery: %+v, %v", st, err)
 	}
+
+	// Through a cache, the drill's log is read once while it does not
+	// change, and again once it does (its cleanup is asked for).
+	var cache readiness.DrillCache
+	cs := &countingStore{Store: e.store}
+	for range 3 {
+		if d, err := cache.LastGoodDrill(ctx, cs, "shop"); err != nil || d == nil || d.ID != begun.ID || len(d.Fingerprints) != 2 {
+			t.Fatalf("cached last good drill %+v, %v", d, err)
+		}
+	}
+	if n := cs.events.Load(); n != 1 {
+		t.Errorf("the drill's log was read %d times for three looks; want once", n)
+	}
+	if err := eng.Cleanup(ctx, begun.ID, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := cache.StoreStaleness(ctx, cs, "shop", e.clock.Now()); err != nil || st.LastDrill != begun.ID {
+		t.Fatalf("cached store staleness %+v, %v", st, err)
+	}
+	if n := cs.events.Load(); n != 2 {
+		t.Errorf("the drill's log was read %d times after it grew; want twice", n)
+	}
+}
+
+// countingStore counts the reads of execution logs.
+type countingStore struct {
+	ripcord.Store
+	events atomic.Int32
+}
+
+func (c *countingStore) Events(ctx context.Context, id string, after int64, limit int) ([]ripcord.Event, error) {
+	c.events.Add(1)
+	return c.Store.Events(ctx, id, after, limit)
 }
 
 // TestAssess covers each reason a plan is stale, and a fresh one.

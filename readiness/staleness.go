@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -40,6 +42,27 @@ type Current struct {
 // LastGoodDrill returns the newest drill of the plan that succeeded, or nil
 // when there is none, folded from its events.
 func LastGoodDrill(ctx context.Context, store ripcord.Store, planName string) (*Drill, error) {
+	return (*DrillCache)(nil).LastGoodDrill(ctx, store, planName)
+}
+
+// DrillCache keeps each plan's last good drill as LastGoodDrill folded
+// it, so that a long-running process (serve's plan listings and checks)
+// folds a drill's log once, not at every look: an entry is used while
+// the plan's newest succeeded drill is the same execution at the same
+// last event. It holds one drill per plan. A nil *DrillCache folds every
+// time. Its methods are safe for concurrent use.
+type DrillCache struct {
+	mu     sync.Mutex
+	byPlan map[string]cachedDrill
+}
+
+type cachedDrill struct {
+	key   string // execution ID and last seq
+	drill *Drill
+}
+
+// LastGoodDrill is the package's LastGoodDrill, through the cache.
+func (c *DrillCache) LastGoodDrill(ctx context.Context, store ripcord.Store, planName string) (*Drill, error) {
 	list, err := store.ListExecutions(ctx, ripcord.ExecutionFilter{PlanName: planName, State: ripcord.ExecSucceeded})
 	if err != nil {
 		return nil, fmt.Errorf("readiness: listing the drills of plan %s: %w", planName, err)
@@ -48,27 +71,53 @@ func LastGoodDrill(ctx context.Context, store ripcord.Store, planName string) (*
 		if x.Mode != ripcord.ModeDrill {
 			continue
 		}
-		evs, err := store.Events(ctx, x.ID, 0, 0)
-		if err != nil {
-			return nil, fmt.Errorf("readiness: reading drill %s: %w", x.ID, err)
-		}
-		s, err := engine.Fold(x.ID, evs)
-		if err != nil {
-			return nil, fmt.Errorf("readiness: folding drill %s: %w", x.ID, err)
-		}
-		d := &Drill{ID: x.ID, PlanHash: x.PlanHash, Ended: x.Ended, Fingerprints: s.LaunchConfigs, FingerprintError: s.LaunchConfigsError}
-		if d.Ended.IsZero() {
-			d.Ended = s.Finished
-		}
-		for _, st := range s.Spec.Steps {
-			for _, sv := range st.Servers {
-				d.Servers = append(d.Servers, engine.ServerKey(sv.Target, sv.ID))
+		key := x.ID + "@" + strconv.FormatInt(x.LastSeq, 10)
+		if c != nil {
+			c.mu.Lock()
+			hit, ok := c.byPlan[planName]
+			c.mu.Unlock()
+			if ok && hit.key == key {
+				return hit.drill, nil
 			}
 		}
-		slices.Sort(d.Servers)
+		d, err := foldDrill(ctx, store, x)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			c.mu.Lock()
+			if c.byPlan == nil {
+				c.byPlan = map[string]cachedDrill{}
+			}
+			c.byPlan[planName] = cachedDrill{key: key, drill: d}
+			c.mu.Unlock()
+		}
 		return d, nil
 	}
 	return nil, nil
+}
+
+// foldDrill folds drill x into what staleness needs of it.
+func foldDrill(ctx context.Context, store ripcord.Store, x ripcord.Execution) (*Drill, error) {
+	evs, err := store.Events(ctx, x.ID, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("readiness: reading drill %s: %w", x.ID, err)
+	}
+	s, err := engine.Fold(x.ID, evs)
+	if err != nil {
+		return nil, fmt.Errorf("readiness: folding drill %s: %w", x.ID, err)
+	}
+	d := &Drill{ID: x.ID, PlanHash: x.PlanHash, Ended: x.Ended, Fingerprints: s.LaunchConfigs, FingerprintError: s.LaunchConfigsError}
+	if d.Ended.IsZero() {
+		d.Ended = s.Finished
+	}
+	for _, st := range s.Spec.Steps {
+		for _, sv := range st.Servers {
+			d.Servers = append(d.Servers, engine.ServerKey(sv.Target, sv.ID))
+		}
+	}
+	slices.Sort(d.Servers)
+	return d, nil
 }
 
 // Assess says whether a plan is stale, and why: never drilled; its version,
@@ -173,6 +222,11 @@ func Statuses(ctx context.Context, store ripcord.Store, now time.Time) ([]PlanSt
 // saved version against its last good drill, and that drill's age against
 // the latest version's drillEvery.
 func StoreStaleness(ctx context.Context, store ripcord.Store, name string, now time.Time) (ripcord.Staleness, error) {
+	return (*DrillCache)(nil).StoreStaleness(ctx, store, name, now)
+}
+
+// StoreStaleness is the package's StoreStaleness, through the cache.
+func (c *DrillCache) StoreStaleness(ctx context.Context, store ripcord.Store, name string, now time.Time) (ripcord.Staleness, error) {
 	vs, err := store.ListPlanVersions(ctx, name)
 	if err != nil {
 		return ripcord.Staleness{}, err
@@ -181,7 +235,7 @@ func StoreStaleness(ctx context.Context, store ripcord.Store, name string, now t
 		return ripcord.Staleness{}, &ripcord.Error{Code: ripcord.ENOTFOUND, Message: fmt.Sprintf("no plan named %q", name),
 			Hint: "ripcord plan list shows the plans in the store"}
 	}
-	last, err := LastGoodDrill(ctx, store, name)
+	last, err := c.LastGoodDrill(ctx, store, name)
 	if err != nil {
 		return ripcord.Staleness{}, err
 	}

@@ -33,6 +33,9 @@ type readinessKeeper struct {
 
 	mu      sync.Mutex
 	results map[string]client.Readiness
+	// drills keeps each plan's last good drill folded once, for the
+	// checks and the plan listings (readiness.DrillCache).
+	drills readiness.DrillCache
 }
 
 // Run checks every plan at once and then every interval, until ctx ends.
@@ -96,7 +99,7 @@ func (k *readinessKeeper) check(ctx context.Context, v ripcord.PlanVersion) clie
 		rd.Error = err.Error()
 		return rd
 	}
-	rep, err := readiness.Run(ctx, readiness.Config{File: f, Plan: v.Name, Targets: targets, Store: k.store, Now: now})
+	rep, err := readiness.Run(ctx, readiness.Config{File: f, Plan: v.Name, Targets: targets, Store: k.store, Drills: &k.drills, Now: now})
 	if err != nil {
 		rd.Error = err.Error()
 		k.log.Warn("readiness check failed", "plan", v.Name, "error", err)
@@ -137,5 +140,5 @@ func (k *readinessKeeper) Staleness(ctx context.Context, name string) (ripcord.S
 			return *rd.Staleness, nil
 		}
 	}
-	return readiness.StoreStaleness(ctx, k.store, name, k.now())
+	return k.drills.StoreStaleness(ctx, k.store, name, k.now())
 }
