@@ -97,23 +97,27 @@ type InstanceStatus struct {
 	Instance string
 }
 
-// CommandResult is the outcome of an SSM command on one instance.
+// CommandResult is where an SSM Run Command command is on one instance.
 type CommandResult struct {
 	// Status is SSM's: Pending, InProgress, Delayed, Success, Failed,
-	// TimedOut, Cancelled...
-	Status   string
-	ExitCode int // -1 until it ends
-	Output   string
-	Error    string
+	// TimedOut, Cancelling, Cancelled.
+	Status string
+	// Done: the status is final (Success, Failed, TimedOut, Cancelled);
+	// OK: it is Success.
+	Done, OK bool
+	ExitCode int    // -1 until it ends
+	Output   string // standard output
+	Error    string // standard error
 }
 
-// Done reports whether the command has ended on the instance.
-func (c CommandResult) Done() bool {
-	switch c.Status {
-	case "Pending", "InProgress", "Delayed", "":
-		return false
-	}
-	return true
+// RunCommand is SSM Run Command in one target, the one way health checks
+// (Instances) and SSM hooks (SSM) run documents on recovery instances.
+type RunCommand interface {
+	// SendCommand runs document with params on the instances and
+	// returns the command's ID.
+	SendCommand(ctx context.Context, document string, instances []string, params map[string][]string) (string, error)
+	// CommandInvocation returns where the command is on one instance.
+	CommandInvocation(ctx context.Context, commandID, instance string) (CommandResult, error)
 }
 
 // Instances is what health checks need of EC2 and SSM in one target: the
@@ -123,9 +127,5 @@ type Instances interface {
 	// InstanceStatus describes the instances; an instance EC2 does not
 	// know is missing from the map.
 	InstanceStatus(ctx context.Context, ids []string) (map[string]InstanceStatus, error)
-	// SendCommand runs document with parameters on the instances and
-	// returns the command's ID.
-	SendCommand(ctx context.Context, document string, parameters map[string]string, instances []string) (string, error)
-	// CommandInvocation returns the command's outcome on one instance.
-	CommandInvocation(ctx context.Context, commandID, instance string) (CommandResult, error)
+	RunCommand
 }

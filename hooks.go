@@ -114,21 +114,20 @@ type StepHooks struct {
 	After  []Hook `json:"after,omitempty"`
 }
 
-// SSM is what the engine needs of AWS Systems Manager in one target.
+// SSM is what SSM hooks need of AWS Systems Manager in one target:
+// Automation, and Run Command (health.go) on recovery instances. Package
+// ec2ssm implements it on the AWS SDK.
 type SSM interface {
 	// StartAutomation starts an Automation document and returns the
 	// execution's ID.
 	StartAutomation(ctx context.Context, document string, params map[string][]string) (string, error)
 	// Automation returns an automation execution's status.
 	Automation(ctx context.Context, id string) (SSMStatus, error)
-	// SendCommand runs a Run Command document on instances and returns
-	// the command's ID.
-	SendCommand(ctx context.Context, document string, instances []string, params map[string][]string) (string, error)
-	// CommandInvocation returns the status of a command on one instance.
-	CommandInvocation(ctx context.Context, commandID, instance string) (SSMStatus, error)
+	RunCommand
 }
 
-// SSMStatus is where an automation execution or a command invocation is.
+// SSMStatus is where an automation execution or an SSM hook's command
+// invocation is.
 type SSMStatus struct {
 	Status string // SSM's: Pending, InProgress, Success, Failed, TimedOut, Cancelled...
 	Done   bool   // the status is final

@@ -165,7 +165,7 @@ func fourTierEngine(t *testing.T, e *env, clock engine.Clock) *engine.Engine {
 		if err != nil {
 			t.Fatal(err)
 		}
-		targets[name], instances[name] = api, ec2ssm.New(awsCfg, e.srv.URL)
+		targets[name], instances[name] = api, ec2ssm.New(awsCfg, e.srv.URL, ec2ssm.ForChecks)
 	}
 	return e.engineWith(func(c *engine.Config) {
 		c.Targets, c.Instances, c.Clock = targets, instances, clock

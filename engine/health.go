@@ -453,7 +453,14 @@ func (r *run) attempt(ctx context.Context, c ripcord.HealthCheck, h *CheckState,
 			return failed("%v", err)
 		}
 		if cr.command == "" {
-			id, err := in.SendCommand(ctx, c.Document, c.Parameters, []string{h.Instance})
+			var params map[string][]string // a check's parameters have one value each
+			if len(c.Parameters) > 0 {
+				params = map[string][]string{}
+				for k, v := range c.Parameters {
+					params[k] = []string{v}
+				}
+			}
+			id, err := in.SendCommand(ctx, c.Document, []string{h.Instance}, params)
 			if err != nil {
 				// Not sent (most often: the instance's SSM agent is
 				// not online yet): not an attempt; tried again after
@@ -467,7 +474,11 @@ func (r *run) attempt(ctx context.Context, c ripcord.HealthCheck, h *CheckState,
 		if err != nil {
 			return attempt{result: fmt.Sprintf("SSM GetCommandInvocation %s: %v", cr.command, err)}
 		}
-		if !res.Done() {
+		// A check waits only while the command is Pending, InProgress or
+		// Delayed: any other status ends the attempt, Cancelling or one
+		// SSM may add too (where a hook waits for res.Done).
+		switch res.Status {
+		case "Pending", "InProgress", "Delayed", "":
 			return attempt{result: fmt.Sprintf("SSM command %s is %s", cr.command, res.Status)}
 		}
 		id := cr.command
@@ -476,7 +487,7 @@ func (r *run) attempt(ctx context.Context, c ripcord.HealthCheck, h *CheckState,
 		if out := strings.TrimSpace(res.Error + " " + res.Output); out != "" {
 			text += ": " + clip(out, 200)
 		}
-		if res.Status == "Success" && res.ExitCode == 0 {
+		if res.OK && res.ExitCode == 0 {
 			return attempt{done: true, ok: true, result: text}
 		}
 		return attempt{done: true, result: text}

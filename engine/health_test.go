@@ -23,7 +23,7 @@ import (
 func (e *env) healthEngine() *engine.Engine {
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		HTTPClient: e.srv.Client()}
-	in := ec2ssm.New(cfg, e.srv.URL)
+	in := ec2ssm.New(cfg, e.srv.URL, ec2ssm.ForChecks)
 	return e.engineWith(func(c *engine.Config) {
 		c.Instances = map[string]ripcord.Instances{"prod": in}
 	})

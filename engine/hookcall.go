@@ -288,7 +288,10 @@ func (e *Engine) callSSM(ctx context.Context, h ripcord.Hook, hc HookContext, sp
 	o := hookOutcome{Status: "Success"}
 	var outs, bad []string
 	for _, in := range instances {
-		st, err := wait(func() (ripcord.SSMStatus, error) { return client.CommandInvocation(ctx, id, in) })
+		st, err := wait(func() (ripcord.SSMStatus, error) {
+			r, err := client.CommandInvocation(ctx, id, in)
+			return hookCommandStatus(r), err
+		})
 		outs = append(outs, in+": "+st.Status+" "+st.Output)
 		if err != nil || !st.OK {
 			o.Status = st.Status
@@ -304,4 +307,15 @@ func (e *Engine) callSSM(ctx context.Context, h ripcord.Hook, hc HookContext, sp
 		o.Err = fmt.Errorf("command %s of %s did not succeed on %s", id, sm.Command, strings.Join(bad, ", "))
 	}
 	return o
+}
+
+// hookCommandStatus is a command's result on one instance as an SSM hook
+// reports it: its standard output and error, after "exit N: " when it
+// ended without success.
+func hookCommandStatus(r ripcord.CommandResult) ripcord.SSMStatus {
+	st := ripcord.SSMStatus{Status: r.Status, Done: r.Done, OK: r.OK, Output: r.Output + r.Error}
+	if st.Done && !st.OK {
+		st.Output = fmt.Sprintf("exit %d: %s", r.ExitCode, st.Output)
+	}
+	return st
 }

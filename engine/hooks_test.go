@@ -20,8 +20,8 @@ import (
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drssim"
+	"github.com/ripcord-dr/ripcord/ec2ssm"
 	"github.com/ripcord-dr/ripcord/engine"
-	"github.com/ripcord-dr/ripcord/ssm"
 )
 
 // receiver is a local HTTP endpoint that records what hooks send it, and
@@ -284,7 +284,7 @@ func ssmEngine(e *env) *engine.Engine {
 			if tg.Name != "prod" || tg.Account != "111122223333" {
 				return nil, fmt.Errorf("unexpected target %+v", tg)
 			}
-			return ssm.New(aws.Config{Region: tg.Region, Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}, e.srv.URL), nil
+			return ec2ssm.New(aws.Config{Region: tg.Region, Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}, e.srv.URL, ec2ssm.ForHooks), nil
 		}
 	})
 }

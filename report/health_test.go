@@ -120,7 +120,7 @@ func TestReportRTOToHealthy(t *testing.T) {
 	if err := store.SavePlanVersion(ctx, ripcord.PlanVersion{Hash: spec.PlanHash, Name: "orders", Source: src, Created: drillStart}); err != nil {
 		t.Fatal(err)
 	}
-	in := ec2ssm.New(aws.Config{Region: "us-east-1", Credentials: creds}, srv.URL)
+	in := ec2ssm.New(aws.Config{Region: "us-east-1", Credentials: creds}, srv.URL, ec2ssm.ForChecks)
 	eng := engine.New(engine.Config{Store: store, Targets: map[string]ripcord.DRS{"dr": client}, Clock: clock, Actor: "ripcord",
 		Seed: 1, Logger: slog.New(slog.DiscardHandler), MinPoll: minPoll, Poll: maxPoll, OwnerGone: func(ripcord.LeaseOwner) bool { return true },
 		Instances: map[string]ripcord.Instances{"dr": in}})

@@ -24,7 +24,7 @@ func connectInstances(ctx context.Context, cl ripcord.DRS, cfg drs.Config) error
 	if err != nil {
 		return err
 	}
-	instancesByDRS.Store(cl, ec2ssm.New(awsCfg, cfg.Endpoint))
+	instancesByDRS.Store(cl, ec2ssm.New(awsCfg, cfg.Endpoint, ec2ssm.ForChecks))
 	return nil
 }
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/ripcord-dr/ripcord"
 	"github.com/ripcord-dr/ripcord/drs"
-	"github.com/ripcord-dr/ripcord/ssm"
+	"github.com/ripcord-dr/ripcord/ec2ssm"
 )
 
 // ssmFor is the engine's SSM factory for hooks: a target's SSM client with
@@ -24,5 +24,5 @@ func (c *connFlags) ssmFor(ctx context.Context, t ripcord.Target) (ripcord.SSM, 
 	if err != nil {
 		return nil, err
 	}
-	return ssm.New(cfg, endpoint), nil
+	return ec2ssm.New(cfg, endpoint, ec2ssm.ForHooks), nil
 }
