@@ -21,11 +21,10 @@ const exitNotReady = 6
 // checkConfig is the configuration of `ripcord check`.
 type checkConfig struct{ planConnFlags }
 
-func (c checkConfig) Validate() error { return c.validate("check") }
 
 func newCheckCmd() *cobra.Command {
 	var cfg checkConfig
-	cmd := &cobra.Command{
+	return planCommand(&cobra.Command{
 		Use:   "check -f FILE [PLAN]",
 		Short: "Check whether a plan could run now (readiness), and whether it is stale",
 		Long: `check looks at every server of a plan as DRS shows it and at what stands in
@@ -40,19 +39,9 @@ Each finding has a severity, the resource and a remedy (docs/readiness.md).
 It takes the same plan and connection flags as run.
 Exit status: 0 ready (warnings and infos allowed), 6 a finding is blocking,
 2 invalid input, 1 another error.`,
-		Args: usageArgs(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				cfg.Plan = args[0]
-			}
-			if err := cfg.Validate(); err != nil {
-				return err
-			}
-			return checkPlan(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cfg)
-		},
-	}
-	cfg.register(cmd)
-	return cmd
+	}, &cfg.planConnFlags, func(ctx context.Context, stdin io.Reader, out io.Writer) error {
+		return checkPlan(ctx, stdin, out, cfg)
+	})
 }
 
 func checkPlan(ctx context.Context, stdin io.Reader, out io.Writer, cfg checkConfig) error {

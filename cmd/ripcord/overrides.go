@@ -15,11 +15,10 @@ import (
 // overridesConfig is the configuration of `ripcord overrides`.
 type overridesConfig struct{ planConnFlags }
 
-func (c overridesConfig) Validate() error { return c.validate("overrides") }
 
 func newOverridesCmd() *cobra.Command {
 	var cfg overridesConfig
-	cmd := &cobra.Command{
+	return planCommand(&cobra.Command{
 		Use:   "overrides -f FILE [PLAN]",
 		Short: "Show what a plan's launch overrides would change in DRS now (a dry run)",
 		Long: `overrides resolves the plan's servers in DRS and compares the launch
@@ -33,19 +32,9 @@ See docs/plans.md, "Launch overrides".
 It takes the same plan and connection flags as run.
 Exit status: 0 (whether or not something would change), 2 invalid input,
 1 another error.`,
-		Args: usageArgs(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				cfg.Plan = args[0]
-			}
-			if err := cfg.Validate(); err != nil {
-				return err
-			}
-			return showOverrides(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cfg)
-		},
-	}
-	cfg.register(cmd)
-	return cmd
+	}, &cfg.planConnFlags, func(ctx context.Context, stdin io.Reader, out io.Writer) error {
+		return showOverrides(ctx, stdin, out, cfg)
+	})
 }
 
 func showOverrides(ctx context.Context, stdin io.Reader, out io.Writer, cfg overridesConfig) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -180,6 +181,25 @@ func (c planConnFlags) validate(cmd string) error {
 		return errInvalid("missing -f: name the plan file, e.g. ripcord %s -f plans.yaml orders", cmd)
 	}
 	return nil
+}
+
+// planCommand completes cmd, a command of one plan of a plan file (check,
+// overrides): its optional PLAN argument, cfg's flags, and a RunE that
+// validates them and then calls run.
+func planCommand(cmd *cobra.Command, cfg *planConnFlags, run func(ctx context.Context, stdin io.Reader, out io.Writer) error) *cobra.Command {
+	name := strings.Fields(cmd.Use)[0]
+	cmd.Args = usageArgs(cobra.MaximumNArgs(1))
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 1 {
+			cfg.Plan = args[0]
+		}
+		if err := cfg.validate(name); err != nil {
+			return err
+		}
+		return run(c.Context(), c.InOrStdin(), c.OutOrStdout())
+	}
+	cfg.register(cmd)
+	return cmd
 }
 
 // register adds the connection flags and -f to cmd.
