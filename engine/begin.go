@@ -59,26 +59,9 @@ func (e *Engine) Begin(ctx context.Context, req BeginRequest) (Begun, error) {
 		return Begun{}, err
 	}
 	// Resolve the groups against DRS now, and freeze the result.
-	servers := map[string][]plan.SourceServerInfo{}
-	known := map[string]map[string]ripcord.SourceServer{}
-	for _, t := range one.Targets {
-		api := e.cfg.Targets[t.Name]
-		if api == nil {
-			return Begun{}, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("target %s has no DRS connection", t.Name)}
-		}
-		list, err := api.ListSourceServers(ctx, nil)
-		if err != nil {
-			return Begun{}, fmt.Errorf("list source servers of target %s: %w", t.Name, err)
-		}
-		known[t.Name] = map[string]ripcord.SourceServer{}
-		for _, s := range list {
-			servers[t.Name] = append(servers[t.Name], plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
-			known[t.Name][s.ID] = s
-		}
-	}
-	resolved, err := plan.Resolve(one, req.Plan, servers)
+	resolved, known, err := ResolveServers(ctx, one, req.Plan, e.cfg.Targets)
 	if err != nil {
-		return Begun{}, PlanError(err)
+		return Begun{}, err
 	}
 	spec, err := BuildSpec(one, req.Plan, req.Mode, resolved)
 	if err != nil {
@@ -190,6 +173,35 @@ func (e *Engine) liveExecution(ctx context.Context, spec Spec) error {
 		}
 	}
 	return nil
+}
+
+// ResolveServers lists the source servers of each of the plan's targets
+// in DRS and resolves the plan's groups and selectors against them
+// (plan.Resolve), as an execution freezes them when it begins. It also
+// returns what DRS listed, by target and server ID.
+func ResolveServers(ctx context.Context, one *ripcord.PlanFile, planName string, targets map[string]ripcord.DRS) ([]ripcord.ResolvedStep, map[string]map[string]ripcord.SourceServer, error) {
+	servers := map[string][]plan.SourceServerInfo{}
+	known := map[string]map[string]ripcord.SourceServer{}
+	for _, t := range one.Targets {
+		api := targets[t.Name]
+		if api == nil {
+			return nil, nil, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("target %s has no DRS connection", t.Name)}
+		}
+		list, err := api.ListSourceServers(ctx, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list source servers of target %s: %w", t.Name, err)
+		}
+		known[t.Name] = map[string]ripcord.SourceServer{}
+		for _, s := range list {
+			servers[t.Name] = append(servers[t.Name], plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
+			known[t.Name][s.ID] = s
+		}
+	}
+	resolved, err := plan.Resolve(one, planName, servers)
+	if err != nil {
+		return nil, nil, PlanError(err)
+	}
+	return resolved, known, nil
 }
 
 // PlanError makes plan decoding and resolution errors invalid input, with

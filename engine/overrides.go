@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/ripcord-dr/ripcord"
-	"github.com/ripcord-dr/ripcord/plan"
 )
 
 // Launch overrides (docs/plans.md, "Launch overrides"): the plan's launch
@@ -312,23 +311,9 @@ func LaunchDiffs(ctx context.Context, f *ripcord.PlanFile, planName string, targ
 	if err != nil {
 		return nil, err
 	}
-	servers := map[string][]plan.SourceServerInfo{}
-	for _, t := range one.Targets {
-		api := targets[t.Name]
-		if api == nil {
-			return nil, &ripcord.Error{Code: ripcord.EINVALID, Message: fmt.Sprintf("target %s has no DRS connection", t.Name)}
-		}
-		list, err := api.ListSourceServers(ctx, nil)
-		if err != nil {
-			return nil, fmt.Errorf("list source servers of target %s: %w", t.Name, err)
-		}
-		for _, s := range list {
-			servers[t.Name] = append(servers[t.Name], plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
-		}
-	}
-	resolved, err := plan.Resolve(one, planName, servers)
+	resolved, _, err := ResolveServers(ctx, one, planName, targets)
 	if err != nil {
-		return nil, PlanError(err)
+		return nil, err
 	}
 	out := []LaunchDiff{}
 	for _, st := range resolved {

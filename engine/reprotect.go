@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ripcord-dr/ripcord"
-	"github.com/ripcord-dr/ripcord/plan"
 )
 
 // Reprotect (docs/failback.md): after a recovery, reverse replication of a
@@ -125,19 +124,9 @@ func eachRecovered(ctx context.Context, f *ripcord.PlanFile, planName string, ta
 	if err := CheckAccounts(ctx, one.Targets, targets); err != nil {
 		return nil, err
 	}
-	servers := map[string][]plan.SourceServerInfo{}
-	for _, t := range one.Targets {
-		list, err := targets[t.Name].ListSourceServers(ctx, nil)
-		if err != nil {
-			return nil, fmt.Errorf("list source servers of target %s: %w", t.Name, err)
-		}
-		for _, s := range list {
-			servers[t.Name] = append(servers[t.Name], plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
-		}
-	}
-	resolved, err := plan.Resolve(one, planName, servers)
+	resolved, _, err := ResolveServers(ctx, one, planName, targets)
 	if err != nil {
-		return nil, PlanError(err)
+		return nil, err
 	}
 	var out []ReprotectResult
 	for _, rs := range resolved {

@@ -96,15 +96,7 @@ func runDrill(t *testing.T) drill {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := client.ListSourceServers(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var infos []plan.SourceServerInfo
-	for _, s := range list {
-		infos = append(infos, plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
-	}
-	resolved, err := plan.Resolve(one, "orders", map[string][]plan.SourceServerInfo{"dr": infos})
+	resolved, _, err := engine.ResolveServers(ctx, one, "orders", map[string]ripcord.DRS{"dr": client})
 	if err != nil {
 		t.Fatal(err)
 	}

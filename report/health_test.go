@@ -101,15 +101,7 @@ func TestReportRTOToHealthy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := client.ListSourceServers(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var infos []plan.SourceServerInfo
-	for _, s := range list {
-		infos = append(infos, plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
-	}
-	resolved, err := plan.Resolve(file, "orders", map[string][]plan.SourceServerInfo{"dr": infos})
+	resolved, _, err := engine.ResolveServers(ctx, file, "orders", map[string]ripcord.DRS{"dr": client})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,15 +97,7 @@ func recordGoldenDrill(ctx context.Context, t *testing.T, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := client.ListSourceServers(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var infos []plan.SourceServerInfo
-	for _, s := range list {
-		infos = append(infos, plan.SourceServerInfo{ID: s.ID, Tags: s.Tags})
-	}
-	resolved, err := plan.Resolve(one, "audit", map[string][]plan.SourceServerInfo{"dr": infos})
+	resolved, _, err := engine.ResolveServers(ctx, one, "audit", map[string]ripcord.DRS{"dr": client})
 	if err != nil {
 		t.Fatal(err)
 	}
