@@ -21,7 +21,6 @@ const exitNotReady = 6
 // checkConfig is the configuration of `ripcord check`.
 type checkConfig struct{ planConnFlags }
 
-
 func newCheckCmd() *cobra.Command {
 	var cfg checkConfig
 	return planCommand(&cobra.Command{

@@ -15,7 +15,6 @@ import (
 // overridesConfig is the configuration of `ripcord overrides`.
 type overridesConfig struct{ planConnFlags }
 
-
 func newOverridesCmd() *cobra.Command {
 	var cfg overridesConfig
 	return planCommand(&cobra.Command{
