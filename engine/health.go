@@ -425,20 +425,32 @@ func (r *run) instances(server string) (ripcord.Instances, string, error) {
 	return in, target, nil
 }
 
+// describe reads the EC2 status of the instance check h is about; ok is
+// false when EC2 does not know it, and fail is the attempt's failure when
+// EC2 could not be asked.
+func (r *run) describe(ctx context.Context, h *CheckState) (is ripcord.InstanceStatus, ok bool, fail *attempt) {
+	in, _, err := r.instances(h.Server)
+	if err != nil {
+		a := failed("%v", err)
+		return is, false, &a
+	}
+	sts, err := in.InstanceStatus(ctx, []string{h.Instance})
+	if err != nil {
+		a := failed("EC2 DescribeInstanceStatus: %v", err)
+		return is, false, &a
+	}
+	is, ok = sts[h.Instance]
+	return is, ok, nil
+}
+
 // attempt makes one try of check c on the check state h.
 func (r *run) attempt(ctx context.Context, c ripcord.HealthCheck, h *CheckState, cr *checkRun) attempt {
 	switch c.Type {
 	case ripcord.CheckEC2Status:
-		in, _, err := r.instances(h.Server)
-		if err != nil {
-			return failed("%v", err)
-		}
-		sts, err := in.InstanceStatus(ctx, []string{h.Instance})
-		if err != nil {
-			return failed("EC2 DescribeInstanceStatus: %v", err)
-		}
-		is, ok := sts[h.Instance]
+		is, ok, fail := r.describe(ctx, h)
 		switch {
+		case fail != nil:
+			return *fail
 		case !ok:
 			return failed("EC2 does not know instance %s", h.Instance)
 		case is.State != "running":
@@ -498,15 +510,11 @@ func (r *run) attempt(ctx context.Context, c ripcord.HealthCheck, h *CheckState,
 		}
 		if c.PerInstance() {
 			if cr.ip == "" && strings.Contains(text, ".PrivateIP") {
-				in, _, err := r.instances(h.Server)
-				if err != nil {
-					return failed("%v", err)
+				is, _, fail := r.describe(ctx, h)
+				if fail != nil {
+					return *fail
 				}
-				sts, err := in.InstanceStatus(ctx, []string{h.Instance})
-				if err != nil {
-					return failed("EC2 DescribeInstanceStatus: %v", err)
-				}
-				if cr.ip = sts[h.Instance].PrivateIP; cr.ip == "" {
+				if cr.ip = is.PrivateIP; cr.ip == "" {
 					return failed("EC2 shows no private IP for instance %s", h.Instance)
 				}
 			}
