@@ -45,12 +45,7 @@ func (h *Handler) decideAPI(w http.ResponseWriter, r *http.Request, id *identity
 	if err := h.decide(ctx, id, execID, decision, engine.ApprovalRequest{Step: rq.Step, Comment: rq.Comment}); err != nil {
 		return err
 	}
-	x, err := h.cfg.Store.Execution(ctx, execID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, x)
-	return nil
+	return h.answerExecution(ctx, w, execID)
 }
 
 // decide takes a person's decision on an approval step, as the API, the

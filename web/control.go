@@ -180,6 +180,12 @@ func (h *Handler) control(w http.ResponseWriter, r *http.Request, id *identity) 
 	if err := h.auditAction(ctx, id, execID, action, rq.Step, ""); err != nil {
 		return err
 	}
+	return h.answerExecution(ctx, w, execID)
+}
+
+// answerExecution answers 200 with the execution as the store has it
+// now, after an action on it.
+func (h *Handler) answerExecution(ctx context.Context, w http.ResponseWriter, execID string) error {
 	x, err := h.cfg.Store.Execution(ctx, execID)
 	if err != nil {
 		return err
