@@ -220,7 +220,11 @@ func (r *run) release(reason string) {
 	saved := r.ctx
 	r.ctx = ctx
 	defer func() { r.ctx = saved }()
-	if err := r.record(r.ev(EvDriverStopped, DriverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()})); err != nil {
+	d := DriverStopped{Epoch: r.epoch, Reason: reason, DRSCalls: r.calls()}
+	if c := r.s.Cleanup; r.s.Final() && c.Requested && !c.Done {
+		d.CleanupFailed = r.failure
+	}
+	if err := r.record(r.ev(EvDriverStopped, d)); err != nil {
 		r.logger().Warn("recording the driver's stop failed", "err", err)
 	}
 	l := r.currentLease()

@@ -346,6 +346,10 @@ type run struct {
 	// endedPause is why an ended execution's driver stopped for a
 	// person (pauseFor): its cleanup failed.
 	endedPause string
+	// failure is why the driver stops short (a target check, a pause for
+	// a person, an error), recorded with its stop as the cleanup's
+	// failure when the execution has ended (release).
+	failure string
 	// hookCalls are the hook calls in flight, by hookCallKey (hooks.go).
 	hookCalls map[string]*hookCall
 	// lease is this driver's lease (under leaseMu: keepAlive renews it
@@ -640,7 +644,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 	}()
 	if !r.settled() {
 		if err := e.CheckTargets(ctx, s.Spec); err != nil {
-			reason = "target check failed: " + err.Error()
+			reason, r.failure = "target check failed: "+err.Error(), err.Error()
 			return r.s, err
 		}
 	}
@@ -674,9 +678,9 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 		case errors.Is(err, errPaused):
 			// Paused for an error a person must fix (or an outage
 			// past its limit): the reason and remedy are recorded.
-			reason = "paused: " + r.s.PauseReason
+			reason, r.failure = "paused: "+r.s.PauseReason, r.s.PauseReason
 			if r.s.Final() {
-				reason = "paused: " + r.endedPause
+				reason, r.failure = "paused: "+r.endedPause, r.endedPause
 			}
 			if e.cfg.OnChange != nil {
 				e.cfg.OnChange(r.s)
@@ -691,7 +695,7 @@ func (e *Engine) Run(ctx context.Context, id string) (*State, error) {
 			} else if errors.As(err, &lost) {
 				reason = "lost the lease"
 			} else {
-				reason = "error: " + err.Error()
+				reason, r.failure = "error: "+err.Error(), err.Error()
 			}
 			return r.s, err
 		}

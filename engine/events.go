@@ -214,6 +214,10 @@ type (
 		Epoch    int64  `json:"epoch"`
 		Reason   string `json:"reason"`
 		DRSCalls int64  `json:"drsCalls"`
+		// CleanupFailed, on an ended drill whose cleanup is open, is why
+		// the driver stopped short of verifying it ("" when it was only
+		// stopped, or lost its lease).
+		CleanupFailed string `json:"cleanupFailed,omitempty"`
 	}
 	// DRSUnavailable is the data of EvDRSUnavailable.
 	DRSUnavailable struct {

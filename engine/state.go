@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ripcord-dr/ripcord"
@@ -190,38 +189,10 @@ type CleanupState struct {
 	NotOurs     []string
 	// Failed says why the last driver to work on the cleanup of an
 	// ended drill stopped short of verifying it (DRS refused a
-	// TERMINATE, or an error stopped it); "" while none has. It stays
-	// until the cleanup is verified, while ripcord keeps trying.
+	// TERMINATE, or an error stopped it: DriverStopped.CleanupFailed);
+	// "" while none has. It stays until the cleanup is verified, while
+	// ripcord keeps trying.
 	Failed string
-	// refusal is DRS's last refusal of a TERMINATE batch: the cause
-	// of a failure whose stop reason does not give one.
-	refusal string
-}
-
-// cleanupFailure is why a driver that stopped with an ended drill's
-// cleanup open stopped short, or "" when it did not fail (it was stopped,
-// or lost its lease to another driver that goes on). The reasons are
-// Run's (engine.go): "paused: ..." for an error a person must fix,
-// "error: ...", and "target check failed: ..." (the role could not be
-// assumed, the account is not the plan's).
-func cleanupFailure(reason, refusal string) string {
-	var why string
-	ok := false
-	for _, prefix := range []string{"paused: ", "error: ", "target check failed: "} {
-		if why, ok = strings.CutPrefix(reason, prefix); ok {
-			break
-		}
-	}
-	if !ok {
-		return ""
-	}
-	if why == "" {
-		why = refusal
-	}
-	if why == "" {
-		why = reason
-	}
-	return why
 }
 
 // Final reports whether the execution has ended.
@@ -444,7 +415,6 @@ func (s *State) apply(ev ripcord.Event) error {
 		}
 		b.Refused, b.Unclear = true, false
 		if b.Terminate {
-			s.Cleanup.refusal = d.Error
 			break
 		}
 		if st := s.Steps[b.Step]; st != nil {
@@ -705,12 +675,10 @@ func (s *State) apply(ev ripcord.Event) error {
 			return err
 		}
 		s.DRSCalls += d.DRSCalls
-		if s.Final() && s.Cleanup.Requested && !s.Cleanup.Done {
-			// A stop or a lost lease says nothing of the cleanup: the
-			// last failure stands until the cleanup is verified.
-			if why := cleanupFailure(d.Reason, s.Cleanup.refusal); why != "" {
-				s.Cleanup.Failed = why
-			}
+		// A stop or a lost lease says nothing of the cleanup: the last
+		// failure stands until the cleanup is verified.
+		if d.CleanupFailed != "" && s.Final() && s.Cleanup.Requested && !s.Cleanup.Done {
+			s.Cleanup.Failed = d.CleanupFailed
 		}
 	default:
 		return invalid("unknown event type")
